@@ -1,0 +1,66 @@
+// Command cflens analyzes Amazon CloudFront standard access logs: it ingests
+// the logs of a production and a staging distribution into a Parquet
+// dataset, correlates result types and status codes with configuration
+// windows and hour of day, and writes reports.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/cflens/cflens/ingest"
+)
+
+// Exit codes.
+const (
+	exitOK         = 0
+	exitError      = 1
+	exitUsage      = 2
+	exitIncomplete = 3
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:]))
+}
+
+func run(ctx context.Context, args []string) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(os.Stderr, "cflens:", err)
+	var uerr *usageError
+	switch {
+	case errors.As(err, &uerr):
+		if uerr.hint != "" {
+			fmt.Fprintln(os.Stderr, uerr.hint)
+		}
+		return exitUsage
+	case errors.Is(err, ingest.ErrIncomplete):
+		return exitIncomplete
+	default:
+		return exitError
+	}
+}
+
+// usageError is a mistake in the command line; main exits with 2 and
+// prints the hint.
+type usageError struct {
+	err  error
+	hint string
+}
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+func usagef(hint, format string, args ...any) error {
+	return &usageError{err: fmt.Errorf(format, args...), hint: hint}
+}

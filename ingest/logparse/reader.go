@@ -1,0 +1,611 @@
+// Package logparse turns CloudFront standard access logs (W3C extended
+// format, legacy or v2) into Arrow record batches of the cflens schema.
+//
+// A Reader takes plain text from an io.Reader (see Decompress for gzip),
+// maps columns by the names of each #Fields header, and ends every input
+// line as exactly one of: a header line, a row, a rejected line (counted by
+// reason, with the first samples kept), or a row outside the requested time
+// range. Only I/O errors stop it.
+package logparse
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+	"unicode/utf8"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/cflens/cflens/ingest/schema"
+)
+
+// Reasons for rejecting a line.
+const (
+	ReasonFieldCount   = "field_count"   // not as many fields as the header names
+	ReasonBadNumber    = "bad_number"    // a numeric field that is not a number
+	ReasonBadDate      = "bad_date"      // date not YYYY-MM-DD
+	ReasonBadTime      = "bad_time"      // time not HH:MM:SS, or a bad epoch timestamp
+	ReasonNoTimestamp  = "no_timestamp"  // neither date and time nor timestamp(ms)
+	ReasonLineTooLong  = "line_too_long" // longer than the line limit
+	ReasonInvalidBytes = "invalid_bytes" // invalid UTF-8 or NUL bytes
+	ReasonEmpty        = "empty_line"    // an empty line
+)
+
+// DefaultBatchRows is the row target of a batch.
+const DefaultBatchRows = 64 * 1024
+
+// DefaultMaxLineBytes bounds one line. CloudFront caps a logged URL at
+// 8 KiB and request headers at 20 KiB, so real lines stay far below it.
+const DefaultMaxLineBytes = 256 * 1024
+
+// maxBatchBytes bounds the raw bytes behind one batch, so that long lines
+// cannot overflow 32-bit string offsets or grow memory.
+const maxBatchBytes = 64 << 20
+
+// samplesPerReason is how many rejected lines are kept per reason.
+const samplesPerReason = 5
+
+// maxSampleText bounds the text kept of a rejected line.
+const maxSampleText = 512
+
+// Sample is one rejected line.
+type Sample struct {
+	Source string
+	Line   int64
+	Reason string
+	Field  string // the field at fault, if one is
+	Detail string
+	Text   string // the line, cut to 512 bytes
+}
+
+// Stats counts what a Reader has read so far.
+type Stats struct {
+	Bytes       int64 // bytes of text read
+	Lines       int64
+	HeaderLines int64
+	Rows        int64
+	Rejected    int64
+	OutOfRange  int64
+	// RejectedBy counts rejected lines per reason.
+	RejectedBy map[string]int64
+	// Samples holds the first rejected lines of each reason.
+	Samples []Sample
+	// UnknownFields counts, per field name that the schema does not know,
+	// the #Fields headers that named it.
+	UnknownFields map[string]int64
+}
+
+type options struct {
+	source, distribution, role string
+	delim                      byte
+	batchRows                  int
+	maxLine                    int
+	columns                    []int
+	mem                        memory.Allocator
+	from, to                   time.Time
+}
+
+// Option configures a Reader.
+type Option func(*options)
+
+// WithSource names the object being read; it fills the source column and
+// is quoted in rejected-line samples.
+func WithSource(key string) Option { return func(o *options) { o.source = key } }
+
+// WithDistribution sets the distribution_id and role columns.
+func WithDistribution(id, role string) Option {
+	return func(o *options) { o.distribution, o.role = id, role }
+}
+
+// WithDelimiter sets the field delimiter. The default (0) is TAB, or a
+// single space for a header block whose first record holds no TAB (as in
+// logs copied out of documentation).
+func WithDelimiter(b byte) Option { return func(o *options) { o.delim = b } }
+
+// WithBatchRows sets the row target of a batch.
+func WithBatchRows(n int) Option { return func(o *options) { o.batchRows = n } }
+
+// WithMaxLineBytes sets the line limit; longer lines are rejected.
+func WithMaxLineBytes(n int) Option { return func(o *options) { o.maxLine = n } }
+
+// WithColumns makes the reader build only these schema columns (indexes
+// into schema.Columns()), in this order. Fields that no chosen column
+// needs are not converted.
+func WithColumns(cols []int) Option { return func(o *options) { o.columns = cols } }
+
+// WithAllocator sets the Arrow allocator.
+func WithAllocator(mem memory.Allocator) Option { return func(o *options) { o.mem = mem } }
+
+// WithTimeRange keeps only records with from ≤ timestamp < to (zero
+// times mean unbounded); others are counted as out of range.
+func WithTimeRange(from, to time.Time) Option {
+	return func(o *options) { o.from, o.to = from, to }
+}
+
+// Field positions that feed the computed timestamp but have no column.
+const (
+	posUnknown = -1
+	posTsMilli = -2
+	posTsSec   = -3
+)
+
+// Reader reads log lines into record batches.
+type Reader struct {
+	o      options
+	br     *bufio.Reader
+	schema *arrow.Schema
+	cols   []int // schema column of each output column
+	// out maps a schema column to its output column, or -1.
+	out [schema.NumColumns]int
+	// capture tells which schema columns the line loop must look at: the
+	// output columns plus date and time, which the timestamp needs.
+	capture [schema.NumColumns]bool
+	apps    []appender // one per output column
+
+	// State of the current header block.
+	fields    []int // schema column (or pos*) of each field position
+	haveHdr   bool
+	delim     byte
+	delimSet  bool
+	legacy    []int
+	fromMS    int64
+	toMS      int64
+	hasFrom   bool
+	hasTo     bool
+	vals      [schema.NumColumns][]byte
+	tsMilli   []byte
+	tsSec     []byte
+	rowBytes  int
+	rows      int
+	batch     arrow.RecordBatch
+	err       error
+	stats     Stats
+	lineNo    int64
+	long      []byte // accumulates a line longer than the buffer
+	eof       bool
+	fieldsBuf [][]byte
+}
+
+// NewReader returns a Reader of the plain text in r.
+func NewReader(r io.Reader, opts ...Option) *Reader {
+	o := options{batchRows: DefaultBatchRows, maxLine: DefaultMaxLineBytes, mem: memory.DefaultAllocator}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.batchRows <= 0 {
+		o.batchRows = DefaultBatchRows
+	}
+	if o.maxLine <= 0 {
+		o.maxLine = DefaultMaxLineBytes
+	}
+	if o.columns == nil {
+		o.columns = make([]int, schema.NumColumns)
+		for i := range o.columns {
+			o.columns[i] = i
+		}
+	}
+	bufSize := 64 * 1024
+	if o.maxLine+2 > bufSize {
+		bufSize = o.maxLine + 2
+	}
+	rd := &Reader{
+		o:      o,
+		br:     bufio.NewReaderSize(r, bufSize),
+		legacy: schema.LegacyOrder(),
+		delim:  o.delim,
+	}
+	rd.delimSet = o.delim != 0
+	if !rd.delimSet {
+		rd.delim = '\t'
+	}
+	if !o.from.IsZero() {
+		rd.fromMS, rd.hasFrom = o.from.UnixMilli(), true
+	}
+	if !o.to.IsZero() {
+		rd.toMS, rd.hasTo = o.to.UnixMilli(), true
+	}
+	for i := range rd.out {
+		rd.out[i] = -1
+	}
+	fs := make([]arrow.Field, len(o.columns))
+	full := schema.Arrow()
+	for i, c := range o.columns {
+		rd.out[c] = i
+		rd.capture[c] = true
+		fs[i] = full.Field(c)
+	}
+	rd.capture[schema.Date_] = true
+	rd.capture[schema.Time] = true
+	rd.cols = o.columns
+	rd.schema = arrow.NewSchema(fs, nil)
+	rd.apps = make([]appender, len(o.columns))
+	for i, c := range o.columns {
+		rd.apps[i] = newAppender(o.mem, c)
+	}
+	rd.stats.RejectedBy = map[string]int64{}
+	rd.stats.UnknownFields = map[string]int64{}
+	for _, a := range rd.apps {
+		a.reserve(o.batchRows)
+	}
+	return rd
+}
+
+// Schema returns the schema of the batches.
+func (r *Reader) Schema() *arrow.Schema { return r.schema }
+
+// Next reads the next batch; it returns false at the end of the input or
+// on an I/O error (see Err).
+func (r *Reader) Next() bool {
+	if r.batch != nil {
+		r.batch.Release()
+		r.batch = nil
+	}
+	if r.err != nil {
+		return false
+	}
+	for !r.eof && r.rows < r.o.batchRows && r.rowBytes < maxBatchBytes {
+		line, err := r.readLine()
+		if line != nil {
+			r.handle(line)
+		}
+		if err != nil {
+			if err != io.EOF {
+				r.err = err
+				return false
+			}
+			r.eof = true
+		}
+	}
+	if r.rows == 0 {
+		return false
+	}
+	r.flush()
+	return true
+}
+
+// Batch returns the current batch, valid until the next call to Next or
+// Release. Retain it to keep it longer.
+func (r *Reader) Batch() arrow.RecordBatch { return r.batch }
+
+// Err returns the I/O error that stopped the reader, if any.
+func (r *Reader) Err() error { return r.err }
+
+// Stats returns the counts so far.
+func (r *Reader) Stats() Stats { return r.stats }
+
+// Release frees the reader's buffers and its current batch.
+func (r *Reader) Release() {
+	if r.batch != nil {
+		r.batch.Release()
+		r.batch = nil
+	}
+	for _, a := range r.apps {
+		a.release()
+	}
+	r.apps = nil
+}
+
+// readLine returns the next line without its line end. A line longer
+// than the limit comes back as errLineTooLong's marker (see handle).
+func (r *Reader) readLine() ([]byte, error) {
+	line, err := r.br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		// Longer than the buffer: over the limit by construction. Skip to
+		// the end of the line, keeping its start for the sample.
+		r.long = append(r.long[:0], line[:min(len(line), maxSampleText)]...)
+		n := int64(len(line))
+		for err == bufio.ErrBufferFull {
+			line, err = r.br.ReadSlice('\n')
+			n += int64(len(line))
+		}
+		r.stats.Bytes += n
+		r.lineNo++
+		r.stats.Lines++
+		r.reject(ReasonLineTooLong, "", fmt.Sprintf("%d bytes", n), r.long)
+		if err != nil && err != io.EOF {
+			return nil, err
+		}
+		return nil, err
+	}
+	if len(line) == 0 {
+		return nil, err
+	}
+	r.stats.Bytes += int64(len(line))
+	if err == nil || line[len(line)-1] == '\n' {
+		line = line[:len(line)-1]
+	}
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	r.lineNo++
+	r.stats.Lines++
+	if len(line) > r.o.maxLine {
+		r.reject(ReasonLineTooLong, "", fmt.Sprintf("%d bytes", len(line)), line)
+		return nil, err
+	}
+	return line, err
+}
+
+func (r *Reader) reject(reason, field, detail string, line []byte) {
+	r.stats.Rejected++
+	n := r.stats.RejectedBy[reason]
+	r.stats.RejectedBy[reason] = n + 1
+	if n < samplesPerReason {
+		text := line
+		if len(text) > maxSampleText {
+			text = text[:maxSampleText]
+		}
+		r.stats.Samples = append(r.stats.Samples, Sample{
+			Source: r.o.source, Line: r.lineNo, Reason: reason,
+			Field: field, Detail: detail, Text: string(text),
+		})
+	}
+}
+
+// handle classifies one line and appends it as a row when it is one.
+func (r *Reader) handle(line []byte) {
+	if len(line) == 0 {
+		r.reject(ReasonEmpty, "", "", line)
+		return
+	}
+	if line[0] == '#' {
+		r.stats.HeaderLines++
+		r.header(line)
+		return
+	}
+	if bytes.IndexByte(line, 0) >= 0 || !utf8.Valid(line) {
+		r.reject(ReasonInvalidBytes, "", "", line)
+		return
+	}
+	if !r.delimSet {
+		r.delimSet = true
+		if bytes.IndexByte(line, '\t') < 0 && bytes.IndexByte(line, ' ') >= 0 {
+			r.delim = ' '
+		}
+	}
+	// Split. Fields beyond the header's are kept only to count them.
+	parts := r.fieldsBuf[:0]
+	rest := line
+	for {
+		i := bytes.IndexByte(rest, r.delim)
+		if i < 0 {
+			parts = append(parts, rest)
+			break
+		}
+		parts = append(parts, rest[:i])
+		rest = rest[i+1:]
+	}
+	r.fieldsBuf = parts
+	n := len(parts)
+	fields := r.fields
+	if !r.haveHdr {
+		// No header: the canonical order cut to the field count.
+		if n > 1 && len(parts[n-1]) == 0 {
+			n--
+		}
+		if n < 12 || n > len(r.legacy) {
+			r.reject(ReasonFieldCount, "", fmt.Sprintf("%d fields and no #Fields header", len(parts)), line)
+			return
+		}
+		fields = r.legacy[:n]
+	} else {
+		if n == len(fields)+1 && len(parts[n-1]) == 0 {
+			n-- // a trailing delimiter
+		}
+		if n != len(fields) {
+			r.reject(ReasonFieldCount, "", fmt.Sprintf("%d fields, header names %d", len(parts), len(fields)), line)
+			return
+		}
+	}
+	r.tsMilli, r.tsSec = nil, nil
+	for i, c := range fields[:n] {
+		switch {
+		case c >= 0:
+			if r.capture[c] {
+				v := parts[i]
+				if len(v) == 1 && v[0] == '-' {
+					v = nil
+				}
+				r.vals[c] = v
+			}
+		case c == posTsMilli:
+			r.tsMilli = parts[i]
+		case c == posTsSec:
+			r.tsSec = parts[i]
+		}
+	}
+	r.row(line)
+}
+
+// row converts the captured values of one record and appends them; on a
+// conversion error it rejects the line and appends nothing.
+func (r *Reader) row(line []byte) {
+	defer r.clearVals()
+	var tsMS int64
+	var day int32
+	var haveDay bool
+	switch {
+	case r.tsMilli != nil && !isNull(r.tsMilli):
+		v, ok := parseInt(r.tsMilli)
+		if !ok {
+			r.reject(ReasonBadTime, schema.LogTimestampMS, "", line)
+			return
+		}
+		tsMS = v
+	case r.tsSec != nil && !isNull(r.tsSec):
+		f, ok := parseFloat(r.tsSec)
+		if !ok {
+			r.reject(ReasonBadTime, schema.LogTimestamp, "", line)
+			return
+		}
+		tsMS = int64(f*1000 + 0.5)
+	default:
+		d, t := r.vals[schema.Date_], r.vals[schema.Time]
+		if d == nil || t == nil {
+			r.reject(ReasonNoTimestamp, "", "", line)
+			return
+		}
+		dd, ok := parseDate(d)
+		if !ok {
+			r.reject(ReasonBadDate, "date", "", line)
+			return
+		}
+		secs, ok := parseTime(t)
+		if !ok {
+			r.reject(ReasonBadTime, "time", "", line)
+			return
+		}
+		day, haveDay = dd, true
+		tsMS = int64(dd)*86400000 + int64(secs)*1000
+	}
+	if !haveDay {
+		if d := r.vals[schema.Date_]; d != nil {
+			dd, ok := parseDate(d)
+			if !ok {
+				r.reject(ReasonBadDate, "date", "", line)
+				return
+			}
+			day = dd
+		} else {
+			day = int32(floorDiv(tsMS, 86400000))
+		}
+	}
+	// Convert the typed output columns before appending anything.
+	for i, c := range r.cols {
+		if v := r.vals[c]; v != nil {
+			if err := r.apps[i].check(v); err != nil {
+				r.reject(ReasonBadNumber, schema.Col(c).LogName, err.Error(), line)
+				return
+			}
+		}
+	}
+	if (r.hasFrom && tsMS < r.fromMS) || (r.hasTo && tsMS >= r.toMS) {
+		r.stats.OutOfRange++
+		return
+	}
+	for i, c := range r.cols {
+		a := r.apps[i]
+		switch c {
+		case schema.Timestamp_:
+			a.(*tsAppender).b.Append(arrow.Timestamp(tsMS))
+		case schema.Date_:
+			a.(*dateAppender).b.Append(arrow.Date32(day))
+		case schema.Line:
+			a.(*int64Appender).b.Append(r.lineNo)
+		case schema.DistributionID, schema.Role, schema.Source:
+			// Constant per reader: filled in flush.
+		default:
+			if v := r.vals[c]; v != nil {
+				a.append(v)
+			} else {
+				a.appendNull()
+			}
+		}
+	}
+	r.rows++
+	r.rowBytes += len(line)
+	r.stats.Rows++
+}
+
+func (r *Reader) clearVals() {
+	for _, c := range r.cols {
+		r.vals[c] = nil
+	}
+	r.vals[schema.Date_], r.vals[schema.Time] = nil, nil
+}
+
+// header handles a line starting with '#'.
+func (r *Reader) header(line []byte) {
+	const fieldsTag = "#Fields:"
+	if !bytes.HasPrefix(line, []byte(fieldsTag)) {
+		return // #Version and comments
+	}
+	names := bytes.Fields(line[len(fieldsTag):])
+	r.fields = r.fields[:0]
+	for _, nb := range names {
+		name := string(nb)
+		c := schema.Lookup(name)
+		if c < 0 {
+			if ok, ms := schema.IsTimestampField(name); ok {
+				if ms {
+					c = posTsMilli
+				} else {
+					c = posTsSec
+				}
+			} else {
+				r.stats.UnknownFields[name]++
+				c = posUnknown
+			}
+		} else if schema.Col(c).LogName == "" {
+			c = posUnknown
+		}
+		r.fields = append(r.fields, c)
+	}
+	r.haveHdr = true
+	if r.o.delim == 0 {
+		// Each header block may come from a differently delimited file.
+		r.delimSet, r.delim = false, '\t'
+	}
+}
+
+// flush builds the batch from the appenders.
+func (r *Reader) flush() {
+	arrs := make([]arrow.Array, len(r.apps))
+	for i, c := range r.cols {
+		switch c {
+		case schema.DistributionID:
+			arrs[i] = constDict(r.o.mem, r.o.distribution, r.rows)
+		case schema.Role:
+			arrs[i] = constDict(r.o.mem, r.o.role, r.rows)
+		case schema.Source:
+			arrs[i] = constDict(r.o.mem, r.o.source, r.rows)
+		default:
+			arrs[i] = r.apps[i].newArray()
+		}
+	}
+	r.batch = array.NewRecordBatch(r.schema, arrs, int64(r.rows))
+	for _, a := range arrs {
+		a.Release()
+	}
+	r.rows, r.rowBytes = 0, 0
+	for _, a := range r.apps {
+		a.reserve(r.o.batchRows)
+	}
+}
+
+// constDict builds a dictionary array of n copies of s (NULL when s is
+// empty).
+func constDict(mem memory.Allocator, s string, n int) arrow.Array {
+	b := array.NewDictionaryBuilder(mem, schema.ArrowType(schema.DictString).(*arrow.DictionaryType)).(*array.BinaryDictionaryBuilder)
+	defer b.Release()
+	if s == "" {
+		b.AppendNulls(n)
+		return b.NewArray()
+	}
+	b.Reserve(n)
+	if err := b.AppendString(s); err != nil {
+		// Inserting into an empty dictionary cannot fail.
+		panic(err)
+	}
+	idx := make([]int, n-1)
+	b.AppendIndices(idx, nil)
+	return b.NewArray()
+}
+
+func isNull(v []byte) bool { return len(v) == 1 && v[0] == '-' }
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// errBadNumber is returned by appenders' check.
+var errBadNumber = errors.New("not a number")

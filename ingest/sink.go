@@ -1,0 +1,38 @@
+package ingest
+
+import (
+	"context"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// Sink receives the parsed rows of objects. Rows of one object are
+// delivered between Begin and Commit; an object whose read fails midway
+// is aborted (its rows discarded) and may be begun again, so a sink that
+// makes rows visible only on Commit never counts a row twice.
+type Sink interface {
+	Begin(ctx context.Context, ref ObjectRef) (ObjectSink, error)
+	// Close flushes what was committed. It is called once, after the last
+	// Commit or Abort.
+	Close(ctx context.Context) error
+}
+
+// ObjectSink takes the batches of one object. Write must not retain the
+// batch past the call unless it calls Retain.
+type ObjectSink interface {
+	Write(batch arrow.RecordBatch) error
+	Commit() error
+	Abort()
+}
+
+// Manifest is implemented by sinks that remember what they ingested, so a
+// rerun skips objects already taken whole (same key, ETag and size).
+type Manifest interface {
+	Has(ref ObjectRef) bool
+}
+
+// Projector is implemented by sinks that need only some columns; the
+// parser then builds only those (schema column indexes).
+type Projector interface {
+	Columns() []int
+}

@@ -1,0 +1,46 @@
+// Package ingest moves CloudFront access logs from a source (S3 or a local
+// folder) through the parser into a sink (the Parquet dataset, an Arrow
+// file, the analyzer). The sources live in their own packages and
+// implement Source; only the S3 one imports the AWS SDK.
+package ingest
+
+import (
+	"context"
+	"io"
+	"iter"
+	"time"
+)
+
+// ObjectRef names one log object of a source.
+type ObjectRef struct {
+	// Key is the S3 key, or the path relative to the source's root folder
+	// (slash-separated).
+	Key  string
+	Size int64
+	// ETag identifies the object's content: the S3 ETag, or for local
+	// files a digest of size and modification time.
+	ETag    string
+	ModTime time.Time
+	// DistributionID and Hour come from the key name (see ParseKey);
+	// Hour is zero when the name carries none.
+	DistributionID string
+	Hour           time.Time
+	// Role is "production", "staging" or empty.
+	Role string
+	// Source names where the object came from ("s3://bucket/prefix/",
+	// "./logs"), for messages; Key is relative to it.
+	Source string
+}
+
+// Source lists and opens log objects.
+type Source interface {
+	// List yields the objects that may hold records between from and to
+	// (zero times mean unbounded), in a stable order. Sources narrow the
+	// listing by key where they can and leave slack for late delivery;
+	// records are filtered by their own timestamps later.
+	List(ctx context.Context, from, to time.Time) iter.Seq2[ObjectRef, error]
+	// Open returns the object's raw (possibly gzip) bytes.
+	Open(ctx context.Context, ref ObjectRef) (io.ReadCloser, error)
+	// String names the source for messages.
+	String() string
+}
