@@ -16,5 +16,7 @@ func newRootCmd() *cobra.Command {
 	})
 	// One line per subcommand; each lives in its own file.
 	root.AddCommand(newVersionCmd())
+	root.AddCommand(newIngestCmd())
+	root.AddCommand(newHeadCmd())
 	return root
 }

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/spf13/cobra"
+
+	"github.com/cflens/cflens/ingest"
+)
+
+type ingestOptions struct {
+	src           sourceOptions
+	out           string
+	summaryFile   string
+	maxRejectRate float64
+	compression   string
+	verbose       bool
+}
+
+func newIngestCmd() *cobra.Command {
+	o := &ingestOptions{}
+	cmd := &cobra.Command{
+		Use:   "ingest [SRC…] [--production ID|SRC] [--staging ID|SRC] [--out DIR|s3://bucket/prefix/]",
+		Short: "Read CloudFront access logs into a Parquet dataset (or just check them)",
+		Long: `Read CloudFront standard access logs from local files, folders, globs or
+s3://bucket/prefix/ URLs, parse them, and write them as a Hive-partitioned
+Parquet dataset with --out. Without --out the logs are only parsed and
+counted. A summary goes to stderr; --summary writes it as JSON.
+
+Exit status: 0 complete, 3 incomplete (objects that could not be read, or
+rejected lines over --max-reject-rate), 2 usage error, 1 other errors.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.src.sources = args
+			return runIngest(cmd.Context(), o, cmd.ErrOrStderr())
+		},
+	}
+	bindSourceFlags(cmd.Flags(), &o.src)
+	cmd.Flags().StringVar(&o.out, "out", "", "dataset to write: a folder or s3://bucket/prefix/")
+	cmd.Flags().StringVar(&o.summaryFile, "summary", "", "write the run summary as JSON to this file")
+	cmd.Flags().Float64Var(&o.maxRejectRate, "max-reject-rate", 0.001, "share of rejected lines above which the run is incomplete (exit 3)")
+	cmd.Flags().StringVar(&o.compression, "compression", "zstd", "Parquet compression: zstd or snappy")
+	cmd.Flags().BoolVarP(&o.verbose, "verbose", "v", false, "log retries and failures as they happen")
+	return cmd
+}
+
+func runIngest(ctx context.Context, o *ingestOptions, stderr io.Writer) error {
+	rs, err := resolveSources(ctx, &o.src)
+	if err != nil {
+		return err
+	}
+	sink, err := openIngestSink(ctx, o)
+	if err != nil {
+		return err
+	}
+	opts := ingest.DefaultOptions()
+	opts.Workers = o.src.workers
+	opts.From, opts.To = rs.from, rs.to
+	opts.Roles = rs.roles
+	opts.MaxRejectRate = o.maxRejectRate
+	opts.Logger = newLogger(stderr, o.verbose)
+	bar := newProgress(stderr, "ingest")
+	opts.Progress = bar.update
+	start := time.Now()
+	sum, runErr := ingest.Run(ctx, opts, rs.sources, sink)
+	bar.finish()
+	if sum != nil {
+		writeSummaryText(stderr, sum, time.Since(start))
+		if o.summaryFile != "" {
+			if err := writeJSONFile(o.summaryFile, sum); err != nil {
+				return err
+			}
+		}
+	}
+	return runErr
+}
+
+func newLogger(w io.Writer, verbose bool) *slog.Logger {
+	level := slog.LevelWarn
+	if verbose {
+		level = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// countSink parses and counts without keeping rows.
+type countSink struct{}
+
+func (countSink) Begin(context.Context, ingest.ObjectRef) (ingest.ObjectSink, error) {
+	return countObject{}, nil
+}
+func (countSink) Close(context.Context) error { return nil }
+
+type countObject struct{}
+
+func (countObject) Write(arrow.RecordBatch) error { return nil }
+func (countObject) Commit() error                 { return nil }
+func (countObject) Abort()                        {}
+
+func writeSummaryText(w io.Writer, s *ingest.Summary, took time.Duration) {
+	status := "complete"
+	if !s.Complete {
+		status = "INCOMPLETE"
+	}
+	fmt.Fprintf(w, "%s: %d objects (%d skipped as already ingested), %d lines: %d rows, %d header lines, %d rejected, %d out of range; %s\n",
+		status, s.Objects, s.Skipped, s.Lines, s.Rows, s.HeaderLines, s.RejectedLines, s.OutOfRange, took.Round(time.Millisecond))
+	for _, id := range s.DistributionIDs() {
+		c := s.Distributions[id]
+		name := id
+		if name == "" {
+			name = "(no distribution ID in the object names)"
+		}
+		fmt.Fprintf(w, "  %s: %d objects, %d rows, %d rejected\n", name, c.Objects, c.Rows, c.RejectedLines)
+	}
+	for _, reason := range sortedKeys(s.RejectedByReason) {
+		rr := s.RejectedByReason[reason]
+		fmt.Fprintf(w, "  rejected %s: %d\n", reason, rr.Count)
+		for _, smp := range rr.Samples {
+			what := smp.Detail
+			if smp.Field != "" {
+				what = strings.TrimSpace("field " + smp.Field + " " + what)
+			}
+			text := smp.Text
+			if len(text) > 100 {
+				text = text[:100] + "…"
+			}
+			fmt.Fprintf(w, "    %s:%d %s: %s\n", terminalSafe(smp.Object), smp.Line, terminalSafe(what), terminalSafe(text))
+		}
+	}
+	for _, f := range sortedKeys(s.UnknownFields) {
+		fmt.Fprintf(w, "  unknown field %q in %d headers (ignored)\n", terminalSafe(f), s.UnknownFields[f])
+	}
+	for _, f := range s.Failed {
+		fmt.Fprintf(w, "  FAILED %s after %d attempts: %s\n", terminalSafe(f.Object), f.Attempts, terminalSafe(f.Error))
+	}
+}
+
+// writeJSONFile writes v as indented JSON, atomically.
+func writeJSONFile(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, append(b, '\n'))
+}
+
+// writeFileAtomic writes a file through a temporary file in the same
+// folder and a rename, so readers never see half of it.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// openIngestSink returns where ingested rows go: the Parquet dataset of
+// --out, or a sink that only counts.
+func openIngestSink(ctx context.Context, o *ingestOptions) (ingest.Sink, error) {
+	if o.out == "" {
+		return countSink{}, nil
+	}
+	return openDatasetWriter(ctx, o)
+}

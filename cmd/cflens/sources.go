@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"gopkg.in/yaml.v3"
+
+	"github.com/cflens/cflens/ingest"
+	"github.com/cflens/cflens/ingest/dirsource"
+	"github.com/cflens/cflens/ingest/schema"
+)
+
+// sourceOptions are the flags that say which logs to read; ingest and
+// analyze share them.
+type sourceOptions struct {
+	sources    []string // positional: paths, globs, s3:// URLs
+	production []string // distribution IDs or sources
+	staging    []string
+	configFile string
+	from, to   string
+	workers    int
+	aws        awsOptions
+}
+
+func bindSourceFlags(fs *pflag.FlagSet, o *sourceOptions) {
+	fs.StringArrayVar(&o.production, "production", nil, "production distribution: its ID, or a source of its logs (path, glob, s3://bucket/prefix/); repeatable")
+	fs.StringArrayVar(&o.staging, "staging", nil, "staging distribution: its ID, or a source of its logs; repeatable")
+	fs.StringVar(&o.configFile, "config", "", "YAML file naming the distributions and their sources (see README)")
+	fs.StringVar(&o.from, "from", "", "first time to take (RFC 3339, or YYYY-MM-DD[THH[:MM]], UTC)")
+	fs.StringVar(&o.to, "to", "", "time to stop before (same forms as --from)")
+	fs.IntVar(&o.workers, "workers", ingest.DefaultOptions().Workers, "objects read at once")
+	bindAWSFlags(fs, &o.aws)
+}
+
+// fileConfig is the optional YAML config file:
+//
+//	production: {id: E1EXAMPLE, source: s3://logs/cf/}
+//	staging:    {id: E2EXAMPLE, source: s3://logs/cf/}
+type fileConfig struct {
+	Production roleConfig `yaml:"production"`
+	Staging    roleConfig `yaml:"staging"`
+}
+
+type roleConfig struct {
+	ID      string   `yaml:"id"`
+	Source  string   `yaml:"source"`
+	Sources []string `yaml:"sources"`
+}
+
+// distributionIDPattern tells a distribution ID from a source spec.
+var distributionIDPattern = regexp.MustCompile(`^E[A-Z0-9]{1,20}$`)
+
+// resolvedSources is what the source flags come to.
+type resolvedSources struct {
+	sources  []ingest.Source
+	roles    map[string]string // distribution ID → role
+	from, to time.Time
+}
+
+func resolveSources(ctx context.Context, o *sourceOptions) (*resolvedSources, error) {
+	rs := &resolvedSources{roles: map[string]string{}}
+	var err error
+	if rs.from, err = parseTimeFlag(o.from); err != nil {
+		return nil, usagef("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--from: %v", err)
+	}
+	if rs.to, err = parseTimeFlag(o.to); err != nil {
+		return nil, usagef("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--to: %v", err)
+	}
+	if !rs.from.IsZero() && !rs.to.IsZero() && !rs.from.Before(rs.to) {
+		return nil, usagef("", "--from %s is not before --to %s", o.from, o.to)
+	}
+	type spec struct{ src, role string }
+	var specs []spec
+	addRole := func(vals []string, role string) error {
+		for _, v := range vals {
+			if distributionIDPattern.MatchString(v) {
+				if prev, ok := rs.roles[v]; ok && prev != role {
+					return usagef("", "distribution %s is given as both %s and %s", v, prev, role)
+				}
+				rs.roles[v] = role
+				continue
+			}
+			specs = append(specs, spec{v, role})
+		}
+		return nil
+	}
+	if o.configFile != "" {
+		b, err := os.ReadFile(o.configFile)
+		if err != nil {
+			return nil, fmt.Errorf("read config: %w", err)
+		}
+		var fc fileConfig
+		dec := yaml.NewDecoder(strings.NewReader(string(b)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&fc); err != nil {
+			return nil, usagef("", "config %s: %v", o.configFile, err)
+		}
+		for role, rc := range map[string]roleConfig{schema.RoleProduction: fc.Production, schema.RoleStaging: fc.Staging} {
+			vals := rc.Sources
+			if rc.Source != "" {
+				vals = append(vals, rc.Source)
+			}
+			if rc.ID != "" {
+				vals = append(vals, rc.ID)
+			}
+			if err := addRole(vals, role); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := addRole(o.production, schema.RoleProduction); err != nil {
+		return nil, err
+	}
+	if err := addRole(o.staging, schema.RoleStaging); err != nil {
+		return nil, err
+	}
+	for _, s := range o.sources {
+		specs = append(specs, spec{s, ""})
+	}
+	sort.SliceStable(specs, func(i, j int) bool { return specs[i].src < specs[j].src })
+	for _, sp := range specs {
+		src, err := openSource(ctx, sp.src, o, rs.roles)
+		if err != nil {
+			return nil, err
+		}
+		if sp.role != "" {
+			src = roleSource{src, sp.role}
+		}
+		rs.sources = append(rs.sources, src)
+	}
+	if len(rs.sources) == 0 {
+		return nil, usagef("give log sources as arguments, or as --production/--staging SRC", "no log source given")
+	}
+	return rs, nil
+}
+
+func openSource(ctx context.Context, spec string, o *sourceOptions, roles map[string]string) (ingest.Source, error) {
+	if strings.HasPrefix(spec, "s3://") {
+		return newS3Source(ctx, spec, o.aws, roles)
+	}
+	src, err := dirsource.New(spec, "")
+	if err != nil {
+		return nil, err
+	}
+	return src, nil
+}
+
+// roleSource gives every object of a source one role.
+type roleSource struct {
+	ingest.Source
+	role string
+}
+
+func (s roleSource) List(ctx context.Context, from, to time.Time) iter.Seq2[ingest.ObjectRef, error] {
+	return func(yield func(ingest.ObjectRef, error) bool) {
+		for ref, err := range s.Source.List(ctx, from, to) {
+			ref.Role = s.role
+			if !yield(ref, err) {
+				return
+			}
+		}
+	}
+}
+
+func parseTimeFlag(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02T15", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("cannot read time %q", s)
+}

@@ -1,0 +1,215 @@
+// Package dirsource reads CloudFront log files from the local file
+// system: single files, folders (recursively) and glob patterns.
+package dirsource
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"io/fs"
+	"iter"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/cflens/cflens/ingest"
+)
+
+// Source is a set of local log files under one root folder.
+type Source struct {
+	spec string
+	root string   // folder that keys are relative to
+	keys []string // explicit files (slash-separated, relative to root); nil for a folder walk
+	role string
+}
+
+var _ ingest.Source = (*Source)(nil)
+
+// New returns the source for spec: a file, a folder (read recursively) or
+// a glob pattern. role, when not empty, is the role of every object in it.
+func New(spec, role string) (*Source, error) {
+	s := &Source{spec: spec, role: role}
+	if strings.ContainsAny(spec, "*?[") {
+		matches, err := filepath.Glob(spec)
+		if err != nil {
+			return nil, fmt.Errorf("glob %q: %w", spec, err)
+		}
+		if len(matches) == 0 {
+			return nil, fmt.Errorf("glob %q: no files match: %w", spec, fs.ErrNotExist)
+		}
+		s.root = globRoot(spec)
+		for _, m := range matches {
+			fi, err := os.Stat(m)
+			if err != nil || !fi.Mode().IsRegular() {
+				continue
+			}
+			rel, err := filepath.Rel(s.root, m)
+			if err != nil || !filepath.IsLocal(rel) {
+				return nil, fmt.Errorf("glob %q: %s is outside %s", spec, m, s.root)
+			}
+			s.keys = append(s.keys, filepath.ToSlash(rel))
+		}
+		sort.Strings(s.keys)
+		return s, nil
+	}
+	fi, err := os.Stat(spec)
+	if err != nil {
+		return nil, fmt.Errorf("open log source: %w", err)
+	}
+	if fi.IsDir() {
+		s.root = spec
+		return s, nil
+	}
+	s.root = filepath.Dir(spec)
+	s.keys = []string{filepath.Base(spec)}
+	return s, nil
+}
+
+// globRoot is the longest leading part of a pattern without
+// metacharacters, cut to a folder.
+func globRoot(pattern string) string {
+	i := strings.IndexAny(pattern, "*?[")
+	dir := filepath.Dir(pattern[:i+1])
+	return dir
+}
+
+// String names the source.
+func (s *Source) String() string {
+	return filepath.ToSlash(filepath.Clean(s.root)) + "/"
+}
+
+// List yields the source's files in key order. Files whose name carries
+// an hour more than an hour away from [from, to) are left out (records
+// are filtered by their own timestamps later); hidden files are skipped.
+func (s *Source) List(ctx context.Context, from, to time.Time) iter.Seq2[ingest.ObjectRef, error] {
+	return func(yield func(ingest.ObjectRef, error) bool) {
+		keys := s.keys
+		if keys == nil {
+			var err error
+			keys, err = s.walk(ctx)
+			if err != nil {
+				yield(ingest.ObjectRef{}, err)
+				return
+			}
+		}
+		for _, key := range keys {
+			if ctx.Err() != nil {
+				yield(ingest.ObjectRef{}, ctx.Err())
+				return
+			}
+			ref, err := s.ref(key)
+			if err != nil {
+				if !yield(ingest.ObjectRef{}, err) {
+					return
+				}
+				continue
+			}
+			if !InRange(ref.Hour, from, to) {
+				continue
+			}
+			if !yield(ref, nil) {
+				return
+			}
+		}
+	}
+}
+
+// InRange tells whether a file for the given hour (zero: unknown) may hold
+// records in [from, to), allowing an hour of slack on each side.
+func InRange(hour, from, to time.Time) bool {
+	if hour.IsZero() {
+		return true
+	}
+	if !from.IsZero() && hour.Add(2*time.Hour).Before(from) {
+		return false
+	}
+	if !to.IsZero() && !hour.Add(-time.Hour).Before(to) {
+		return false
+	}
+	return true
+}
+
+func (s *Source) walk(ctx context.Context) ([]string, error) {
+	var keys []string
+	err := filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		name := d.Name()
+		if p != s.root && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		rel, err := filepath.Rel(s.root, p)
+		if err != nil {
+			return err
+		}
+		keys = append(keys, filepath.ToSlash(rel))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("walk %s: %w", s.root, err)
+	}
+	sort.Strings(keys)
+	return keys, nil
+}
+
+func (s *Source) ref(key string) (ingest.ObjectRef, error) {
+	p, err := s.path(key)
+	if err != nil {
+		return ingest.ObjectRef{}, err
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return ingest.ObjectRef{}, fmt.Errorf("stat %s: %w", key, err)
+	}
+	info, _ := ingest.ParseKey(key)
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d/%d", fi.Size(), fi.ModTime().UnixNano())
+	return ingest.ObjectRef{
+		Key:            key,
+		Size:           fi.Size(),
+		ETag:           fmt.Sprintf("%016x", h.Sum64()),
+		ModTime:        fi.ModTime().UTC(),
+		DistributionID: info.DistributionID,
+		Hour:           info.Hour,
+		Role:           s.role,
+		Source:         s.String(),
+	}, nil
+}
+
+// path turns a key into a file path, refusing keys that would leave the
+// root.
+func (s *Source) path(key string) (string, error) {
+	if strings.Contains(key, `\`) || !filepath.IsLocal(filepath.FromSlash(key)) {
+		return "", fmt.Errorf("key %q: %w", key, errOutside)
+	}
+	return filepath.Join(s.root, filepath.FromSlash(key)), nil
+}
+
+var errOutside = errors.New("path outside the source folder")
+
+// Open opens a file of the source.
+func (s *Source) Open(ctx context.Context, ref ingest.ObjectRef) (io.ReadCloser, error) {
+	p, err := s.path(ref.Key)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}

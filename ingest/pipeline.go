@@ -1,0 +1,443 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/cflens/cflens/ingest/logparse"
+)
+
+// Options configure a run.
+type Options struct {
+	// Workers is the number of objects read at once (default: four per
+	// core, at least 4: fetching waits on the network, parsing on a core).
+	Workers int
+	// From and To bound the records taken by their own timestamps
+	// (zero: unbounded).
+	From, To time.Time
+	// Attempts is how many times an object is read before it is given up
+	// (default 4). A read that fails midway is discarded whole, so a
+	// retried object is never counted twice.
+	Attempts int
+	// ObjectTimeout bounds one attempt at one object (default 15 minutes).
+	ObjectTimeout time.Duration
+	// MaxObjectBytes caps the decompressed size of one object.
+	MaxObjectBytes int64
+	// MaxRejectRate is the share of rejected lines above which the run
+	// is incomplete (default 0.001; negative: no limit).
+	MaxRejectRate float64
+	BatchRows     int
+	Delimiter     byte
+	// Roles maps distribution IDs to roles, for objects whose source
+	// did not set one.
+	Roles     map[string]string
+	Allocator memory.Allocator
+	Logger    *slog.Logger
+	// Progress, when set, is called as objects complete and bytes arrive;
+	// it must be safe for concurrent use.
+	Progress func(Progress)
+	// Backoff is the pause before the second attempt at an object; it
+	// doubles per attempt up to 5 s (default 200 ms).
+	Backoff time.Duration
+}
+
+// DefaultOptions returns the defaults of a run.
+func DefaultOptions() Options {
+	w := 4 * runtime.GOMAXPROCS(0)
+	if w < 4 {
+		w = 4
+	}
+	return Options{
+		Workers:        w,
+		Attempts:       4,
+		ObjectTimeout:  15 * time.Minute,
+		MaxObjectBytes: logparse.DefaultMaxBytes,
+		MaxRejectRate:  0.001,
+		BatchRows:      logparse.DefaultBatchRows,
+		Backoff:        200 * time.Millisecond,
+	}
+}
+
+// Progress is a snapshot of a run's progress.
+type Progress struct {
+	Listed, Done, Failed, Skipped int64 // objects
+	Bytes                         int64 // raw bytes fetched
+	Rows                          int64
+	Listing                       bool // still listing
+}
+
+// retryable tells whether reading an object again may succeed.
+func retryable(err error) bool {
+	return !errors.Is(err, logparse.ErrTooLarge) &&
+		!errors.Is(err, fs.ErrNotExist) &&
+		!errors.Is(err, fs.ErrPermission) &&
+		!errors.Is(err, context.Canceled)
+}
+
+type objectResult struct {
+	ref   ObjectRef
+	stats logparse.Stats
+	err   error
+	tries int
+}
+
+// Run reads every object the sources list through the parser into sink.
+// Objects are read concurrently; an object whose read fails midway is
+// aborted in the sink and read again, up to opts.Attempts times. It
+// returns the summary of what was taken, and an error wrapping
+// ErrIncomplete when objects failed, rejected lines passed the allowed
+// rate, or the run was interrupted.
+func Run(ctx context.Context, opts Options, sources []Source, sink Sink) (*Summary, error) {
+	def := DefaultOptions()
+	if opts.Workers <= 0 {
+		opts.Workers = def.Workers
+	}
+	if opts.Attempts <= 0 {
+		opts.Attempts = def.Attempts
+	}
+	if opts.ObjectTimeout <= 0 {
+		opts.ObjectTimeout = def.ObjectTimeout
+	}
+	if opts.BatchRows <= 0 {
+		opts.BatchRows = def.BatchRows
+	}
+	if opts.Backoff <= 0 {
+		opts.Backoff = def.Backoff
+	}
+	if opts.MaxRejectRate == 0 {
+		opts.MaxRejectRate = def.MaxRejectRate
+	}
+	if opts.Allocator == nil {
+		opts.Allocator = memory.DefaultAllocator
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	var columns []int
+	if p, ok := sink.(Projector); ok {
+		columns = p.Columns()
+	}
+	manifest, _ := sink.(Manifest)
+
+	var prog progressCounter
+	prog.fn = opts.Progress
+	prog.listing.Store(true)
+
+	refs := make(chan sourcedRef, opts.Workers)
+	results := make(chan objectResult, opts.Workers)
+	var listErrs []FailedObject
+
+	gctx := ctx
+	var lister sync.WaitGroup
+	lister.Add(1)
+	go func() {
+		defer lister.Done()
+		defer close(refs)
+		defer prog.doneListing()
+		seen := map[string]bool{}
+		for _, src := range sources {
+			for ref, err := range src.List(gctx, opts.From, opts.To) {
+				if err != nil {
+					if gctx.Err() != nil {
+						return
+					}
+					listErrs = append(listErrs, FailedObject{Object: src.String(), Error: "list: " + err.Error()})
+					break
+				}
+				if ref.Source == "" {
+					ref.Source = src.String()
+				}
+				id := ref.Source + "\x00" + ref.Key
+				if seen[id] {
+					continue
+				}
+				seen[id] = true
+				if ref.Role == "" {
+					ref.Role = opts.Roles[ref.DistributionID]
+				}
+				if manifest != nil && manifest.Has(ref) {
+					prog.add(&prog.skipped, 1)
+					results <- objectResult{ref: ref, err: errSkipped}
+					continue
+				}
+				prog.add(&prog.listed, 1)
+				select {
+				case refs <- withSource(ref, src):
+				case <-gctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for range opts.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ref := range refs {
+				// The loop below drains results until all workers are done.
+				results <- readObject(gctx, opts, ref.src, ref.ObjectRef, columns, sink, &prog)
+			}
+		}()
+	}
+	go func() {
+		wg.Wait()
+		lister.Wait()
+		close(results)
+	}()
+
+	sum := &Summary{
+		RejectedByReason: map[string]*RejectReason{},
+		UnknownFields:    map[string]int64{},
+		Distributions:    map[string]*Counts{},
+		Failed:           []FailedObject{},
+	}
+	var samples []RejectSample
+	var sampleReasons []string
+	for res := range results {
+		switch {
+		case errors.Is(res.err, errSkipped):
+			sum.Skipped++
+			continue
+		case res.err != nil:
+			if ctx.Err() != nil && errors.Is(res.err, context.Canceled) {
+				continue // interrupted, not failed
+			}
+			sum.Failed = append(sum.Failed, FailedObject{Object: res.ref.Source + res.ref.Key, Attempts: res.tries, Error: res.err.Error()})
+			opts.Logger.Warn("object failed", "object", res.ref.Source+res.ref.Key, "attempts", res.tries, "error", res.err)
+			continue
+		}
+		sum.Retries += int64(res.tries - 1)
+		st := res.stats
+		c := Counts{Objects: 1, Bytes: st.Bytes, Lines: st.Lines, HeaderLines: st.HeaderLines,
+			Rows: st.Rows, RejectedLines: st.Rejected, OutOfRange: st.OutOfRange}
+		sum.add(c)
+		id := res.ref.DistributionID
+		if sum.Distributions[id] == nil {
+			sum.Distributions[id] = &Counts{}
+		}
+		sum.Distributions[id].add(c)
+		for reason, n := range st.RejectedBy {
+			rr := sum.RejectedByReason[reason]
+			if rr == nil {
+				rr = &RejectReason{Samples: []RejectSample{}}
+				sum.RejectedByReason[reason] = rr
+			}
+			rr.Count += n
+		}
+		for _, s := range st.Samples {
+			samples = append(samples, RejectSample{Object: res.ref.Source + res.ref.Key, Line: s.Line, Field: s.Field, Detail: s.Detail, Text: s.Text})
+			sampleReasons = append(sampleReasons, s.Reason)
+		}
+		for f, n := range st.UnknownFields {
+			sum.UnknownFields[f] += n
+		}
+	}
+	sum.Failed = append(sum.Failed, listErrs...)
+	keepSamples(sum, samples, sampleReasons)
+	sort.Slice(sum.Failed, func(i, j int) bool { return sum.Failed[i].Object < sum.Failed[j].Object })
+
+	closeErr := sink.Close(context.WithoutCancel(ctx))
+	if closeErr != nil {
+		return sum, fmt.Errorf("close sink: %w", closeErr)
+	}
+	var problems []string
+	if ctx.Err() != nil {
+		problems = append(problems, "interrupted")
+	}
+	if n := len(sum.Failed); n > 0 {
+		problems = append(problems, fmt.Sprintf("%d objects could not be read", n))
+	}
+	if opts.MaxRejectRate >= 0 && sum.Lines > 0 {
+		if rate := float64(sum.RejectedLines) / float64(sum.Lines); rate > opts.MaxRejectRate {
+			problems = append(problems, fmt.Sprintf("%.3f%% of lines rejected, over the %.3f%% allowed", 100*rate, 100*opts.MaxRejectRate))
+		}
+	}
+	sum.Complete = len(problems) == 0
+	if !sum.Complete {
+		return sum, fmt.Errorf("%w: %s", ErrIncomplete, joinProblems(problems))
+	}
+	return sum, nil
+}
+
+var errSkipped = errors.New("already ingested")
+
+type sourcedRef struct {
+	ObjectRef
+	src Source
+}
+
+func withSource(ref ObjectRef, src Source) sourcedRef { return sourcedRef{ref, src} }
+
+// keepSamples keeps the first samples of each reason in a stable order.
+func keepSamples(sum *Summary, samples []RejectSample, reasons []string) {
+	idx := make([]int, len(samples))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool {
+		sa, sb := samples[idx[a]], samples[idx[b]]
+		if sa.Object != sb.Object {
+			return sa.Object < sb.Object
+		}
+		return sa.Line < sb.Line
+	})
+	for _, i := range idx {
+		rr := sum.RejectedByReason[reasons[i]]
+		if len(rr.Samples) < 5 {
+			rr.Samples = append(rr.Samples, samples[i])
+		}
+	}
+}
+
+func joinProblems(p []string) string {
+	s := ""
+	for i, x := range p {
+		if i > 0 {
+			s += "; "
+		}
+		s += x
+	}
+	return s
+}
+
+// readObject reads one object into the sink, retrying a failed read.
+func readObject(ctx context.Context, opts Options, src Source, ref ObjectRef, columns []int, sink Sink, prog *progressCounter) objectResult {
+	backoff := opts.Backoff
+	var err error
+	for try := 1; ; try++ {
+		var st logparse.Stats
+		st, err = readOnce(ctx, opts, src, ref, columns, sink, prog)
+		if err == nil {
+			prog.add(&prog.done, 1)
+			prog.add(&prog.rows, st.Rows)
+			return objectResult{ref: ref, stats: st, tries: try}
+		}
+		if try >= opts.Attempts || !retryable(err) || ctx.Err() != nil {
+			prog.add(&prog.failed, 1)
+			return objectResult{ref: ref, err: err, tries: try}
+		}
+		opts.Logger.Info("retrying object", "object", ref.Source+ref.Key, "attempt", try+1, "error", err)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return objectResult{ref: ref, err: ctx.Err(), tries: try}
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func readOnce(ctx context.Context, opts Options, src Source, ref ObjectRef, columns []int, sink Sink, prog *progressCounter) (logparse.Stats, error) {
+	ctx, cancel := context.WithTimeout(ctx, opts.ObjectTimeout)
+	defer cancel()
+	body, err := src.Open(ctx, ref)
+	if err != nil {
+		return logparse.Stats{}, fmt.Errorf("open %s: %w", ref.Key, err)
+	}
+	defer body.Close()
+	text, err := logparse.Decompress(&countingReader{r: body, prog: prog}, opts.MaxObjectBytes)
+	if err != nil {
+		return logparse.Stats{}, fmt.Errorf("read %s: %w", ref.Key, err)
+	}
+	defer text.Close()
+	osink, err := sink.Begin(ctx, ref)
+	if err != nil {
+		return logparse.Stats{}, fmt.Errorf("begin %s: %w", ref.Key, err)
+	}
+	ropts := []logparse.Option{
+		logparse.WithSource(ref.Key),
+		logparse.WithDistribution(ref.DistributionID, ref.Role),
+		logparse.WithBatchRows(opts.BatchRows),
+		logparse.WithAllocator(opts.Allocator),
+		logparse.WithTimeRange(opts.From, opts.To),
+		logparse.WithDelimiter(opts.Delimiter),
+	}
+	if columns != nil {
+		ropts = append(ropts, logparse.WithColumns(columns))
+	}
+	r := logparse.NewReader(text, ropts...)
+	defer r.Release()
+	for r.Next() {
+		if err := osink.Write(r.Batch()); err != nil {
+			osink.Abort()
+			return logparse.Stats{}, fmt.Errorf("write %s: %w", ref.Key, err)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if err := r.Err(); err != nil {
+		osink.Abort()
+		return logparse.Stats{}, fmt.Errorf("read %s line %d: %w", ref.Key, r.Stats().Lines+1, err)
+	}
+	if err := ctx.Err(); err != nil {
+		osink.Abort()
+		return logparse.Stats{}, fmt.Errorf("read %s: %w", ref.Key, err)
+	}
+	if err := osink.Commit(); err != nil {
+		return logparse.Stats{}, fmt.Errorf("commit %s: %w", ref.Key, err)
+	}
+	return r.Stats(), nil
+}
+
+type countingReader struct {
+	r    io.Reader
+	prog *progressCounter
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if n > 0 {
+		c.prog.add(&c.prog.bytes, int64(n))
+	}
+	return n, err
+}
+
+type progressCounter struct {
+	fn                                  func(Progress)
+	listed, done, failed, skipped, rows atomic.Int64
+	bytes                               atomic.Int64
+	listing                             atomic.Bool
+	last                                atomic.Int64 // unix nanos of the last report
+}
+
+func (p *progressCounter) add(c *atomic.Int64, n int64) {
+	c.Add(n)
+	if p.fn == nil {
+		return
+	}
+	// Bytes arrive in small reads: report at most every 100 ms for them.
+	now := time.Now().UnixNano()
+	if c == &p.bytes {
+		last := p.last.Load()
+		if now-last < int64(100*time.Millisecond) || !p.last.CompareAndSwap(last, now) {
+			return
+		}
+	}
+	p.report()
+}
+
+func (p *progressCounter) doneListing() {
+	p.listing.Store(false)
+	if p.fn != nil {
+		p.report()
+	}
+}
+
+func (p *progressCounter) report() {
+	p.fn(Progress{
+		Listed: p.listed.Load(), Done: p.done.Load(), Failed: p.failed.Load(), Skipped: p.skipped.Load(),
+		Bytes: p.bytes.Load(), Rows: p.rows.Load(), Listing: p.listing.Load(),
+	})
+}
