@@ -39,6 +39,9 @@ type Options struct {
 	MaxRejectRate float64
 	BatchRows     int
 	Delimiter     byte
+	// Format is the format of the objects (default logparse.FormatAuto:
+	// detected per object, so legacy and v2 files can be mixed).
+	Format logparse.Format
 	// Roles maps distribution IDs to roles, for objects whose source
 	// did not set one.
 	Roles     map[string]string
@@ -346,15 +349,6 @@ func readOnce(ctx context.Context, opts Options, src Source, ref ObjectRef, colu
 		return logparse.Stats{}, fmt.Errorf("open %s: %w", ref.Key, err)
 	}
 	defer body.Close()
-	text, err := logparse.Decompress(&countingReader{r: body, prog: prog}, opts.MaxObjectBytes)
-	if err != nil {
-		return logparse.Stats{}, fmt.Errorf("read %s: %w", ref.Key, err)
-	}
-	defer text.Close()
-	osink, err := sink.Begin(ctx, ref)
-	if err != nil {
-		return logparse.Stats{}, fmt.Errorf("begin %s: %w", ref.Key, err)
-	}
 	ropts := []logparse.Option{
 		logparse.WithSource(ref.Key),
 		logparse.WithDistribution(ref.DistributionID, ref.Role),
@@ -362,12 +356,22 @@ func readOnce(ctx context.Context, opts Options, src Source, ref ObjectRef, colu
 		logparse.WithAllocator(opts.Allocator),
 		logparse.WithTimeRange(opts.From, opts.To),
 		logparse.WithDelimiter(opts.Delimiter),
+		logparse.WithMaxBytes(opts.MaxObjectBytes),
 	}
 	if columns != nil {
 		ropts = append(ropts, logparse.WithColumns(columns))
 	}
-	r := logparse.NewReader(text, ropts...)
+	// Open tells gzip, JSON lines, W3C and Parquet apart (Parquet is
+	// copied to a temporary file, as it needs random access).
+	r, err := logparse.Open(&countingReader{r: body, prog: prog}, opts.Format, ropts...)
+	if err != nil {
+		return logparse.Stats{}, fmt.Errorf("read %s: %w", ref.Key, err)
+	}
 	defer r.Release()
+	osink, err := sink.Begin(ctx, ref)
+	if err != nil {
+		return logparse.Stats{}, fmt.Errorf("begin %s: %w", ref.Key, err)
+	}
 	for r.Next() {
 		if err := osink.Write(r.Batch()); err != nil {
 			osink.Abort()

@@ -64,6 +64,7 @@ func runIngest(ctx context.Context, o *ingestOptions, stderr io.Writer) error {
 	opts := ingest.DefaultOptions()
 	opts.Workers = o.src.workers
 	opts.From, opts.To = rs.from, rs.to
+	opts.Format = rs.format
 	opts.Roles = rs.roles
 	opts.MaxRejectRate = o.maxRejectRate
 	opts.Logger = newLogger(stderr, o.verbose)

@@ -18,5 +18,9 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newVersionCmd())
 	root.AddCommand(newIngestCmd())
 	root.AddCommand(newHeadCmd())
+	root.AddCommand(newAnalyzeCmd())
+	root.AddCommand(newWindowsCmd())
+	root.AddCommand(newReportCmd())
+	root.AddCommand(newDemoCmd())
 	return root
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cflens/cflens/ingest"
 	"github.com/cflens/cflens/ingest/dirsource"
+	"github.com/cflens/cflens/ingest/logparse"
 	"github.com/cflens/cflens/ingest/schema"
 )
 
@@ -27,6 +28,7 @@ type sourceOptions struct {
 	configFile string
 	from, to   string
 	workers    int
+	format     string
 	aws        awsOptions
 }
 
@@ -37,6 +39,7 @@ func bindSourceFlags(fs *pflag.FlagSet, o *sourceOptions) {
 	fs.StringVar(&o.from, "from", "", "first time to take (RFC 3339, or YYYY-MM-DD[THH[:MM]], UTC)")
 	fs.StringVar(&o.to, "to", "", "time to stop before (same forms as --from)")
 	fs.IntVar(&o.workers, "workers", ingest.DefaultOptions().Workers, "objects read at once")
+	fs.StringVar(&o.format, "format", "auto", "log format: auto (per object: legacy or v2 W3C, v2 JSON, v2 Parquet), w3c, json or parquet")
 	bindAWSFlags(fs, &o.aws)
 }
 
@@ -63,6 +66,7 @@ type resolvedSources struct {
 	sources  []ingest.Source
 	roles    map[string]string // distribution ID → role
 	from, to time.Time
+	format   logparse.Format
 }
 
 func resolveSources(ctx context.Context, o *sourceOptions) (*resolvedSources, error) {
@@ -73,6 +77,9 @@ func resolveSources(ctx context.Context, o *sourceOptions) (*resolvedSources, er
 	}
 	if rs.to, err = parseTimeFlag(o.to); err != nil {
 		return nil, usagef("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--to: %v", err)
+	}
+	if rs.format, err = logparse.ParseFormat(o.format); err != nil {
+		return nil, usagef("formats are auto, w3c, json and parquet", "--format: %v", err)
 	}
 	if !rs.from.IsZero() && !rs.to.IsZero() && !rs.from.Before(rs.to) {
 		return nil, usagef("", "--from %s is not before --to %s", o.from, o.to)

@@ -43,6 +43,10 @@ const DefaultBatchRows = 64 * 1024
 // 8 KiB and request headers at 20 KiB, so real lines stay far below it.
 const DefaultMaxLineBytes = 256 * 1024
 
+// initialReserve is the capacity builders start a batch with; they grow
+// as rows come, so many small objects do not each pay for a full batch.
+const initialReserve = 4096
+
 // maxBatchBytes bounds the raw bytes behind one batch, so that long lines
 // cannot overflow 32-bit string offsets or grow memory.
 const maxBatchBytes = 64 << 20
@@ -88,6 +92,8 @@ type options struct {
 	columns                    []int
 	mem                        memory.Allocator
 	from, to                   time.Time
+	maxBytes                   int64  // see WithMaxBytes (format.go)
+	tempDir                    string // see WithTempDir (parquet.go)
 }
 
 // Option configures a Reader.
@@ -169,6 +175,8 @@ type Reader struct {
 	long      []byte // accumulates a line longer than the buffer
 	eof       bool
 	fieldsBuf [][]byte
+	// js is set for a JSON-lines reader (see NewJSONReader).
+	js *jsonState
 }
 
 // NewReader returns a Reader of the plain text in r.
@@ -230,7 +238,7 @@ func NewReader(r io.Reader, opts ...Option) *Reader {
 	rd.stats.RejectedBy = map[string]int64{}
 	rd.stats.UnknownFields = map[string]int64{}
 	for _, a := range rd.apps {
-		a.reserve(o.batchRows)
+		a.reserve(min(o.batchRows, initialReserve))
 	}
 	return rd
 }
@@ -251,7 +259,11 @@ func (r *Reader) Next() bool {
 	for !r.eof && r.rows < r.o.batchRows && r.rowBytes < maxBatchBytes {
 		line, err := r.readLine()
 		if line != nil {
-			r.handle(line)
+			if r.js != nil {
+				r.handleJSON(line)
+			} else {
+				r.handle(line)
+			}
 		}
 		if err != nil {
 			if err != io.EOF {
@@ -574,7 +586,7 @@ func (r *Reader) flush() {
 	}
 	r.rows, r.rowBytes = 0, 0
 	for _, a := range r.apps {
-		a.reserve(r.o.batchRows)
+		a.reserve(min(r.o.batchRows, initialReserve))
 	}
 }
 

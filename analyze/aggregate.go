@@ -1,0 +1,831 @@
+package analyze
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/cflens/cflens/ingest"
+	"github.com/cflens/cflens/ingest/schema"
+)
+
+// Options configure an analysis.
+type Options struct {
+	// Timeline gives the configuration windows; nil means one window of
+	// unknown state.
+	Timeline *Timeline
+	// From and To bound the analysis by request time (zero: unbounded,
+	// the result then reports the span of the rows seen).
+	From, To time.Time
+	// Settle leaves out requests in [change, change+Settle).
+	Settle time.Duration
+	// Location is the time zone of hour of day and day of week (UTC when
+	// nil).
+	Location *time.Location
+	// Bucket is the width of the time series buckets (default 5 minutes).
+	Bucket time.Duration
+	// ErrorPath, when set, marks the error paths (matched against the
+	// cs-uri-stem as logged); otherwise an error path is a stem that
+	// never got a 2xx or 3xx response in the range.
+	ErrorPath *regexp.Regexp
+	// Production and Staging are the distribution IDs of the roles; they
+	// override the timeline's.
+	Production, Staging string
+	// Roles maps further distribution IDs to roles ("production",
+	// "staging"), for a role with several distributions.
+	Roles map[string]string
+	// MaxStems caps the distinct stems tracked (default 1<<20); rows of
+	// stems past the cap are counted apart.
+	MaxStems int
+	// A clock hour of an enabled weighted policy with weight w is a peak
+	// hour when staging got less than PeakShareFactor·w of the requests
+	// while at least PeakMinExpected requests were expected there
+	// (defaults 0.2 and 20).
+	PeakShareFactor float64
+	PeakMinExpected float64
+	// TopPaths is the length of the path lists (default 20).
+	TopPaths int
+	Logger   *slog.Logger
+}
+
+// DefaultOptions returns the defaults of an analysis.
+func DefaultOptions() Options {
+	return Options{
+		Location:        time.UTC,
+		Bucket:          5 * time.Minute,
+		MaxStems:        1 << 20,
+		PeakShareFactor: 0.2,
+		PeakMinExpected: 20,
+		TopPaths:        20,
+	}
+}
+
+// Role codes used inside the aggregator.
+const (
+	roleNone uint8 = iota
+	roleProd
+	roleStaging
+	numRoles
+)
+
+var roleNames = [numRoles]string{"", schema.RoleProduction, schema.RoleStaging}
+
+func roleCode(s string) uint8 {
+	switch s {
+	case schema.RoleProduction:
+		return roleProd
+	case schema.RoleStaging:
+		return roleStaging
+	}
+	return roleNone
+}
+
+// Status slots of a cell: 0..599 are codes, then "other" and "null".
+const (
+	statusOther = 600
+	statusNull  = 601
+	statusSlots = 602
+)
+
+// fineKey is the finest grouping the aggregator keeps: window × role ×
+// local clock hour × time bucket. Everything reported is a sum over it.
+type fineKey struct {
+	window int32
+	role   uint8
+	hour   int64 // local clock hour since the epoch (wall time)
+	bucket int64 // bucket since the epoch (absolute time)
+}
+
+type counts struct {
+	req, s4xx, s500, s5xx int64
+}
+
+func (c *counts) add(status int32) {
+	c.req++
+	switch {
+	case status == 500:
+		c.s500++
+		c.s5xx++
+	case status >= 500 && status < 600:
+		c.s5xx++
+	case status >= 400 && status < 500:
+		c.s4xx++
+	}
+}
+
+func (c *counts) merge(o counts) {
+	c.req += o.req
+	c.s4xx += o.s4xx
+	c.s500 += o.s500
+	c.s5xx += o.s5xx
+}
+
+// fineSet maps fine keys to counts: a slice searched from the end while
+// small (most stems are seen under a few keys), indexed by a map beyond.
+type fineSet struct {
+	keys []fineKey
+	vals []counts
+	idx  map[fineKey]int
+}
+
+const fineSetLinear = 16
+
+func (s *fineSet) at(k fineKey) int {
+	if s.idx != nil {
+		if i, ok := s.idx[k]; ok {
+			return i
+		}
+	} else {
+		for i := len(s.keys) - 1; i >= 0; i-- {
+			if s.keys[i] == k {
+				return i
+			}
+		}
+	}
+	s.keys = append(s.keys, k)
+	s.vals = append(s.vals, counts{})
+	i := len(s.keys) - 1
+	if s.idx != nil {
+		s.idx[k] = i
+	} else if len(s.keys) > fineSetLinear {
+		s.idx = make(map[fineKey]int, 2*len(s.keys))
+		for j, kk := range s.keys {
+			s.idx[kk] = j
+		}
+	}
+	return i
+}
+
+func (s *fineSet) merge(o *fineSet) {
+	for i, k := range o.keys {
+		j := s.at(k)
+		s.vals[j].merge(o.vals[i])
+	}
+}
+
+type cellKey struct {
+	window int32
+	role   uint8
+}
+
+type cellAgg struct {
+	status [statusSlots]int64
+	// Result types of the 500s: edge, response, detailed.
+	rt [3]map[string]int64
+}
+
+func newCellAgg() *cellAgg {
+	return &cellAgg{rt: [3]map[string]int64{{}, {}, {}}}
+}
+
+func (c *cellAgg) merge(o *cellAgg) {
+	for i, v := range o.status {
+		c.status[i] += v
+	}
+	for k := range o.rt {
+		for s, v := range o.rt[k] {
+			c.rt[k][s] += v
+		}
+	}
+}
+
+// stemAgg tracks one cs-uri-stem. In automatic classification a stem
+// stays a candidate error path until it gets a 2xx or 3xx; until then its
+// requests are kept by fine key, so that they can be counted as
+// error-path requests at the end.
+type stemAgg struct {
+	good      bool
+	req, s500 int64
+	fine      *fineSet // candidates only
+}
+
+// agg holds partial aggregates: one per object being read, and the
+// merged one.
+type agg struct {
+	fine    fineSet
+	errFine fineSet // error-path rows, when a regular expression classifies
+	cells   map[cellKey]*cellAgg
+	stems   map[string]*stemAgg
+
+	rows, outOfRange, settling, unknownRole int64
+	overflowRows                            int64
+	minTs, maxTs                            int64
+}
+
+func newAgg() *agg {
+	return &agg{cells: map[cellKey]*cellAgg{}, stems: map[string]*stemAgg{}, minTs: math.MaxInt64, maxTs: math.MinInt64}
+}
+
+// Aggregator is an ingest.Sink that aggregates rows for the analysis.
+// Rows of an object are kept apart until Commit and dropped on Abort, so
+// a re-read object never counts twice. Memory grows with the number of
+// windows, clock hours, buckets and distinct stems, never with rows.
+type Aggregator struct {
+	opts      Options
+	windows   []Window
+	wFrom     []int64 // window starts in ms (MinInt64 when unbounded)
+	wTo       []int64
+	wSettle   []int64
+	from, to  int64
+	bucketMS  int64
+	idRole    map[string]uint8
+	auto      bool
+	errorRule string
+
+	mu     sync.Mutex
+	global *agg
+	// off is the index of the first window reported by Result.
+	off     int
+	objects int64
+	aborted int64
+	closed  bool
+}
+
+var (
+	_ ingest.Sink      = (*Aggregator)(nil)
+	_ ingest.Projector = (*Aggregator)(nil)
+)
+
+// NewAggregator prepares an aggregation.
+func NewAggregator(opts Options) (*Aggregator, error) {
+	def := DefaultOptions()
+	if opts.Location == nil {
+		opts.Location = time.UTC
+	}
+	if opts.Bucket <= 0 {
+		opts.Bucket = def.Bucket
+	}
+	if opts.Bucket%time.Millisecond != 0 {
+		return nil, fmt.Errorf("bucket %s: not a whole number of milliseconds", opts.Bucket)
+	}
+	if opts.MaxStems <= 0 {
+		opts.MaxStems = def.MaxStems
+	}
+	if opts.PeakShareFactor <= 0 {
+		opts.PeakShareFactor = def.PeakShareFactor
+	}
+	if opts.PeakMinExpected <= 0 {
+		opts.PeakMinExpected = def.PeakMinExpected
+	}
+	if opts.TopPaths <= 0 {
+		opts.TopPaths = def.TopPaths
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Settle < 0 {
+		return nil, fmt.Errorf("settle %s: negative", opts.Settle)
+	}
+	tl := opts.Timeline
+	if tl == nil {
+		tl = &Timeline{}
+	}
+	if err := tl.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Production == "" {
+		opts.Production = tl.Distributions.Production
+	}
+	if opts.Staging == "" {
+		opts.Staging = tl.Distributions.Staging
+	}
+	if opts.Production != "" && opts.Production == opts.Staging {
+		return nil, fmt.Errorf("production and staging are the same distribution %s", opts.Production)
+	}
+	ws, err := Windows(tl, opts.From, opts.To, opts.Settle)
+	if err != nil {
+		return nil, err
+	}
+	a := &Aggregator{
+		opts:     opts,
+		windows:  ws,
+		from:     math.MinInt64,
+		to:       math.MaxInt64,
+		bucketMS: opts.Bucket.Milliseconds(),
+		idRole:   map[string]uint8{},
+		auto:     opts.ErrorPath == nil,
+		global:   newAgg(),
+	}
+	if !opts.From.IsZero() {
+		a.from = opts.From.UnixMilli()
+	}
+	if !opts.To.IsZero() {
+		a.to = opts.To.UnixMilli()
+	}
+	for _, w := range ws {
+		f, t, s := int64(math.MinInt64), int64(math.MaxInt64), int64(math.MinInt64)
+		if !w.From.IsZero() {
+			f = w.From.UnixMilli()
+		}
+		if !w.To.IsZero() {
+			t = w.To.UnixMilli()
+		}
+		if !w.SettleUntil.IsZero() {
+			s = w.SettleUntil.UnixMilli()
+		}
+		a.wFrom, a.wTo, a.wSettle = append(a.wFrom, f), append(a.wTo, t), append(a.wSettle, s)
+	}
+	if opts.Production != "" {
+		a.idRole[opts.Production] = roleProd
+	}
+	if opts.Staging != "" {
+		a.idRole[opts.Staging] = roleStaging
+	}
+	for id, role := range opts.Roles {
+		r := roleCode(role)
+		if r == roleNone {
+			return nil, fmt.Errorf("distribution %s: unknown role %q", id, role)
+		}
+		a.idRole[id] = r
+	}
+	a.errorRule = "auto"
+	if !a.auto {
+		a.errorRule = "regex:" + opts.ErrorPath.String()
+	}
+	return a, nil
+}
+
+// aggColumns are the columns the aggregator reads.
+var aggColumns = [...]int{
+	schema.Timestamp_, schema.DistributionID, schema.Role, schema.ScStatus, schema.CsURIStem,
+	schema.EdgeResultType, schema.EdgeResponseResultType, schema.EdgeDetailedResultType,
+}
+
+// Columns implements ingest.Projector: the parser builds only these.
+func (a *Aggregator) Columns() []int { return append([]int(nil), aggColumns[:]...) }
+
+// Begin implements ingest.Sink.
+func (a *Aggregator) Begin(ctx context.Context, ref ingest.ObjectRef) (ingest.ObjectSink, error) {
+	role := roleCode(ref.Role)
+	if r, ok := a.idRole[ref.DistributionID]; ok {
+		role = r
+	}
+	return &objectSink{a: a, ref: ref, objRole: role, part: newAgg(), w: -1, lastCell: cellKey{window: -1}}, nil
+}
+
+// Close implements ingest.Sink.
+func (a *Aggregator) Close(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.closed = true
+	return nil
+}
+
+// objectSink aggregates the rows of one object into its own partial
+// aggregate, merged into the Aggregator on Commit.
+type objectSink struct {
+	a       *Aggregator
+	ref     ingest.ObjectRef
+	objRole uint8
+	part    *agg
+	done    bool
+
+	// Caches carried across batches.
+	w                int // current window index
+	wLo, wHi, settle int64
+	zLo, zHi, zOff   int64 // current zone interval and offset (ms)
+	lastKey          fineKey
+	lastIdx          int
+	lastCell         cellKey
+	cell             *cellAgg
+}
+
+// batchCols are the columns of one batch, looked up by name.
+type batchCols struct {
+	ts      []arrow.Timestamp
+	tsArr   arrow.Array
+	status  []int32
+	statusA arrow.Array
+	role    strCol
+	dist    strCol
+	stem    strCol
+	rt      [3]strCol
+	hasRole bool
+	hasDist bool
+	hasStem bool
+}
+
+// strCol reads a string column that is either dictionary-encoded or
+// plain.
+type strCol struct {
+	arr   arrow.Array
+	nulls bool    // the column has nulls
+	offs  []int32 // plain strings: offsets, relative to base
+	data  []byte  // plain strings: the bytes from base on
+	base  int32
+	idx   []int32       // dictionary indices
+	dict  *array.String // dictionary values
+	plain *array.String // plain strings
+	large *array.LargeString
+}
+
+func newStrCol(arr arrow.Array) (strCol, bool) {
+	c := strCol{arr: arr}
+	switch a := arr.(type) {
+	case *array.Dictionary:
+		ix, ok := a.Indices().(*array.Int32)
+		d, ok2 := a.Dictionary().(*array.String)
+		if !ok || !ok2 {
+			return c, false
+		}
+		c.idx, c.dict = ix.Int32Values(), d
+	case *array.String:
+		c.plain = a
+		c.offs, c.data = a.ValueOffsets(), a.ValueBytes()
+		if len(c.offs) > 0 {
+			c.base = c.offs[0]
+		}
+	case *array.LargeString:
+		c.large = a
+	default:
+		return c, false
+	}
+	c.nulls = arr.NullN() > 0
+	return c, true
+}
+
+func (c *strCol) valid(i int) bool { return !c.nulls || c.arr.IsValid(i) }
+
+// bytes returns row i of a plain string column (empty when null),
+// pointing into the batch.
+func (c *strCol) bytes(i int) []byte {
+	if c.nulls && c.arr.IsNull(i) {
+		return nil
+	}
+	return c.data[c.offs[i]-c.base : c.offs[i+1]-c.base]
+}
+
+// value returns row i's string, or "" when null. The string points into
+// the batch's memory: clone it to keep it.
+func (c *strCol) value(i int) string {
+	if !c.valid(i) {
+		return ""
+	}
+	switch {
+	case c.dict != nil:
+		return c.dict.Value(int(c.idx[i]))
+	case c.plain != nil:
+		return c.plain.Value(i)
+	default:
+		return c.large.Value(i)
+	}
+}
+
+func lookupCol(b arrow.RecordBatch, col int) arrow.Array {
+	name := schema.Col(col).Name
+	for i, f := range b.Schema().Fields() {
+		if f.Name == name {
+			return b.Column(i)
+		}
+	}
+	return nil
+}
+
+var errNoTimestamp = errors.New("batch has no timestamp column")
+
+func (a *Aggregator) bind(b arrow.RecordBatch) (batchCols, error) {
+	var c batchCols
+	tsArr, ok := lookupCol(b, schema.Timestamp_).(*array.Timestamp)
+	if !ok {
+		return c, errNoTimestamp
+	}
+	if u := tsArr.DataType().(*arrow.TimestampType).Unit; u != arrow.Millisecond {
+		return c, fmt.Errorf("timestamp column in %s, want milliseconds", u)
+	}
+	c.tsArr, c.ts = tsArr, tsArr.TimestampValues()
+	if st, ok := lookupCol(b, schema.ScStatus).(*array.Int32); ok {
+		c.statusA, c.status = st, st.Int32Values()
+	}
+	strs := []struct {
+		col int
+		dst *strCol
+		has *bool
+	}{
+		{schema.Role, &c.role, &c.hasRole},
+		{schema.DistributionID, &c.dist, &c.hasDist},
+		{schema.CsURIStem, &c.stem, &c.hasStem},
+		{schema.EdgeResultType, &c.rt[0], nil},
+		{schema.EdgeResponseResultType, &c.rt[1], nil},
+		{schema.EdgeDetailedResultType, &c.rt[2], nil},
+	}
+	for _, s := range strs {
+		arr := lookupCol(b, s.col)
+		if arr == nil {
+			continue
+		}
+		sc, ok := newStrCol(arr)
+		if !ok {
+			return c, fmt.Errorf("column %s: unexpected type %s", schema.Col(s.col).Name, arr.DataType())
+		}
+		*s.dst = sc
+		if s.has != nil {
+			*s.has = true
+		}
+	}
+	return c, nil
+}
+
+// Write implements ingest.ObjectSink.
+func (o *objectSink) Write(b arrow.RecordBatch) error {
+	if o.done {
+		return errors.New("write after commit or abort")
+	}
+	c, err := o.a.bind(b)
+	if err != nil {
+		return fmt.Errorf("aggregate %s: %w", o.ref.Key, err)
+	}
+	o.aggregate(&c, int(b.NumRows()))
+	return nil
+}
+
+// dictRoles maps each dictionary value of a role or distribution column
+// to a role code, once per batch.
+func dictRoles(c *strCol, f func(string) uint8) []uint8 {
+	if c.dict == nil {
+		return nil
+	}
+	out := make([]uint8, c.dict.Len())
+	for i := range out {
+		if c.dict.IsValid(i) {
+			out[i] = f(c.dict.Value(i))
+		}
+	}
+	return out
+}
+
+func (o *objectSink) aggregate(c *batchCols, n int) {
+	a, p := o.a, o.part
+	idRole := func(s string) uint8 { return a.idRole[s] }
+
+	// Per-batch maps from dictionary index to role code.
+	var byDist, byRole []uint8
+	if c.hasDist && len(a.idRole) > 0 {
+		byDist = dictRoles(&c.dist, idRole)
+	}
+	if c.hasRole {
+		byRole = dictRoles(&c.role, roleCode)
+	}
+	// Per-batch stem cache for a dictionary-encoded stem column.
+	var stemByIdx []*stemAgg
+	if c.hasStem && c.stem.dict != nil {
+		stemByIdx = make([]*stemAgg, c.stem.dict.Len())
+	}
+	tsNulls := c.tsArr.NullN() > 0
+	stNulls := c.statusA != nil && c.statusA.NullN() > 0
+
+	for i := range n {
+		if tsNulls && c.tsArr.IsNull(i) {
+			p.outOfRange++
+			continue
+		}
+		ms := int64(c.ts[i])
+		if ms < a.from || ms >= a.to {
+			p.outOfRange++
+			continue
+		}
+		if o.w < 0 || ms < o.wLo || ms >= o.wHi {
+			o.findWindow(ms)
+		}
+		if ms < o.settle {
+			p.settling++
+			continue
+		}
+		// Role: distribution ID first (when IDs are known), then the role
+		// column, then the object's.
+		var role uint8
+		if byDist != nil && c.dist.valid(i) {
+			role = byDist[c.dist.idx[i]]
+		} else if c.hasDist && c.dist.dict == nil && len(a.idRole) > 0 {
+			role = a.idRole[c.dist.value(i)]
+		}
+		if role == roleNone && c.hasRole && c.role.valid(i) {
+			if byRole != nil {
+				role = byRole[c.role.idx[i]]
+			} else {
+				role = roleCode(c.role.value(i))
+			}
+		}
+		if role == roleNone {
+			role = o.objRole
+		}
+		if role == roleNone {
+			p.unknownRole++
+			continue
+		}
+		status := int32(-1)
+		if c.status != nil && (!stNulls || c.statusA.IsValid(i)) {
+			status = c.status[i]
+		}
+		p.rows++
+		p.minTs = min(p.minTs, ms)
+		p.maxTs = max(p.maxTs, ms)
+
+		if ms < o.zLo || ms >= o.zHi {
+			o.findZone(ms)
+		}
+		key := fineKey{
+			window: int32(o.w),
+			role:   role,
+			hour:   floorDiv(ms+o.zOff, 3600_000),
+			bucket: floorDiv(ms, a.bucketMS),
+		}
+		if key != o.lastKey || len(p.fine.keys) == 0 {
+			o.lastKey, o.lastIdx = key, p.fine.at(key)
+		}
+		p.fine.vals[o.lastIdx].add(status)
+
+		ck := cellKey{int32(o.w), role}
+		if ck != o.lastCell {
+			o.lastCell = ck
+			o.cell = p.cells[ck]
+			if o.cell == nil {
+				o.cell = newCellAgg()
+				p.cells[ck] = o.cell
+			}
+		}
+		switch {
+		case status < 0:
+			o.cell.status[statusNull]++
+		case status < 600:
+			o.cell.status[status]++
+		default:
+			o.cell.status[statusOther]++
+		}
+		if status == 500 {
+			for k := range c.rt {
+				v := "-"
+				if c.rt[k].arr != nil {
+					if s := c.rt[k].value(i); s != "" {
+						v = s
+					}
+				}
+				o.cell.rt[k][v]++
+			}
+		}
+
+		if !c.hasStem {
+			continue
+		}
+		var st *stemAgg
+		if stemByIdx != nil && c.stem.valid(i) {
+			ix := c.stem.idx[i]
+			st = stemByIdx[ix]
+			if st == nil {
+				st = o.stem(c.stem.dict.Value(int(ix)))
+				stemByIdx[ix] = st
+			}
+		} else if c.stem.plain != nil {
+			b := c.stem.bytes(i)
+			if st = o.part.stems[string(b)]; st == nil {
+				st = o.stem(string(b))
+			}
+		} else {
+			st = o.stem(c.stem.value(i))
+		}
+		st.req++
+		if status == 500 {
+			st.s500++
+		}
+		if !a.auto {
+			if !st.good {
+				p.errFine.vals[p.errFine.at(key)].add(status)
+			}
+			continue
+		}
+		if st.good {
+			continue
+		}
+		if status >= 200 && status < 400 {
+			st.good, st.fine = true, nil
+			continue
+		}
+		if st.fine == nil {
+			st.fine = &fineSet{}
+		}
+		st.fine.vals[st.fine.at(key)].add(status)
+	}
+}
+
+// stem returns the object's aggregate of a stem, adding it when new.
+func (o *objectSink) stem(s string) *stemAgg {
+	st := o.part.stems[s]
+	if st == nil {
+		st = &stemAgg{}
+		if !o.a.auto {
+			st.good = !o.a.opts.ErrorPath.MatchString(s)
+		}
+		o.part.stems[strings.Clone(s)] = st
+	}
+	return st
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+func (o *objectSink) findWindow(ms int64) {
+	a := o.a
+	i := sort.Search(len(a.wTo), func(i int) bool { return a.wTo[i] > ms })
+	if i == len(a.wTo) {
+		i = len(a.wTo) - 1 // cannot happen inside the range
+	}
+	o.w, o.wLo, o.wHi, o.settle = i, a.wFrom[i], a.wTo[i], a.wSettle[i]
+}
+
+func (o *objectSink) findZone(ms int64) {
+	t := time.UnixMilli(ms).In(o.a.opts.Location)
+	_, off := t.Zone()
+	o.zOff = int64(off) * 1000
+	start, end := t.ZoneBounds()
+	o.zLo, o.zHi = math.MinInt64, math.MaxInt64
+	if !start.IsZero() {
+		o.zLo = start.UnixMilli()
+	}
+	if !end.IsZero() {
+		o.zHi = end.UnixMilli()
+	}
+}
+
+// Commit implements ingest.ObjectSink: the object's rows become part of
+// the analysis.
+func (o *objectSink) Commit() error {
+	if o.done {
+		return errors.New("commit after commit or abort")
+	}
+	o.done = true
+	a := o.a
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.objects++
+	a.global.merge(o.part, a.opts.MaxStems)
+	o.part = nil
+	return nil
+}
+
+// Abort implements ingest.ObjectSink: the object's rows are dropped.
+func (o *objectSink) Abort() {
+	if o.done {
+		return
+	}
+	o.done = true
+	o.part = nil
+	o.a.mu.Lock()
+	o.a.aborted++
+	o.a.mu.Unlock()
+}
+
+func (g *agg) merge(p *agg, maxStems int) {
+	g.fine.merge(&p.fine)
+	g.errFine.merge(&p.errFine)
+	for k, c := range p.cells {
+		if gc := g.cells[k]; gc != nil {
+			gc.merge(c)
+		} else {
+			g.cells[k] = c
+		}
+	}
+	for s, ps := range p.stems {
+		gs := g.stems[s]
+		if gs == nil {
+			if len(g.stems) >= maxStems {
+				g.overflowRows += ps.req
+				continue
+			}
+			g.stems[s] = ps
+			continue
+		}
+		gs.req += ps.req
+		gs.s500 += ps.s500
+		switch {
+		case gs.good:
+		case ps.good:
+			gs.good, gs.fine = true, nil
+		case ps.fine != nil:
+			if gs.fine == nil {
+				gs.fine = &fineSet{}
+			}
+			gs.fine.merge(ps.fine)
+		}
+	}
+	g.rows += p.rows
+	g.outOfRange += p.outOfRange
+	g.settling += p.settling
+	g.unknownRole += p.unknownRole
+	g.overflowRows += p.overflowRows
+	g.minTs = min(g.minTs, p.minTs)
+	g.maxTs = max(g.maxTs, p.maxTs)
+}

@@ -1,0 +1,369 @@
+package analyze
+
+import (
+	"context"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cflens/cflens/ingest"
+	"github.com/cflens/cflens/ingest/schema"
+)
+
+// row is one request of a hand-built batch.
+type row struct {
+	ts     time.Time
+	dist   string
+	role   string
+	status int32 // -1: null
+	stem   string
+	result string // x-edge-result-type; the other two get the same value
+}
+
+// projected is the schema of the columns the aggregator asks for.
+func projected() *arrow.Schema {
+	fs := make([]arrow.Field, len(aggColumns))
+	for i, c := range aggColumns {
+		fs[i] = schema.Arrow().Field(c)
+	}
+	return arrow.NewSchema(fs, nil)
+}
+
+// makeBatch builds a batch of the projected columns, in the shape the
+// parser gives: dictionary-encoded strings, millisecond UTC timestamps.
+func makeBatch(t testing.TB, mem memory.Allocator, rows []row) arrow.RecordBatch {
+	t.Helper()
+	b := array.NewRecordBuilder(mem, projected())
+	defer b.Release()
+	dict := func(i int, s string) {
+		db := b.Field(i).(*array.BinaryDictionaryBuilder)
+		if s == "" {
+			db.AppendNull()
+			return
+		}
+		if err := db.AppendString(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range rows {
+		b.Field(0).(*array.TimestampBuilder).Append(arrow.Timestamp(r.ts.UnixMilli()))
+		dict(1, r.dist)
+		dict(2, r.role)
+		if r.status < 0 {
+			b.Field(3).AppendNull()
+		} else {
+			b.Field(3).(*array.Int32Builder).Append(r.status)
+		}
+		b.Field(4).(*array.StringBuilder).Append(r.stem)
+		dict(5, r.result)
+		dict(6, r.result)
+		dict(7, r.result)
+	}
+	return b.NewRecordBatch()
+}
+
+var day = time.Date(2025, 9, 10, 0, 0, 0, 0, time.UTC)
+
+func at(h, m int) time.Time {
+	return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+}
+
+// twoWindows: custom errors off on both until 08:00, on production from
+// then on; policy weighted 15% throughout.
+func twoWindows() *Timeline {
+	return &Timeline{
+		Distributions: Distributions{Production: "EPROD", Staging: "ESTAGE"},
+		Changes: []Change{
+			{At: at(0, 0), Role: "production", CustomErrorResponses: ptr(false)},
+			{At: at(0, 0), Role: "staging", CustomErrorResponses: ptr(false)},
+			{At: at(0, 0), ContinuousDeployment: &PolicyChange{Enabled: ptr(true), Type: ptr("weighted"), Weight: ptr(0.15), Sticky: ptr(false)}},
+			{At: at(8, 0), Role: "production", CustomErrorResponses: ptr(true)},
+		},
+	}
+}
+
+// feed writes objects (each a list of batches of rows) through the sink
+// and commits them.
+func feed(t testing.TB, a *Aggregator, mem memory.Allocator, objects ...[][]row) {
+	t.Helper()
+	for i, obj := range objects {
+		os, err := a.Begin(context.Background(), ingest.ObjectRef{Key: "obj" + string(rune('a'+i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rows := range obj {
+			b := makeBatch(t, mem, rows)
+			err := os.Write(b)
+			b.Release()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func newTestAggregator(t testing.TB, mod func(*Options)) *Aggregator {
+	t.Helper()
+	opts := DefaultOptions()
+	opts.Timeline = twoWindows()
+	opts.From, opts.To = at(0, 0), at(24, 0)
+	opts.Settle = 2 * time.Minute
+	if mod != nil {
+		mod(&opts)
+	}
+	a, err := NewAggregator(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func cellOf(t *testing.T, res *Result, window int, role string) Cell {
+	t.Helper()
+	for _, c := range res.Cells {
+		if c.Window == window && c.Role == role {
+			return c
+		}
+	}
+	t.Fatalf("no cell window %d %s", window, role)
+	return Cell{}
+}
+
+func TestAggregatorCells(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	a := newTestAggregator(t, nil)
+
+	prod := func(ts time.Time, status int32, stem string) row {
+		return row{ts: ts, dist: "EPROD", status: status, stem: stem, result: map[bool]string{true: "Error", false: "Hit"}[status >= 400]}
+	}
+	stg := func(ts time.Time, status int32, stem string) row {
+		r := prod(ts, status, stem)
+		r.dist = "ESTAGE"
+		return r
+	}
+	feed(t, a, mem,
+		// Object 1: window 1, /missing never succeeds, /index.html does
+		// (later, in object 2 only, for /late.html).
+		[][]row{{
+			prod(at(1, 0), 404, "/missing"),
+			prod(at(1, 5), 200, "/index.html"),
+			prod(at(2, 0), 404, "/late.html"),
+			stg(at(3, 0), 404, "/missing"),
+			prod(at(25, 0), 404, "/missing"),                        // out of range
+			{ts: at(4, 0), dist: "EOTHER", status: 200, stem: "/x"}, // unknown role
+		}},
+		// Object 2: window 2 (from 08:00, settle to 08:02).
+		[][]row{{
+			prod(at(8, 1), 500, "/missing"), // settling
+			prod(at(9, 0), 500, "/missing"),
+			prod(at(9, 1), 404, "/missing"),
+			prod(at(9, 2), 500, "/missing"),
+			stg(at(9, 3), 500, "/missing"),
+			prod(at(9, 4), 200, "/late.html"),                                // /late.html becomes a good path
+			prod(at(9, 5), 500, "/late.html"),                                // a 500 on a good path
+			{ts: at(9, 6), role: "production", status: -1, stem: "/missing"}, // role from the role column, null status
+		}},
+	)
+	res := a.Result()
+
+	if got, want := res.Input, (Input{Objects: 2, Rows: 14, Analyzed: 11, OutOfRange: 1, Settling: 1, UnknownRole: 1}); got != want {
+		t.Errorf("input = %+v, want %+v", got, want)
+	}
+	if res.ErrorPaths.Stems != 3 || res.ErrorPaths.Error != 1 || res.ErrorPaths.Top[0].Stem != "/missing" {
+		t.Errorf("error paths = %+v, want 1 error path /missing of 3", res.ErrorPaths)
+	}
+
+	p1 := cellOf(t, res, 1, "production")
+	if p1.Requests != 3 || p1.ErrorPathRequests != 1 || p1.ErrorPath500 != 0 || p1.GoodPathRequests != 2 {
+		t.Errorf("window 1 production = %+v", p1)
+	}
+	p2 := cellOf(t, res, 2, "production")
+	want := map[string]int64{"200": 1, "404": 1, "500": 3, "null": 1}
+	if d := cmp.Diff(want, p2.Status); d != "" {
+		t.Errorf("window 2 production status (-want +got):\n%s", d)
+	}
+	if p2.Requests != 6 || p2.ErrorPathRequests != 4 || p2.ErrorPath500 != 2 || p2.GoodPath500 != 1 || p2.Status500 != 3 {
+		t.Errorf("window 2 production = %+v", p2)
+	}
+	if p2.Rate500 != 0.5 || p2.Rate500CI95 != Wilson(2, 4, z95) {
+		t.Errorf("window 2 production rate = %v %v, want 0.5 %v", p2.Rate500, p2.Rate500CI95, Wilson(2, 4, z95))
+	}
+	if d := cmp.Diff(map[string]int64{"Error": 3}, p2.ResultTypes500); d != "" {
+		t.Errorf("result types of 500s (-want +got):\n%s", d)
+	}
+	s2 := cellOf(t, res, 2, "staging")
+	if s2.Requests != 1 || s2.ErrorPath500 != 1 || s2.Rate500 != 1 {
+		t.Errorf("window 2 staging = %+v", s2)
+	}
+	if len(res.ErrorPaths.TopGood500) != 1 || res.ErrorPaths.TopGood500[0] != (PathCount{Stem: "/late.html", Requests: 3, Status500: 1}) {
+		t.Errorf("good paths with 500 = %+v", res.ErrorPaths.TopGood500)
+	}
+}
+
+func TestAggregatorAbortNeverCounts(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	a := newTestAggregator(t, nil)
+	rows := []row{
+		{ts: at(9, 0), dist: "EPROD", status: 500, stem: "/missing", result: "Error"},
+		{ts: at(9, 1), dist: "EPROD", status: 404, stem: "/missing", result: "Error"},
+	}
+	ref := ingest.ObjectRef{Key: "E.2025-09-10-09.abc.gz"}
+	// First attempt: one batch written, then the read breaks.
+	os, err := a.Begin(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := makeBatch(t, mem, rows)
+	if err := os.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	os.Abort()
+	// Second attempt: the whole object.
+	os, err = a.Begin(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	b.Release()
+	if err := os.Write(b); err == nil {
+		t.Error("write after commit: no error")
+	}
+	res := a.Result()
+	p := cellOf(t, res, 2, "production")
+	if p.Requests != 2 || p.ErrorPath500 != 1 {
+		t.Errorf("after abort and retry: requests %d, 500 %d; want 2 and 1", p.Requests, p.ErrorPath500)
+	}
+	if res.Input.Objects != 1 || res.Input.AbortedObjects != 1 {
+		t.Errorf("objects %d aborted %d, want 1 and 1", res.Input.Objects, res.Input.AbortedObjects)
+	}
+}
+
+func TestAggregatorMemoryBounded(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	a := newTestAggregator(t, func(o *Options) { o.MaxStems = 50 })
+	// 20 000 rows over 2 hours, 10 stems: the aggregates hold keys, not rows.
+	var rows []row
+	for i := range 20000 {
+		rows = append(rows, row{ts: at(9, 0).Add(time.Duration(i) * 360 * time.Millisecond), dist: "EPROD",
+			status: 200, stem: "/p" + string(rune('a'+i%10)), result: "Hit"})
+	}
+	feed(t, a, mem, [][]row{rows[:10000], rows[10000:]})
+	if n := len(a.global.fine.keys); n > 2*24 { // 5-minute buckets over 2 hours
+		t.Errorf("%d fine keys for 2 hours of one role, want at most 48", n)
+	}
+	if n := len(a.global.stems); n != 10 {
+		t.Errorf("%d stems tracked, want 10", n)
+	}
+	// Past the stem cap, further stems are counted, not tracked.
+	var many []row
+	for i := range 100 {
+		many = append(many, row{ts: at(10, 0), dist: "EPROD", status: 404, stem: "/scan/" + string(rune(0x4e00+i)), result: "Error"})
+	}
+	feed(t, a, mem, [][]row{many})
+	res := a.Result()
+	if n := len(a.global.stems); n != 50 {
+		t.Errorf("%d stems tracked, want the cap of 50", n)
+	}
+	if res.ErrorPaths.OverflowRows != 60 || len(res.Warnings) == 0 {
+		t.Errorf("overflow rows %d (want 60), warnings %q", res.ErrorPaths.OverflowRows, res.Warnings)
+	}
+}
+
+func TestAggregatorErrorPathRegex(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	a := newTestAggregator(t, func(o *Options) { o.ErrorPath = regexp.MustCompile(`^/missing`) })
+	feed(t, a, mem, [][]row{{
+		{ts: at(9, 0), dist: "EPROD", status: 200, stem: "/missing/a", result: "Error"}, // a 200 does not make it good
+		{ts: at(9, 1), dist: "EPROD", status: 500, stem: "/missing/b", result: "Error"},
+		{ts: at(9, 2), dist: "EPROD", status: 404, stem: "/other", result: "Error"},
+	}})
+	res := a.Result()
+	p := cellOf(t, res, 2, "production")
+	if p.ErrorPathRequests != 2 || p.ErrorPath500 != 1 || p.GoodPathRequests != 1 {
+		t.Errorf("cell = %+v, want 2 error-path requests, one 500, 1 good", p)
+	}
+	if res.ErrorPathRule != "regex:^/missing" || res.ErrorPaths.Error != 2 {
+		t.Errorf("rule %q, %d error paths; want regex and 2", res.ErrorPathRule, res.ErrorPaths.Error)
+	}
+}
+
+func TestAggregatorTimezone(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
+	tests := []struct {
+		name     string
+		loc      *time.Location
+		wantHour int
+		wantDay  int
+	}{
+		{"utc", time.UTC, 23, 3}, // Wednesday 23:30 UTC
+		{"paris", paris, 1, 4},   // Thursday 01:30 CEST
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newTestAggregator(t, func(o *Options) { o.Location = tt.loc })
+			feed(t, a, mem, [][]row{{{ts: at(23, 30), dist: "EPROD", status: 200, stem: "/", result: "Hit"}}})
+			res := a.Result()
+			for _, h := range res.Hours {
+				if want := int64(0); h.Role == "production" && h.Hour == tt.wantHour {
+					want = 1
+					if h.Requests != want {
+						t.Errorf("hour %d requests = %d, want 1", h.Hour, h.Requests)
+					}
+				} else if h.Requests != 0 {
+					t.Errorf("%s hour %d requests = %d, want 0", h.Role, h.Hour, h.Requests)
+				}
+			}
+			for _, d := range res.Weekdays {
+				if d.Role == "production" && d.Requests > 0 && d.Day != tt.wantDay {
+					t.Errorf("request on day %d (%s), want %d", d.Day, d.Name, tt.wantDay)
+				}
+			}
+		})
+	}
+}
+
+func TestAggregatorUnboundedRangeDropsEmptyWindows(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	a := newTestAggregator(t, func(o *Options) { o.From, o.To = time.Time{}, time.Time{} })
+	feed(t, a, mem, [][]row{{
+		{ts: at(9, 0), dist: "EPROD", status: 500, stem: "/missing", result: "Error"},
+		{ts: at(10, 0), dist: "ESTAGE", status: 404, stem: "/missing", result: "Error"},
+	}})
+	res := a.Result()
+	if want := (Range{From: at(9, 0), To: at(10, 0).Add(time.Millisecond)}); res.Range != want {
+		t.Errorf("range = %v, want %v", res.Range, want)
+	}
+	// Before 00:00 and 00:00–08:00 hold no rows and lie before them.
+	if len(res.Windows) != 1 || res.Windows[0].ID != 1 || !res.Windows[0].From.Equal(at(8, 0)) || !res.Windows[0].To.Equal(res.Range.To) {
+		t.Fatalf("windows = %+v, want one from 08:00 to the last row", res.Windows)
+	}
+	if p := cellOf(t, res, 1, "production"); p.ErrorPath500 != 1 {
+		t.Errorf("window 1 production 500s = %d, want 1", p.ErrorPath500)
+	}
+	if len(res.Cells) != 2 {
+		t.Errorf("%d cells, want 2", len(res.Cells))
+	}
+}

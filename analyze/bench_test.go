@@ -1,0 +1,90 @@
+package analyze
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/cflens/cflens/ingest"
+)
+
+// benchBatches builds batches of the projected columns as the parser
+// gives them: one object per hour and distribution, rows in time order,
+// 40 good paths and 7 error paths.
+func benchBatches(b *testing.B, mem memory.Allocator, batches, rowsPer int) []arrow.RecordBatch {
+	r := rand.New(rand.NewPCG(1, 2))
+	var good, bad []string
+	for i := range 40 {
+		good = append(good, fmt.Sprintf("/assets/app-%02d.js", i))
+	}
+	for i := range 7 {
+		bad = append(bad, fmt.Sprintf("/old/page-%d.html", i))
+	}
+	out := make([]arrow.RecordBatch, batches)
+	for k := range out {
+		dist := "EPROD"
+		if k%7 == 6 {
+			dist = "ESTAGE"
+		}
+		start := at(k%24, 0)
+		rows := make([]row, rowsPer)
+		for i := range rows {
+			rows[i] = row{ts: start.Add(time.Duration(i) * time.Hour / time.Duration(rowsPer)), dist: dist, status: 200, result: "Hit"}
+			if r.Float64() < 0.08 {
+				rows[i].stem, rows[i].status, rows[i].result = bad[r.IntN(len(bad))], 404, "Error"
+				if r.Float64() < 0.15 {
+					rows[i].status = 500
+				}
+			} else {
+				rows[i].stem = good[r.IntN(len(good))]
+			}
+		}
+		out[k] = makeBatch(b, mem, rows)
+	}
+	return out
+}
+
+// BenchmarkAnalyzeBatches measures the aggregator alone on projected
+// batches, one core: rows per second.
+func BenchmarkAnalyzeBatches(b *testing.B) {
+	mem := memory.NewGoAllocator()
+	n := 16
+	if testing.Short() {
+		n = 2
+	}
+	batches := benchBatches(b, mem, n, 64*1024)
+	defer func() {
+		for _, bt := range batches {
+			bt.Release()
+		}
+	}()
+	var rows int64
+	for _, bt := range batches {
+		rows += bt.NumRows()
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		a := newTestAggregator(b, nil)
+		for i, bt := range batches {
+			os, err := a.Begin(context.Background(), ingest.ObjectRef{Key: fmt.Sprint(i)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := os.Write(bt); err != nil {
+				b.Fatal(err)
+			}
+			if err := os.Commit(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if res := a.Result(); res.Input.Analyzed == 0 {
+			b.Fatal("nothing analysed")
+		}
+	}
+	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}

@@ -1,0 +1,331 @@
+package report
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/cflens/cflens/analyze"
+)
+
+// column is one column of a table for people.
+type column struct {
+	Head  string
+	Right bool // numbers are right-aligned
+}
+
+// table is a table for people, shared by the text, Markdown and HTML
+// renderers. Cells are plain strings; every renderer escapes all of them
+// for its medium, ours and the log's alike.
+type table struct {
+	ID    string
+	Title string
+	Note  string
+	Cols  []column
+	Rows  [][]string
+}
+
+func cols(heads ...string) []column {
+	c := make([]column, len(heads))
+	for i, h := range heads {
+		// A leading '>' marks a right-aligned (numeric) column.
+		if strings.HasPrefix(h, ">") {
+			c[i] = column{Head: h[1:], Right: true}
+		} else {
+			c[i] = column{Head: h}
+		}
+	}
+	return c
+}
+
+// summaryRows are the key facts about an analysis, as label/value pairs.
+func summaryRows(r *analyze.Result) [][2]string {
+	in := r.Input
+	ep := r.ErrorPaths
+	return [][2]string{
+		{"Range", timeText(r.Range.From) + " – " + timeText(r.Range.To)},
+		{"Time zone", orDash(r.Timezone) + " (hours and days of the week)"},
+		{"Production", orDash(r.Distributions.Production)},
+		{"Staging", orDash(r.Distributions.Staging)},
+		{"Settle margin", durationText(r.SettleSeconds) + " after each change"},
+		{"Input", itoa(in.Objects) + " objects, " + itoa(in.Rows) + " rows (" + itoa(in.Analyzed) + " analysed, " +
+			itoa(in.OutOfRange) + " out of range, " + itoa(in.Settling) + " settling, " + itoa(in.UnknownRole) +
+			" unknown role), " + itoa(in.RejectedLines) + " rejected lines, " + itoa(in.AbortedObjects) + " aborted objects"},
+		{"Error paths", orDash(r.ErrorPathRule) + ": " + itoa(ep.Error) + " of " + itoa(ep.Stems) + " paths, " +
+			itoa(ep.Requests) + " requests, " + itoa(ep.Status500) + " got 500"},
+	}
+}
+
+// policyText describes the continuous deployment policy of a state.
+func policyText(p analyze.PolicyState) string {
+	switch {
+	case p.Enabled == nil:
+		return "?"
+	case !*p.Enabled:
+		return "off"
+	}
+	var b strings.Builder
+	if p.Type != nil {
+		b.WriteString(*p.Type)
+	} else {
+		b.WriteString("on")
+	}
+	if p.Weight != nil {
+		b.WriteString(" " + pct(*p.Weight))
+	}
+	if p.Sticky != nil && *p.Sticky {
+		b.WriteString(" sticky")
+	}
+	return b.String()
+}
+
+func windowByID(r *analyze.Result, id int) (analyze.Window, bool) {
+	for _, w := range r.Windows {
+		if w.ID == id {
+			return w, true
+		}
+	}
+	return analyze.Window{}, false
+}
+
+// windowsTable is the window × role table a person would write by hand.
+func windowsTable(r *analyze.Result) table {
+	t := table{
+		ID:    "windows",
+		Title: "Windows × role",
+		Note:  "500 share among error-path requests, with its 95% Wilson interval.",
+		Cols: cols("Window", "Period", "Custom errors prod", "Custom errors staging", "Policy", "Role",
+			">Requests", ">Error-path requests", ">500", ">500 share", ">95% CI", ">Good-path 500"),
+	}
+	byWindow := map[int][]analyze.Cell{}
+	for _, c := range r.Cells {
+		byWindow[c.Window] = append(byWindow[c.Window], c)
+	}
+	for _, w := range r.Windows {
+		head := []string{strconv.Itoa(w.ID), timeText(w.From) + " – " + timeText(w.To),
+			onOff(w.State.Production.CustomErrorResponses), onOff(w.State.Staging.CustomErrorResponses),
+			policyText(w.State.ContinuousDeployment)}
+		cells := byWindow[w.ID]
+		if len(cells) == 0 {
+			t.Rows = append(t.Rows, append(head, "-", "0", "0", "0", "-", "-", "0"))
+			continue
+		}
+		for i, c := range cells {
+			row := head
+			if i > 0 {
+				row = []string{"", "", "", "", ""}
+			}
+			t.Rows = append(t.Rows, append(append([]string(nil), row...), c.Role, itoa(c.Requests), itoa(c.ErrorPathRequests),
+				itoa(c.ErrorPath500), pct(c.Rate500), ciText(c.Rate500CI95), itoa(c.GoodPath500)))
+		}
+	}
+	return t
+}
+
+// resultTypesTable breaks down the 500s of each window × role.
+func resultTypesTable(r *analyze.Result) table {
+	t := table{
+		ID:    "result_types",
+		Title: "Result types of the 500 responses",
+		Cols:  cols("Window", "Role", ">500s", "x-edge-result-type", "x-edge-response-result-type", "x-edge-detailed-result-type"),
+	}
+	for _, c := range r.Cells {
+		if c.Status500 == 0 {
+			continue
+		}
+		t.Rows = append(t.Rows, []string{strconv.Itoa(c.Window), c.Role, itoa(c.Status500),
+			countsText(c.ResultTypes500), countsText(c.ResponseResultTypes500), countsText(c.DetailedResultTypes500)})
+	}
+	return t
+}
+
+// rateCells are the cells of one role's group: requests, error-path
+// requests, 500s, share and interval.
+func rateCells(req, errReq, err500 int64, rate float64, ci [2]float64) []string {
+	if errReq == 0 {
+		return []string{itoa(req), "0", "0", "-", "-"}
+	}
+	return []string{itoa(req), itoa(errReq), itoa(err500), pct(rate), ciText(ci)}
+}
+
+// hoursTable pivots the hours of day: one row per hour, both roles.
+func hoursTable(r *analyze.Result) table {
+	t := table{
+		ID:    "hours",
+		Title: "Hours of day (" + orDash(r.Timezone) + ")",
+		Note:  "500 share among error-path requests; staging share of both roles' requests while the policy was enabled.",
+		Cols: cols("Hour", ">Prod requests", ">Prod error-path", ">Prod 500", ">Prod 500 share", ">Prod 95% CI",
+			">Staging requests", ">Staging error-path", ">Staging 500", ">Staging 500 share", ">Staging 95% CI",
+			">Staging share", ">Peak hours"),
+	}
+	var by [24][2]*analyze.Hour
+	seen := [24]bool{}
+	for i := range r.Hours {
+		h := &r.Hours[i]
+		if h.Hour < 0 || h.Hour > 23 {
+			continue
+		}
+		seen[h.Hour] = true
+		for j, role := range roles {
+			if h.Role == role {
+				by[h.Hour][j] = h
+			}
+		}
+	}
+	for hour := range 24 {
+		if !seen[hour] {
+			continue
+		}
+		row := []string{twoDigits(hour)}
+		share, peaks := 0.0, 0
+		for _, h := range by[hour] {
+			if h == nil {
+				row = append(row, "0", "0", "0", "-", "-")
+				continue
+			}
+			row = append(row, rateCells(h.Requests, h.ErrorPathRequests, h.ErrorPath500, h.Rate500, h.Rate500CI95)...)
+			share, peaks = max(share, h.StagingShare), max(peaks, h.PeakHours)
+		}
+		t.Rows = append(t.Rows, append(row, pct(share), strconv.Itoa(peaks)))
+	}
+	return t
+}
+
+func twoDigits(n int) string {
+	if n >= 0 && n < 10 {
+		return "0" + strconv.Itoa(n)
+	}
+	return strconv.Itoa(n)
+}
+
+// weekdaysTable pivots the days of the week like hoursTable.
+func weekdaysTable(r *analyze.Result) table {
+	t := table{
+		ID:    "weekdays",
+		Title: "Days of the week (" + orDash(r.Timezone) + ")",
+		Cols: cols("Day", ">Prod requests", ">Prod error-path", ">Prod 500", ">Prod 500 share", ">Prod 95% CI",
+			">Staging requests", ">Staging error-path", ">Staging 500", ">Staging 500 share", ">Staging 95% CI", ">Staging share"),
+	}
+	var by [7][2]*analyze.Weekday
+	var names [7]string
+	seen := [7]bool{}
+	for i := range r.Weekdays {
+		d := &r.Weekdays[i]
+		if d.Day < 0 || d.Day > 6 {
+			continue
+		}
+		seen[d.Day], names[d.Day] = true, d.Name
+		for j, role := range roles {
+			if d.Role == role {
+				by[d.Day][j] = d
+			}
+		}
+	}
+	for day := range 7 {
+		if !seen[day] {
+			continue
+		}
+		row := []string{names[day]}
+		share := 0.0
+		for _, d := range by[day] {
+			if d == nil {
+				row = append(row, "0", "0", "0", "-", "-")
+				continue
+			}
+			row = append(row, rateCells(d.Requests, d.ErrorPathRequests, d.ErrorPath500, d.Rate500, d.Rate500CI95)...)
+			share = max(share, d.StagingShare)
+		}
+		t.Rows = append(t.Rows, append(row, pct(share)))
+	}
+	return t
+}
+
+// peakTables lists the detected peak hours and compares the 500 share
+// inside and outside them.
+func peakTables(r *analyze.Result) (hours, rates table) {
+	hours = table{
+		ID:    "peak_hours",
+		Title: "Peak hours",
+		Note:  r.PeakHours.Rule,
+		Cols:  cols("Hour", ">Window", ">Requests", ">Staging requests", ">Staging share", ">Policy weight"),
+	}
+	for _, p := range r.PeakHours.Hours {
+		hours.Rows = append(hours.Rows, []string{timeText(p.From), strconv.Itoa(p.Window), itoa(p.Requests), itoa(p.Staging),
+			pct(p.StagingShare), pct(p.ExpectedShare)})
+	}
+	rates = table{
+		ID:    "peak_rates",
+		Title: "500 share inside and outside peak hours",
+		Note:  "Error-path requests while the policy was enabled.",
+		Cols: cols("Role", ">Inside error-path", ">Inside 500", ">Inside 500 share", ">Inside 95% CI",
+			">Outside error-path", ">Outside 500", ">Outside 500 share", ">Outside 95% CI"),
+	}
+	for i, in := range r.PeakHours.Inside {
+		row := []string{in.Role}
+		row = append(row, rateCells(in.Requests, in.ErrorPathRequests, in.ErrorPath500, in.Rate500, in.Rate500CI95)[1:]...)
+		if i < len(r.PeakHours.Outside) {
+			o := r.PeakHours.Outside[i]
+			row = append(row, rateCells(o.Requests, o.ErrorPathRequests, o.ErrorPath500, o.Rate500, o.Rate500CI95)[1:]...)
+		} else {
+			row = append(row, "0", "0", "-", "-")
+		}
+		rates.Rows = append(rates.Rows, row)
+	}
+	return hours, rates
+}
+
+// testsTable lists the tests of association.
+func testsTable(r *analyze.Result) table {
+	t := table{
+		ID:    "tests",
+		Title: "Tests (500 or not, error-path requests)",
+		Cols:  cols("Test", "Method", "Groups (500 / requests)", ">Statistic", ">df", ">p", ">Effect", "Difference (points) [95% CI]", "Warning"),
+	}
+	for _, x := range r.Tests {
+		groups := make([]string, len(x.Groups))
+		for i, g := range x.Groups {
+			if i < len(x.Table) {
+				g += " " + itoa(x.Table[i][0]) + "/" + itoa(x.Table[i][0]+x.Table[i][1])
+			}
+			groups[i] = g
+		}
+		diff := "-"
+		if x.RiskDifference != nil {
+			diff = points(*x.RiskDifference)
+			if x.RiskDifferenceCI95 != nil {
+				diff += " [" + points(x.RiskDifferenceCI95[0]) + ", " + points(x.RiskDifferenceCI95[1]) + "]"
+			}
+		}
+		t.Rows = append(t.Rows, []string{x.Name, x.Method, strings.Join(groups, "; "), fixed(x.Statistic, 2),
+			strconv.Itoa(x.DF), pValue(x.PValue), fixed(x.Effect, 3), diff, orDash(x.Warning)})
+	}
+	return t
+}
+
+// pathsTable lists paths with their request and 500 counts.
+func pathsTable(id, title string, ps []analyze.PathCount) table {
+	t := table{ID: id, Title: title, Cols: cols("Path (as logged)", ">Requests", ">500", ">500 share")}
+	for _, p := range ps {
+		share := "-"
+		if p.Requests > 0 {
+			share = pct(float64(p.Status500) / float64(p.Requests))
+		}
+		t.Rows = append(t.Rows, []string{p.Stem, itoa(p.Requests), itoa(p.Status500), share})
+	}
+	return t
+}
+
+// detailTables are the tables after the findings and the window × role
+// table, in report order.
+func detailTables(r *analyze.Result) []table {
+	peak, peakRates := peakTables(r)
+	return []table{
+		resultTypesTable(r),
+		hoursTable(r),
+		weekdaysTable(r),
+		peak,
+		peakRates,
+		testsTable(r),
+		pathsTable("error_paths", "Top error paths", r.ErrorPaths.Top),
+		pathsTable("good_paths_500", "Good paths that got 500", r.ErrorPaths.TopGood500),
+	}
+}

@@ -1,0 +1,306 @@
+package analyze
+
+import "time"
+
+// SchemaVersion names the JSON contract of Result. Fields may be added
+// under the same version; none are renamed or removed.
+const SchemaVersion = "cflens.analysis/v1"
+
+// Result is the outcome of one analysis. It is the stable JSON contract
+// "cflens.analysis/v1" (documented in the README) and what the report
+// renderers take. Times are UTC; slices come in a fixed order (windows by
+// time, cells by window then role, hours by role then hour), and maps are
+// keyed by strings so that encoding/json writes them sorted.
+type Result struct {
+	Schema string `json:"schema"`
+	// Range is the analysed time range [from, to): the one requested, or
+	// the span of the rows seen where no bound was given.
+	Range    Range  `json:"range"`
+	Timezone string `json:"timezone"`
+	// SettleSeconds is the margin after each change whose requests were
+	// left out.
+	SettleSeconds float64 `json:"settle_seconds"`
+	// BucketSeconds is the width of the time series buckets.
+	BucketSeconds float64       `json:"bucket_seconds"`
+	Distributions Distributions `json:"distributions"`
+	Input         Input         `json:"input"`
+	// ErrorPathRule says how error paths were chosen: "auto" (never a
+	// 2xx or 3xx response in the range) or "regex:<expr>".
+	ErrorPathRule string     `json:"error_path_rule"`
+	ErrorPaths    ErrorPaths `json:"error_paths"`
+	Windows       []Window   `json:"windows"`
+	Cells         []Cell     `json:"cells"`
+	Hours         []Hour     `json:"hours"`
+	Weekdays      []Weekday  `json:"weekdays"`
+	PeakHours     PeakHours  `json:"peak_hours"`
+	Series        Series     `json:"series"`
+	Tests         []Test     `json:"tests"`
+	Findings      []Finding  `json:"findings"`
+	Warnings      []string   `json:"warnings"`
+}
+
+// Range is a half-open time interval [From, To).
+type Range struct {
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+}
+
+// Distributions names the distribution IDs of the two roles (empty when
+// unknown).
+type Distributions struct {
+	Production string `json:"production"`
+	Staging    string `json:"staging"`
+}
+
+// Input counts what the analysis read.
+type Input struct {
+	Objects int64 `json:"objects"`
+	// Rows is the number of rows the analyzer received.
+	Rows int64 `json:"rows"`
+	// RejectedLines are lines the parser could not read (from the ingest
+	// summary; zero when reading a dataset).
+	RejectedLines int64 `json:"rejected_lines"`
+	// Analyzed rows fell in the range, in a window, outside any settle
+	// margin, and had a known role.
+	Analyzed int64 `json:"analyzed"`
+	// OutOfRange rows had a timestamp outside the range (or none).
+	OutOfRange int64 `json:"out_of_range"`
+	// Settling rows fell in a settle margin after a change.
+	Settling int64 `json:"settling"`
+	// UnknownRole rows came from a distribution that is neither the
+	// production nor the staging one.
+	UnknownRole int64 `json:"unknown_role"`
+	// AbortedObjects were begun and then discarded (their rows are not
+	// counted anywhere).
+	AbortedObjects int64 `json:"aborted_objects"`
+}
+
+// ErrorPaths describes the path classification.
+type ErrorPaths struct {
+	// Stems is the number of distinct cs-uri-stem values seen; Error of
+	// them are error paths.
+	Stems int64 `json:"stems"`
+	Error int64 `json:"error"`
+	// Requests and Status500 count the requests to error paths and their
+	// 500 responses.
+	Requests  int64 `json:"requests"`
+	Status500 int64 `json:"status_500"`
+	// Top lists the error paths with the most requests (at most 20).
+	Top []PathCount `json:"top"`
+	// TopGood500 lists the good paths that got 500s, most first.
+	TopGood500 []PathCount `json:"top_good_500"`
+	// OverflowRows counts rows whose stem was not tracked because the
+	// distinct-stem cap was reached; they are in no path class.
+	OverflowRows int64 `json:"overflow_rows"`
+}
+
+// PathCount is one path with its request and 500 counts.
+type PathCount struct {
+	Stem      string `json:"stem"`
+	Requests  int64  `json:"requests"`
+	Status500 int64  `json:"status_500"`
+}
+
+// Window is a maximal interval of constant configuration state.
+type Window struct {
+	ID   int       `json:"id"`
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	// SettleUntil is the end of the settle margin at the window's start
+	// (equal to From when none applies).
+	SettleUntil time.Time `json:"settle_until"`
+	State       State     `json:"state"`
+	// Label is a short human description of the state.
+	Label string `json:"label"`
+}
+
+// State is the configuration of both distributions in a window. Nil
+// pointers are unknown (no change of that setting before the window) and
+// encode as null.
+type State struct {
+	Production           DistributionState `json:"production"`
+	Staging              DistributionState `json:"staging"`
+	ContinuousDeployment PolicyState       `json:"continuous_deployment"`
+}
+
+// DistributionState is the state of one distribution.
+type DistributionState struct {
+	CustomErrorResponses *bool `json:"custom_error_responses"`
+}
+
+// PolicyState is the state of the continuous deployment policy.
+type PolicyState struct {
+	Enabled *bool    `json:"enabled"`
+	Type    *string  `json:"type"`
+	Weight  *float64 `json:"weight"`
+	Sticky  *bool    `json:"sticky"`
+}
+
+// Cell aggregates one window × role.
+type Cell struct {
+	Window int    `json:"window"`
+	Role   string `json:"role"`
+	// Requests counts all analysed requests; Status counts them by
+	// sc-status ("000" for closed connections, "null" when missing).
+	Requests  int64            `json:"requests"`
+	Status    map[string]int64 `json:"status"`
+	Status500 int64            `json:"status_500"`
+	Status5xx int64            `json:"status_5xx"`
+
+	ErrorPathRequests int64 `json:"error_path_requests"`
+	ErrorPath4xx      int64 `json:"error_path_4xx"`
+	ErrorPath500      int64 `json:"error_path_500"`
+	ErrorPath5xx      int64 `json:"error_path_5xx"`
+	// GoodPath500 counts 500s on good paths, apart.
+	GoodPathRequests int64 `json:"good_path_requests"`
+	GoodPath500      int64 `json:"good_path_500"`
+
+	// Rate500 is the share of 500 among error-path requests, with its 95%
+	// Wilson interval ([0, 1] when there are none); Rate5xx likewise.
+	Rate500     float64    `json:"rate_500"`
+	Rate500CI95 [2]float64 `json:"rate_500_ci95"`
+	Rate5xx     float64    `json:"rate_5xx"`
+	Rate5xxCI95 [2]float64 `json:"rate_5xx_ci95"`
+	// The same among all requests of the cell.
+	Rate500All     float64    `json:"rate_500_all"`
+	Rate500AllCI95 [2]float64 `json:"rate_500_all_ci95"`
+	Rate5xxAll     float64    `json:"rate_5xx_all"`
+	Rate5xxAllCI95 [2]float64 `json:"rate_5xx_all_ci95"`
+
+	// Breakdowns of the cell's 500s ("-" for missing values).
+	ResultTypes500         map[string]int64 `json:"result_types_500"`
+	ResponseResultTypes500 map[string]int64 `json:"response_result_types_500"`
+	DetailedResultTypes500 map[string]int64 `json:"detailed_result_types_500"`
+}
+
+// Hour aggregates one role × hour of day (in the result's time zone).
+type Hour struct {
+	Role              string `json:"role"`
+	Hour              int    `json:"hour"`
+	Requests          int64  `json:"requests"`
+	ErrorPathRequests int64  `json:"error_path_requests"`
+	Status500         int64  `json:"status_500"`
+	ErrorPath500      int64  `json:"error_path_500"`
+	// StagingShare is the staging part of both roles' requests in this
+	// hour of day, over the windows where the policy was enabled (over
+	// all windows when none is known to have it enabled).
+	StagingShare float64 `json:"staging_share"`
+	// Rate500 is the share of 500 among error-path requests.
+	Rate500     float64    `json:"rate_500"`
+	Rate500CI95 [2]float64 `json:"rate_500_ci95"`
+	// PeakHours counts the distinct clock hours with this hour of day
+	// that were detected as peak hours.
+	PeakHours int `json:"peak_hours"`
+}
+
+// Weekday aggregates one role × day of week (0 = Sunday).
+type Weekday struct {
+	Role              string     `json:"role"`
+	Day               int        `json:"day"`
+	Name              string     `json:"name"`
+	Requests          int64      `json:"requests"`
+	ErrorPathRequests int64      `json:"error_path_requests"`
+	Status500         int64      `json:"status_500"`
+	ErrorPath500      int64      `json:"error_path_500"`
+	StagingShare      float64    `json:"staging_share"`
+	Rate500           float64    `json:"rate_500"`
+	Rate500CI95       [2]float64 `json:"rate_500_ci95"`
+}
+
+// PeakHours lists the clock hours in which the continuous deployment
+// policy was enabled with a positive weight but staging got (almost) no
+// traffic, as CloudFront does in its peak hours, and compares the 500
+// rate on error paths inside and outside them (policy enabled only).
+type PeakHours struct {
+	// Rule states the detection rule in words.
+	Rule    string      `json:"rule"`
+	Hours   []PeakHour  `json:"hours"`
+	Inside  []RateGroup `json:"inside"`
+	Outside []RateGroup `json:"outside"`
+	// ByWindow splits the same per window of an enabled weighted policy,
+	// role, and inside (peak) or outside peak hours.
+	ByWindow []WindowRateGroup `json:"by_window"`
+}
+
+// WindowRateGroup is a RateGroup of one window, inside or outside peak
+// hours.
+type WindowRateGroup struct {
+	Window int  `json:"window"`
+	Peak   bool `json:"peak"`
+	RateGroup
+}
+
+// PeakHour is one detected clock hour.
+type PeakHour struct {
+	From          time.Time `json:"from"`
+	To            time.Time `json:"to"`
+	Window        int       `json:"window"`
+	Requests      int64     `json:"requests"`
+	Staging       int64     `json:"staging_requests"`
+	StagingShare  float64   `json:"staging_share"`
+	ExpectedShare float64   `json:"expected_share"`
+}
+
+// RateGroup is the 500 rate among the error-path requests of one role in
+// a group of requests.
+type RateGroup struct {
+	Role              string     `json:"role"`
+	Requests          int64      `json:"requests"`
+	ErrorPathRequests int64      `json:"error_path_requests"`
+	ErrorPath500      int64      `json:"error_path_500"`
+	Rate500           float64    `json:"rate_500"`
+	Rate500CI95       [2]float64 `json:"rate_500_ci95"`
+}
+
+// Series holds fixed-width time buckets, for charts.
+type Series struct {
+	// Boundaries are the window starts inside the range.
+	Boundaries []time.Time `json:"boundaries"`
+	Points     []Point     `json:"points"`
+}
+
+// Point is one bucket × role. Buckets without requests are left out.
+type Point struct {
+	Time              time.Time `json:"time"`
+	Role              string    `json:"role"`
+	Requests          int64     `json:"requests"`
+	ErrorPathRequests int64     `json:"error_path_requests"`
+	Status500         int64     `json:"status_500"`
+	ErrorPath500      int64     `json:"error_path_500"`
+	// Rate500 is the share of 500 among error-path requests (0 when none).
+	Rate500 float64 `json:"rate_500"`
+}
+
+// Test is one test of association between the 500 response and a
+// grouping, on error-path requests.
+type Test struct {
+	// Name says what is compared, e.g. "500 vs window (production)".
+	Name string `json:"name"`
+	// Method is "chi-square", "chi-square (Yates)" or "fisher-exact".
+	Method string `json:"method"`
+	// Groups name the rows of the table; Table holds [500, not 500]
+	// counts per group.
+	Groups    []string   `json:"groups"`
+	Table     [][2]int64 `json:"table"`
+	Statistic float64    `json:"statistic"`
+	DF        int        `json:"df"`
+	PValue    float64    `json:"p_value"`
+	// Effect is Cramér's V (phi for 2×2 tables).
+	Effect float64 `json:"effect"`
+	// RiskDifference is the first group's rate minus the second's, with
+	// its 95% interval (Newcombe), for 2×2 tables.
+	RiskDifference     *float64    `json:"risk_difference,omitempty"`
+	RiskDifferenceCI95 *[2]float64 `json:"risk_difference_ci95,omitempty"`
+	// Warning says why the test cannot say much (small cells).
+	Warning string `json:"warning,omitempty"`
+}
+
+// Finding is a plain-language statement backed by numbers. Findings come
+// ranked, the most telling first.
+type Finding struct {
+	Rank      int    `json:"rank"`
+	Kind      string `json:"kind"`
+	Statement string `json:"statement"`
+	// Evidence holds the numbers behind the statement, by name.
+	Evidence map[string]float64 `json:"evidence"`
+}

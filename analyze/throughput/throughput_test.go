@@ -1,0 +1,295 @@
+package throughput
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/cflens/cflens/analyze"
+	"github.com/cflens/cflens/ingest"
+	"github.com/cflens/cflens/ingest/dataset"
+	"github.com/cflens/cflens/ingest/dirsource"
+	"github.com/cflens/cflens/ingest/loggen"
+	"github.com/cflens/cflens/ingest/logparse"
+)
+
+// corpusDir returns where the benchmark corpus and its dataset are kept
+// between runs: $CFLENS_BENCH_DIR, or the user cache folder.
+func corpusDir(b *testing.B, lines int64) string {
+	root := os.Getenv("CFLENS_BENCH_DIR")
+	if root == "" {
+		c, err := os.UserCacheDir()
+		if err != nil {
+			return b.TempDir()
+		}
+		root = filepath.Join(c, "cflens-bench")
+	}
+	return filepath.Join(root, fmt.Sprintf("analyze-%d", lines))
+}
+
+func timeline(c *loggen.Corpus) *analyze.Timeline {
+	on, en, w, typ := true, true, loggen.DefaultWeight, analyze.PolicyWeighted
+	return &analyze.Timeline{
+		Distributions: analyze.Distributions{Production: c.Production, Staging: c.Staging},
+		Changes: []analyze.Change{
+			{At: c.Start, Role: "production", CustomErrorResponses: &on},
+			{At: c.Start, Role: "staging", CustomErrorResponses: &on},
+			{At: c.Start, ContinuousDeployment: &analyze.PolicyChange{Enabled: &en, Type: &typ, Weight: &w}},
+		},
+	}
+}
+
+func newAggregator(b *testing.B, c *loggen.Corpus) *analyze.Aggregator {
+	opts := analyze.DefaultOptions()
+	opts.Timeline = timeline(c)
+	a, err := analyze.NewAggregator(opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return a
+}
+
+// gunzipAll inflates every file on all cores and counts the lines: the
+// ceiling of any analysis straight from .gz.
+func gunzipAll(b *testing.B, dir string, names []string) int64 {
+	var mu sync.Mutex
+	var lines int64
+	g := new(errgroup.Group)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for _, n := range names {
+		g.Go(func() error {
+			f, err := os.Open(filepath.Join(dir, n))
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			r, err := logparse.Decompress(f, 1<<40)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			br := bufio.NewReaderSize(r, 1<<20)
+			var n int64
+			for {
+				_, err := br.ReadSlice('\n')
+				if err == bufio.ErrBufferFull {
+					continue
+				}
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					return err
+				}
+				n++
+			}
+			mu.Lock()
+			lines += n
+			mu.Unlock()
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		b.Fatal(err)
+	}
+	return lines
+}
+
+// readDatasetParallel reads the dataset into the sink in hour slices, one
+// per core: files are hour partitions, so slices on whole hours need no
+// row filter.
+func readDatasetParallel(ctx context.Context, st dataset.Store, cols []int, sink ingest.Sink) (int64, error) {
+	files, err := dataset.Files(ctx, st, dataset.ReadOptions{})
+	if err != nil {
+		return 0, err
+	}
+	hours := map[time.Time]int64{}
+	var total int64
+	for _, f := range files {
+		hours[f.Partition.Hour] += max(f.Size, 1)
+		total += max(f.Size, 1)
+	}
+	keys := make([]time.Time, 0, len(hours))
+	for h := range hours {
+		keys = append(keys, h)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i].Before(keys[j]) })
+	n := runtime.GOMAXPROCS(0)
+	var cuts []time.Time
+	var acc int64
+	for _, h := range keys {
+		if len(cuts) < n-1 && acc >= total*int64(len(cuts)+1)/int64(n) {
+			cuts = append(cuts, h)
+		}
+		acc += hours[h]
+	}
+	bounds := append(append([]time.Time{{}}, cuts...), time.Time{})
+	var mu sync.Mutex
+	var rows int64
+	g, ctx := errgroup.WithContext(ctx)
+	for i := 0; i+1 < len(bounds); i++ {
+		ro := dataset.ReadOptions{From: bounds[i], To: bounds[i+1], Columns: cols}
+		g.Go(func() error {
+			c, err := dataset.Read(ctx, st, ro, sink)
+			mu.Lock()
+			rows += c.Rows
+			mu.Unlock()
+			return err
+		})
+	}
+	return rows, g.Wait()
+}
+
+// BenchmarkAnalyzeThroughput measures, in one run over one corpus of
+// generated legacy .gz logs (5 million lines; 50 000 with -short):
+//
+//	gunzip-lines/s    inflating the files and splitting lines, all cores
+//	duckdb-lines/s    DuckDB read_csv + GROUP BY status, result type
+//	gz-lines/s        cflens analysis straight from the .gz files
+//	parquet-rows/s    cflens analysis from its Parquet dataset
+//
+// and the ratios gz/gunzip, gz/duckdb and parquet/gz.
+func BenchmarkAnalyzeThroughput(b *testing.B) {
+	lines, files := int64(5_000_000), 120
+	if testing.Short() {
+		lines, files = 50_000, 8
+	}
+	ctx := context.Background()
+	dir := corpusDir(b, lines)
+	gzDir := filepath.Join(dir, "gz")
+	c, err := loggen.WriteCorpus(ctx, gzDir, loggen.CorpusOptions{Lines: lines, Files: files, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The dataset is written once and kept beside the corpus.
+	dsDir := filepath.Join(dir, "dataset")
+	if _, err := os.Stat(filepath.Join(dir, "dataset.done")); err != nil {
+		os.RemoveAll(dsDir)
+		if err := os.MkdirAll(dsDir, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		st, err := dataset.NewDirStore(dsDir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		w, err := dataset.NewWriter(ctx, st, dataset.DefaultOptions())
+		if err != nil {
+			b.Fatal(err)
+		}
+		src, err := dirsource.New(gzDir, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ingest.Run(ctx, ingest.DefaultOptions(), []ingest.Source{src}, w); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "dataset.done"), nil, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	var globs []string
+	for _, n := range c.Names {
+		globs = append(globs, "'"+filepath.Join(gzDir, n)+"'")
+	}
+	// Two header lines per file (#Version, #Fields); the status is the
+	// 9th field and the result type the 14th.
+	duckQuery := fmt.Sprintf(`SELECT column08 AS status, column13 AS result, count(*) FROM read_csv([%s],
+		delim='\t', header=false, skip=2, all_varchar=true, compression='gzip', null_padding=true, auto_detect=false,
+		columns={%s}) GROUP BY ALL`, strings.Join(globs, ","), duckColumns(33))
+
+	var tGunzip, tDuck, tGz, tParquet time.Duration
+	var gzRows, pqRows, duckRows int64
+	for b.Loop() {
+		start := time.Now()
+		if n := gunzipAll(b, gzDir, c.Names); n < lines {
+			b.Fatalf("gunzip counted %d lines, want at least %d", n, lines)
+		}
+		tGunzip += time.Since(start)
+
+		start = time.Now()
+		rows, err := db.QueryContext(ctx, duckQuery)
+		if err != nil {
+			b.Fatal(err)
+		}
+		duckRows = 0
+		for rows.Next() {
+			var s, r sql.NullString
+			var n int64
+			if err := rows.Scan(&s, &r, &n); err != nil {
+				b.Fatal(err)
+			}
+			duckRows += n
+		}
+		rows.Close()
+		tDuck += time.Since(start)
+
+		start = time.Now()
+		a := newAggregator(b, c)
+		src, err := dirsource.New(gzDir, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		sum, err := ingest.Run(ctx, ingest.DefaultOptions(), []ingest.Source{src}, a)
+		if err != nil {
+			b.Fatal(err)
+		}
+		res := a.Result()
+		tGz += time.Since(start)
+		gzRows = sum.Rows
+		if res.Input.Analyzed != lines {
+			b.Fatalf("analysed %d rows from .gz, want %d", res.Input.Analyzed, lines)
+		}
+
+		start = time.Now()
+		a = newAggregator(b, c)
+		st, err := dataset.NewDirStore(dsDir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if pqRows, err = readDatasetParallel(ctx, st, a.Columns(), a); err != nil {
+			b.Fatal(err)
+		}
+		res = a.Result()
+		tParquet += time.Since(start)
+		if res.Input.Analyzed != lines {
+			b.Fatalf("analysed %d rows from Parquet, want %d", res.Input.Analyzed, lines)
+		}
+	}
+	if duckRows != lines || gzRows != lines || pqRows != lines {
+		b.Fatalf("rows: duckdb %d, gz %d, parquet %d; want %d", duckRows, gzRows, pqRows, lines)
+	}
+	per := func(d time.Duration) float64 { return float64(lines) * float64(b.N) / d.Seconds() }
+	b.ReportMetric(per(tGunzip), "gunzip-lines/s")
+	b.ReportMetric(per(tDuck), "duckdb-lines/s")
+	b.ReportMetric(per(tGz), "gz-lines/s")
+	b.ReportMetric(per(tParquet), "parquet-rows/s")
+	b.ReportMetric(per(tGz)/per(tGunzip), "gz/gunzip")
+	b.ReportMetric(per(tGz)/per(tDuck), "gz/duckdb")
+	b.ReportMetric(per(tParquet)/per(tGz), "parquet/gz")
+}
+
+func duckColumns(n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = fmt.Sprintf("'column%02d': 'VARCHAR'", i)
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/cflens/cflens/ingest"
+	"github.com/cflens/cflens/ingest/dataset"
+)
+
+// openDatasetStore opens the object store of a dataset: a local folder or
+// s3://bucket/prefix/.
+func openDatasetStore(ctx context.Context, spec string, a awsOptions) (dataset.Store, error) {
+	if strings.HasPrefix(spec, "s3://") {
+		return newS3Store(ctx, spec, a)
+	}
+	st, err := dataset.NewDirStore(spec)
+	if err != nil {
+		return nil, fmt.Errorf("open dataset %s: %w", spec, err)
+	}
+	return st, nil
+}
+
+// openDatasetWriter opens the Parquet dataset of --out for writing.
+func openDatasetWriter(ctx context.Context, o *ingestOptions) (ingest.Sink, error) {
+	opts := dataset.DefaultOptions()
+	switch o.compression {
+	case dataset.CompressionZstd, dataset.CompressionSnappy:
+		opts.Compression = o.compression
+	default:
+		return nil, usagef("compressions are zstd and snappy", "unknown compression %q", o.compression)
+	}
+	st, err := openDatasetStore(ctx, o.out, o.src.aws)
+	if err != nil {
+		return nil, err
+	}
+	w, err := dataset.NewWriter(ctx, st, opts)
+	if err != nil {
+		return nil, fmt.Errorf("open dataset %s: %w", o.out, err)
+	}
+	return w, nil
+}

@@ -1,0 +1,26 @@
+// Package dataset writes parsed CloudFront log rows as a Hive-partitioned
+// Parquet dataset and reads it back.
+//
+// Layout under the dataset root:
+//
+//	distributionid=<ID>/year=YYYY/month=MM/day=DD/hour=HH/<name>.parquet
+//	_cflens/journal/<seq>.json          committed checkpoints (the manifest)
+//	_cflens/journal/<seq>.pending.json  a checkpoint being written
+//
+// Partitions follow the hour in which requests happened (the timestamp
+// column, UTC), not the hour a log object was delivered. Athena, Hive and
+// DuckDB ignore the _cflens folder: they skip names starting with "_" or ".",
+// and readers given a "*.parquet" glob never match it.
+//
+// The Writer is an ingest.Sink and an ingest.Manifest. It buffers committed
+// objects and writes them in checkpoints: one file per partition per
+// checkpoint, named from a digest of the (key, ETag) set of the source
+// objects whose rows it holds, so writing the same objects again gives the
+// same names and replaces files instead of adding duplicates. The journal
+// is the commit point; see Writer for the order of steps and how a crashed
+// run is rolled back or forward when the dataset is next opened.
+//
+// Data goes through Store (whole-object Put, Get, List, Delete), with a
+// local folder implementation here (DirStore) and an S3 one in
+// ingest/s3source. The package imports neither the AWS SDK nor the parser.
+package dataset

@@ -1,0 +1,204 @@
+package logparse
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// Format is the format of a log object.
+type Format int
+
+const (
+	// FormatAuto tells the format from the content (and the name).
+	FormatAuto Format = iota
+	// FormatW3C is the W3C extended format: legacy files, and v2 W3C or
+	// plain output with any field subset, order and delimiter.
+	FormatW3C
+	// FormatJSON is standard logging v2 JSON lines.
+	FormatJSON
+	// FormatParquet is standard logging v2 Parquet.
+	FormatParquet
+)
+
+// String returns the name ParseFormat reads.
+func (f Format) String() string {
+	switch f {
+	case FormatAuto:
+		return "auto"
+	case FormatW3C:
+		return "w3c"
+	case FormatJSON:
+		return "json"
+	case FormatParquet:
+		return "parquet"
+	}
+	return fmt.Sprintf("Format(%d)", int(f))
+}
+
+// ParseFormat reads a format name: auto, w3c, json or parquet (case
+// ignored; "" is auto).
+func ParseFormat(s string) (Format, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "auto":
+		return FormatAuto, nil
+	case "w3c", "plain", "legacy":
+		return FormatW3C, nil
+	case "json", "jsonl":
+		return FormatJSON, nil
+	case "parquet":
+		return FormatParquet, nil
+	}
+	return FormatAuto, fmt.Errorf("unknown log format %q (want auto, w3c, json or parquet)", s)
+}
+
+// parquetMagic starts (and ends) every Parquet file.
+var parquetMagic = []byte("PAR1")
+
+// Detect tells the format of an object from the first bytes of its
+// content (inflated, if it was gzip) and, when they do not tell, its
+// name: Parquet's PAR1 magic, a '{' (after blanks and a byte order mark)
+// for JSON lines, a '#' header or other text for W3C. The name decides
+// only for empty content: *.parquet, *.json, *.jsonl, *.ndjson (with an
+// optional .gz).
+func Detect(peek []byte, name string) Format {
+	if bytes.HasPrefix(peek, parquetMagic) {
+		return FormatParquet
+	}
+	text := bytes.TrimPrefix(peek, []byte("\xef\xbb\xbf"))
+	text = bytes.TrimLeft(text, " \t\r\n")
+	if len(text) > 0 {
+		if text[0] == '{' {
+			return FormatJSON
+		}
+		return FormatW3C
+	}
+	base := strings.ToLower(path.Base(name))
+	base = strings.TrimSuffix(base, ".gz")
+	switch path.Ext(base) {
+	case ".parquet":
+		return FormatParquet
+	case ".json", ".jsonl", ".ndjson":
+		return FormatJSON
+	}
+	return FormatW3C
+}
+
+// BatchReader is what every log reader provides: the batches of one
+// object in the cflens schema (or its projection), and what was read.
+type BatchReader interface {
+	// Schema returns the schema of the batches.
+	Schema() *arrow.Schema
+	// Next reads the next batch; false at the end or on an error.
+	Next() bool
+	// Batch returns the current batch, valid until Next or Release.
+	Batch() arrow.RecordBatch
+	// Err returns the error that stopped the reader, if any.
+	Err() error
+	// Stats returns the counts so far.
+	Stats() Stats
+	// Release frees the reader's memory and any temporary file.
+	Release()
+}
+
+var (
+	_ BatchReader = (*Reader)(nil)
+	_ BatchReader = (*ParquetReader)(nil)
+)
+
+// WithMaxBytes caps the decompressed size of a text object, or the size
+// of a Parquet object, read through Open (0: DefaultMaxBytes); past it
+// reading fails with ErrTooLarge.
+func WithMaxBytes(n int64) Option { return func(o *options) { o.maxBytes = n } }
+
+// Open returns the reader for one raw object (as stored: gzip or not,
+// any format) of the given format; FormatAuto detects it (see Detect)
+// from the content and the name given by WithSource. Parquet, which needs
+// random access, is read in place when r is an io.ReaderAt and
+// io.Seeker (an *os.File), and otherwise copied to a temporary file first
+// (see WithTempDir). Release the reader when done; it does not close r.
+func Open(r io.Reader, format Format, opts ...Option) (BatchReader, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	limit := o.maxBytes
+	if limit <= 0 {
+		limit = DefaultMaxBytes
+	}
+	br := bufio.NewReaderSize(r, 64*1024)
+	if format == FormatAuto || format == FormatParquet {
+		magic, err := br.Peek(len(parquetMagic))
+		if err != nil && err != io.EOF {
+			return nil, fmt.Errorf("read start: %w", err)
+		}
+		if format == FormatParquet || bytes.Equal(magic, parquetMagic) {
+			if ra, ok := r.(readerAtSeeker); ok {
+				// A file: read it in place (ReadAt ignores what the
+				// peek consumed).
+				if size, err := ra.Seek(0, io.SeekEnd); err == nil {
+					if size > limit {
+						return nil, fmt.Errorf("%d bytes of parquet: %w", size, ErrTooLarge)
+					}
+					return NewParquetReader(ra, size, opts...)
+				}
+			}
+			return openParquetCopy(br, limit, opts...)
+		}
+	}
+	text, err := Decompress(br, limit)
+	if err != nil {
+		return nil, err
+	}
+	if format == FormatAuto {
+		tb := bufio.NewReaderSize(text, 64*1024)
+		peek, err := tb.Peek(512)
+		if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+			text.Close()
+			return nil, err
+		}
+		format = Detect(peek, o.source)
+		if format == FormatParquet {
+			// A gzip-wrapped Parquet file: not something CloudFront writes.
+			text.Close()
+			return nil, fmt.Errorf("parquet inside gzip is not supported")
+		}
+		text = readCloser{tb, text}
+	}
+	var rd *Reader
+	if format == FormatJSON {
+		rd = NewJSONReader(text, opts...)
+	} else {
+		rd = NewReader(text, opts...)
+	}
+	return &closingReader{Reader: rd, c: text}, nil
+}
+
+type readerAtSeeker interface {
+	io.ReaderAt
+	io.Seeker
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// closingReader closes the decompressor when released.
+type closingReader struct {
+	*Reader
+	c io.Closer
+}
+
+func (r *closingReader) Release() {
+	r.Reader.Release()
+	if r.c != nil {
+		r.c.Close()
+		r.c = nil
+	}
+}

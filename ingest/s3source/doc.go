@@ -1,0 +1,25 @@
+// Package s3source reads CloudFront standard access logs from Amazon S3 (or
+// an S3-compatible store) and writes objects for the Parquet dataset when it
+// lives in S3. It is the only package besides cmd/cflens that imports the
+// AWS SDK; it turns SDK errors into plain ones at its boundary (a missing
+// object wraps fs.ErrNotExist) so that callers never import smithy.
+//
+// Source lists log objects narrowed by key prefix to the requested hours,
+// for the legacy naming (prefix/<ID>.YYYY-MM-DD-HH.<unique>.gz) and for the
+// paths of standard logging v2 (Hive-style DistributionId=<ID>/year=…/
+// month=…/day=…/hour=…/, templated <ID>/{yyyy}/{MM}/{dd}/{HH}/, and custom
+// templates given in Options). Given the distribution IDs, it probes each
+// layout once per distribution and then lists one prefix per hour (per day
+// inside the range), from an hour before the range to 24 hours after it for
+// late files, several prefixes at a time; without IDs it lists the whole
+// prefix and keeps the keys that name a distribution or an hour. Open
+// fetches one object, pinned to the listed ETag, and returns a body that
+// fails loudly when it comes back short or stalls, instead of ending early
+// or hanging; re-fetching is the pipeline's job.
+//
+// Store is the small object store that the dataset writer uses for
+// --out s3://bucket/prefix/.
+//
+// The package receives a configured *s3.Client; it reads no flags and no
+// environment variables.
+package s3source

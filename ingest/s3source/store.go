@@ -1,0 +1,235 @@
+package s3source
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"iter"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/cflens/cflens/ingest"
+)
+
+// MaxPutSize is the largest object Put writes: S3's limit for a single
+// PutObject. Larger objects would need a multipart upload.
+const MaxPutSize = 5 << 30
+
+// maxBufferedPut is the largest body Put copies into memory when it is not
+// given an io.ReadSeeker (the checksum is computed before sending, and a
+// retry sends the body again); larger ones go to a temporary file.
+const maxBufferedPut = 64 << 20
+
+// Store reads and writes objects under one S3 location, for the Parquet
+// dataset kept in S3. Keys are relative to the location's prefix.
+type Store struct {
+	client *s3.Client
+	loc    Location
+	// idle bounds the wait for a response or for the next part of a body.
+	idle time.Duration
+	// bufferLimit is maxBufferedPut, lowered by tests.
+	bufferLimit int64
+}
+
+// NewStore returns a store over loc.
+func NewStore(client *s3.Client, loc Location) *Store {
+	return &Store{client: client, loc: loc, idle: DefaultOptions().IdleTimeout, bufferLimit: maxBufferedPut}
+}
+
+// String returns s3://bucket/prefix.
+func (s *Store) String() string { return s.loc.String() }
+
+func (s *Store) key(k string) (string, error) {
+	if k == "" || strings.HasPrefix(k, "/") || strings.Contains(k, "//") {
+		return "", fmt.Errorf("object key %q: must be a non-empty relative path", k)
+	}
+	for _, seg := range strings.Split(k, "/") {
+		if seg == "." || seg == ".." {
+			return "", fmt.Errorf("object key %q: no . or .. segments", k)
+		}
+	}
+	return s.loc.Prefix + k, nil
+}
+
+// Put writes size bytes from r as key, in one PutObject with a CRC32C
+// checksum that the server verifies. size must be at most MaxPutSize; a
+// reader that is not an io.ReadSeeker is buffered in memory up to 64 MiB,
+// in a temporary file beyond.
+func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) error {
+	full, err := s.key(key)
+	if err != nil {
+		return fmt.Errorf("put %s: %w", s.loc, err)
+	}
+	name := "s3://" + s.loc.Bucket + "/" + full
+	if size < 0 || size > MaxPutSize {
+		return fmt.Errorf("put %s: size %d outside 0..%d", name, size, int64(MaxPutSize))
+	}
+	rs, ok := r.(io.ReadSeeker)
+	if !ok && size <= s.bufferLimit {
+		buf := make([]byte, size)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return fmt.Errorf("put %s: read body: %w", name, err)
+		}
+		rs = bytes.NewReader(buf)
+	} else if !ok {
+		// Too large for memory: spool to a temporary file, which the
+		// SDK can read twice (checksum, retries).
+		f, err := os.CreateTemp("", "cflens-put-*")
+		if err != nil {
+			return fmt.Errorf("put %s: %w", name, err)
+		}
+		defer os.Remove(f.Name())
+		defer f.Close()
+		n, err := io.Copy(f, io.LimitReader(r, size))
+		if err != nil {
+			return fmt.Errorf("put %s: spool body: %w", name, err)
+		}
+		if n != size {
+			return fmt.Errorf("put %s: body has %d bytes, want %d: %w", name, n, size, io.ErrUnexpectedEOF)
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return fmt.Errorf("put %s: %w", name, err)
+		}
+		rs = f
+	}
+	start, err := rs.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return fmt.Errorf("put %s: %w", name, err)
+	}
+	h := crc32.New(crc32.MakeTable(crc32.Castagnoli))
+	n, err := io.Copy(h, io.LimitReader(rs, size))
+	if err != nil {
+		return fmt.Errorf("put %s: read body: %w", name, err)
+	}
+	if n != size {
+		return fmt.Errorf("put %s: body has %d bytes, want %d: %w", name, n, size, io.ErrUnexpectedEOF)
+	}
+	if _, err := rs.Seek(start, io.SeekStart); err != nil {
+		return fmt.Errorf("put %s: %w", name, err)
+	}
+	sum := binary.BigEndian.AppendUint32(nil, h.Sum32())
+	_, err = s.client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:         aws.String(s.loc.Bucket),
+		Key:            aws.String(full),
+		Body:           &limitedSeeker{rs: rs, start: start, size: size},
+		ContentLength:  aws.Int64(size),
+		ChecksumCRC32C: aws.String(base64.StdEncoding.EncodeToString(sum)),
+	})
+	if err != nil {
+		return fmt.Errorf("put %s: %w", name, convertErr(err))
+	}
+	return nil
+}
+
+// limitedSeeker exposes size bytes of rs from start as a seekable body.
+type limitedSeeker struct {
+	rs    io.ReadSeeker
+	start int64
+	size  int64
+	off   int64
+}
+
+func (l *limitedSeeker) Read(p []byte) (int, error) {
+	if l.off >= l.size {
+		return 0, io.EOF
+	}
+	if rem := l.size - l.off; int64(len(p)) > rem {
+		p = p[:rem]
+	}
+	n, err := l.rs.Read(p)
+	l.off += int64(n)
+	return n, err
+}
+
+func (l *limitedSeeker) Seek(offset int64, whence int) (int64, error) {
+	var abs int64
+	switch whence {
+	case io.SeekStart:
+		abs = offset
+	case io.SeekCurrent:
+		abs = l.off + offset
+	case io.SeekEnd:
+		abs = l.size + offset
+	default:
+		return 0, errors.New("seek: invalid whence")
+	}
+	if abs < 0 || abs > l.size {
+		return 0, fmt.Errorf("seek to %d outside 0..%d", abs, l.size)
+	}
+	if _, err := l.rs.Seek(l.start+abs, io.SeekStart); err != nil {
+		return 0, err
+	}
+	l.off = abs
+	return abs, nil
+}
+
+// Get opens key for reading. A missing key wraps fs.ErrNotExist. The body
+// fails with ErrShortBody or ErrStalled like a Source's.
+func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	full, err := s.key(key)
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", s.loc, err)
+	}
+	return openObject(ctx, s.client, s.loc.Bucket, full, "", -1, s.idle)
+}
+
+// List yields the objects whose keys start with prefix, in key order, with
+// Key relative to the store's location, and the distribution and hour that
+// a Hive-style dataset path names.
+func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[ingest.ObjectRef, error] {
+	return func(yield func(ingest.ObjectRef, error) bool) {
+		p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
+			Bucket: aws.String(s.loc.Bucket),
+			Prefix: aws.String(s.loc.Prefix + prefix),
+		})
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				yield(ingest.ObjectRef{}, fmt.Errorf("list s3://%s/%s: %w", s.loc.Bucket, s.loc.Prefix+prefix, convertErr(err)))
+				return
+			}
+			for _, obj := range out.Contents {
+				key := strings.TrimPrefix(aws.ToString(obj.Key), s.loc.Prefix)
+				info, _ := ingest.ParseKey(key)
+				ref := ingest.ObjectRef{
+					Key:            key,
+					Size:           aws.ToInt64(obj.Size),
+					ETag:           unquote(aws.ToString(obj.ETag)),
+					ModTime:        aws.ToTime(obj.LastModified).UTC(),
+					DistributionID: info.DistributionID,
+					Hour:           info.Hour,
+					Source:         s.loc.String(),
+				}
+				if !yield(ref, nil) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Delete removes key. Deleting a key that does not exist is not an error
+// (S3 answers both the same way).
+func (s *Store) Delete(ctx context.Context, key string) error {
+	full, err := s.key(key)
+	if err != nil {
+		return fmt.Errorf("delete %s: %w", s.loc, err)
+	}
+	_, err = s.client.DeleteObject(ctx, &s3.DeleteObjectInput{
+		Bucket: aws.String(s.loc.Bucket),
+		Key:    aws.String(full),
+	})
+	if err != nil {
+		return fmt.Errorf("delete s3://%s/%s: %w", s.loc.Bucket, full, convertErr(err))
+	}
+	return nil
+}
