@@ -168,8 +168,8 @@ Next steps with real logs:
 `)
 	step("done")
 	for _, c := range checks {
-		if !c.inside {
-			return fmt.Errorf("measured rates disagree with the generated ones (see the table above)")
+		if !c.inside || !c.countsAgree {
+			return fmt.Errorf("measured rates or counts disagree with the generated ones (see the table above)")
 		}
 	}
 	return nil
