@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -168,7 +169,7 @@ Next steps with real logs:
 `)
 	step("done")
 	for _, c := range checks {
-		if !c.inside || !c.countsAgree {
+		if c.disagrees() || !c.countsAgree {
 			return fmt.Errorf("measured rates or counts disagree with the generated ones (see the table above)")
 		}
 	}
@@ -236,14 +237,13 @@ func (o *s3Object) Close() error {
 // truthCheck compares one window × role of the analysis with what was
 // generated.
 type truthCheck struct {
-	window, role          string
-	chosen, expected      float64 // chosen off-peak probability; expected rate given peak hours
-	generated             float64 // share of 500s actually generated
-	measured              float64
-	ci                    [2]float64
-	errorPath, requests   int64
-	inside, countsAgree   bool
-	generated500, meas500 int64
+	window, role        string
+	chosen, expected    float64 // chosen off-peak probability; expected rate given peak hours
+	measured            float64
+	ci                  [2]float64
+	errorPath, requests int64
+	inside, countsAgree bool
+	z                   float64 // (measured − expected) in standard errors
 }
 
 func compareWithTruth(res *analyze.Result, truth *loggen.Truth) []truthCheck {
@@ -279,16 +279,26 @@ func compareWithTruth(res *analyze.Result, truth *loggen.Truth) []truthCheck {
 			}
 			c := truthCheck{
 				window: w.Label, role: role, chosen: chosen, expected: expected / float64(ep),
-				generated: float64(s500) / float64(ep), measured: cell.Rate500, ci: cell.Rate500CI95,
-				errorPath: cell.ErrorPathRequests, requests: cell.Requests, generated500: s500, meas500: cell.ErrorPath500,
+				measured: cell.Rate500, ci: cell.Rate500CI95,
+				errorPath: cell.ErrorPathRequests, requests: cell.Requests,
 			}
 			c.inside = c.ci[0] <= c.expected && c.expected <= c.ci[1]
+			if se := math.Sqrt(c.expected * (1 - c.expected) / float64(ep)); se > 0 {
+				c.z = (c.measured - c.expected) / se
+			} else if c.measured != c.expected {
+				c.z = math.Inf(1)
+			}
 			c.countsAgree = cell.ErrorPathRequests == ep && cell.ErrorPath500 == s500 && cell.Requests == req
 			out = append(out, c)
 		}
 	}
 	return out
 }
+
+// disagrees tells whether the measured rate is further from the expected
+// one than chance explains (over four standard errors: about one run in
+// 16,000 for a correct analysis).
+func (c truthCheck) disagrees() bool { return math.Abs(c.z) > 4 }
 
 func printComparison(w io.Writer, checks []truthCheck) {
 	fmt.Fprintln(w, "Generated versus measured (share of HTTP 500 among requests for error paths):")
@@ -300,8 +310,12 @@ func printComparison(w io.Writer, checks []truthCheck) {
 			gen = fmt.Sprintf("%.0f%%", 100*c.chosen)
 		}
 		verdict := "inside"
-		if !c.inside {
-			verdict = "OUTSIDE"
+		switch {
+		case c.disagrees():
+			verdict = "DISAGREES"
+		case !c.inside:
+			// A 95% interval misses the true rate one time in twenty.
+			verdict = fmt.Sprintf("outside (z = %+.1f, chance)", c.z)
 		}
 		counts := "exact"
 		if !c.countsAgree {
