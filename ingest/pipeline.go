@@ -83,6 +83,7 @@ type Progress struct {
 // retryable tells whether reading an object again may succeed.
 func retryable(err error) bool {
 	return !errors.Is(err, logparse.ErrTooLarge) &&
+		!errors.Is(err, logparse.ErrCorrupt) &&
 		!errors.Is(err, fs.ErrNotExist) &&
 		!errors.Is(err, fs.ErrPermission) &&
 		!errors.Is(err, context.Canceled)
@@ -283,7 +284,9 @@ type sourcedRef struct {
 
 func withSource(ref ObjectRef, src Source) sourcedRef { return sourcedRef{ref, src} }
 
-// keepSamples keeps the first samples of each reason in a stable order.
+// keepSamples keeps the first samples of each reason in a stable order:
+// one per object first, so that every object with rejects of a reason is
+// named while there is room, then further ones.
 func keepSamples(sum *Summary, samples []RejectSample, reasons []string) {
 	idx := make([]int, len(samples))
 	for i := range idx {
@@ -296,13 +299,32 @@ func keepSamples(sum *Summary, samples []RejectSample, reasons []string) {
 		}
 		return sa.Line < sb.Line
 	})
+	rank := make(map[int]int, len(idx)) // sample → its place among its object's samples of its reason
+	seen := map[[2]string]int{}
+	for _, i := range idx {
+		k := [2]string{reasons[i], samples[i].Object}
+		rank[i] = seen[k]
+		seen[k]++
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return rank[idx[a]] < rank[idx[b]] })
 	for _, i := range idx {
 		rr := sum.RejectedByReason[reasons[i]]
-		if len(rr.Samples) < 5 {
+		if len(rr.Samples) < samplesPerReason {
 			rr.Samples = append(rr.Samples, samples[i])
 		}
 	}
+	for _, rr := range sum.RejectedByReason {
+		sort.Slice(rr.Samples, func(a, b int) bool {
+			if rr.Samples[a].Object != rr.Samples[b].Object {
+				return rr.Samples[a].Object < rr.Samples[b].Object
+			}
+			return rr.Samples[a].Line < rr.Samples[b].Line
+		})
+	}
 }
+
+// samplesPerReason is how many rejected lines a summary shows per reason.
+const samplesPerReason = 10
 
 func joinProblems(p []string) string {
 	s := ""

@@ -1,5 +1,8 @@
 // Package logparse turns CloudFront standard access logs (W3C extended
 // format, legacy or v2) into Arrow record batches of the cflens schema.
+// Standard logging v2 JSON lines (NewJSONReader) and Parquet
+// (NewParquetReader) give the same rows through the same conversions;
+// Open picks the reader for an object as stored (see format.go).
 //
 // A Reader takes plain text from an io.Reader (see Decompress for gzip),
 // maps columns by the names of each #Fields header, and ends every input
@@ -14,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -354,9 +358,16 @@ func (r *Reader) reject(reason, field, detail string, line []byte) {
 		}
 		r.stats.Samples = append(r.stats.Samples, Sample{
 			Source: r.o.source, Line: r.lineNo, Reason: reason,
-			Field: field, Detail: detail, Text: string(text),
+			Field: field, Detail: detail, Text: sampleText(text),
 		})
 	}
+}
+
+// sampleText makes the kept text of a rejected line valid UTF-8 without
+// NUL bytes; renderers escape the rest.
+func sampleText(b []byte) string {
+	s := strings.ToValidUTF8(string(b), "\uFFFD")
+	return strings.ReplaceAll(s, "\x00", "\uFFFD")
 }
 
 // handle classifies one line and appends it as a row when it is one.
