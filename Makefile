@@ -1,9 +1,9 @@
 # cflens: the two commands a newcomer needs are `make demo` and `make test`.
 GO ?= go
-STATICCHECK_VERSION ?= 2026.2.2
+STATICCHECK_VERSION ?= v0.8.2
 FUZZTIME ?= 10s
 
-.PHONY: demo test deps check unit fuzz bench bench-smoke build
+.PHONY: demo test deps check unit fuzz bench bench-smoke bench-build build
 
 build:
 	$(GO) build -o bin/cflens ./cmd/cflens
@@ -36,8 +36,24 @@ unit: deps
 fuzz:
 	./.ci/fuzz.sh $(FUZZTIME)
 
-bench:
-	$(GO) run ./cmd/cflens bench
+# The benchmark suite (README, "Performance"): cflens against the gzip
+# ceiling, DuckDB and GoAccess on one generated corpus, interleaved and
+# repeated, as Markdown on stdout and bench.md/bench.json in BENCH_OUT.
+# The corpus is kept in the user cache folder between runs.
+BENCH_FLAGS ?= --lines 2000000 --files 120 --reps 3 --scales 1,4 --workers 1,2
+BENCH_OUT ?= out/bench
 
-bench-smoke:
+bench-build:
+	$(GO) build -o bin/ ./cmd/cflens ./cmd/cflensbench ./cmd/cflensbench/benchworker
+
+bench: bench-build
+	@./.ci/install-goaccess.sh >/dev/null
+	bin/cflensbench $(BENCH_FLAGS) --out $(BENCH_OUT)
+
+# Go benchmarks once each at their small size, and the suite at a tiny
+# scale: this checks that everything runs and reads every line, and asserts
+# no timing.
+bench-smoke: bench-build
 	$(GO) test -short -count=1 -run '^$$' -bench . -benchtime 1x ./...
+	bin/cflensbench --lines 20000 --files 4 --reps 1 --scales 1,2 --workers 1,2 \
+		--tools ceiling,analyze-gz,ingest,analyze-parquet,duckdb --out out/bench-smoke

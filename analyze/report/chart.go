@@ -291,10 +291,10 @@ func hourCharts(r *analyze.Result) (rate, staging svgChart) {
 	tz := orDash(r.Timezone)
 	rate = svgChart{ID: "chart-hour-rate", Title: "500 share of error-path requests by hour of day (" + tz + ")",
 		Desc: "Bars per role with 95% Wilson intervals.", W: chartW, H: h,
-		Legend: []legendItem{{"k-prod", "production"}, {"k-staging", "staging"}}}
+		Legend: []legendItem{{"k-prod", "production"}, {"k-staging", "staging"}, {"k-peak", "peak hours detected (shaded)"}}}
 	staging = svgChart{ID: "chart-hour-share", Title: "Staging share of requests by hour of day (" + tz + ")",
 		Desc: "Share of both roles' requests that went to staging while the policy was enabled; hours detected as peak hours are marked.", W: chartW, H: h,
-		Legend: []legendItem{{"k-staging", "staging share"}, {"k-peak", "peak hours detected"}}}
+		Legend: []legendItem{{"k-staging", "staging share"}, {"k-peak", "peak hours detected (shaded)"}}}
 	var by [24][2]*analyze.Hour
 	for i := range r.Hours {
 		hr := &r.Hours[i]
@@ -326,6 +326,21 @@ func hourCharts(r *analyze.Result) (rate, staging svgChart) {
 	}
 	bw := slot * 0.36
 	for hour, pair := range by {
+		peaks := 0
+		for _, hr := range pair {
+			if hr != nil {
+				peaks = max(peaks, hr.PeakHours)
+			}
+		}
+		if peaks > 0 {
+			// Shade the hour in both charts: a share of 0 draws no bar.
+			title := twoDigits(hour) + ":00: " + strconv.Itoa(peaks) + " peak hours detected"
+			sx := coord(pr.x0 + slot*float64(hour))
+			for _, c := range []*svgChart{&rate, &staging} {
+				c.Shades = append(c.Shades, svgRect{X: sx, Y: coord(pr.y0), W: coord(slot), H: coord(pr.y1 - pr.y0), Class: "peakband", Title: title})
+				c.Texts = append(c.Texts, svgText{X: coord(pr.x0 + slot*(float64(hour)+0.5)), Y: coord(pr.y0 - 8), Anchor: "middle", Class: "wlabel", Text: "peak"})
+			}
+		}
 		for j, hr := range pair {
 			if hr == nil || hr.ErrorPathRequests == 0 {
 				continue

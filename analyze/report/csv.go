@@ -47,7 +47,9 @@ func CSVTables() []string {
 // are written in fixed formats (shares as fractions with 6 decimals,
 // times in RFC 3339 UTC), so a spreadsheet reads them as numbers.
 //
-// Formula injection: a string cell that starts with '=', '+', '-', '@',
+// Text cells are single lines with control characters replaced (a log
+// field never holds a raw TAB or newline, and an escape sequence has no
+// business in a file people cat). Formula injection: a string cell that starts with '=', '+', '-', '@',
 // TAB or CR gets a leading apostrophe, so that spreadsheets show it as
 // text instead of running it (OWASP "CSV Injection"). Numeric cells are
 // ours, never text from a log, and are left alone, so negative numbers
@@ -94,7 +96,7 @@ func (c csvCell) value() string {
 	if !c.text {
 		return c.s
 	}
-	s := strings.ToValidUTF8(c.s, "\uFFFD")
+	s := oneLine(c.s)
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}

@@ -274,7 +274,7 @@ func TestCSVFormulaInjection(t *testing.T) {
 	if err := CSV(&b, r, "error_paths"); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`'=HYPERLINK(`, `'+cmd|`, `'@SUM(1+1)`, `'-2+3`, "'\tTAB"} {
+	for _, want := range []string{`'=HYPERLINK(`, `'+cmd|`, `'@SUM(1+1)`, `'-2+3`, "?TAB", "?[31mred?[0m?"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("error_paths.csv lacks the protected cell %q", want)
 		}
@@ -292,5 +292,31 @@ func TestCSVUnknownTable(t *testing.T) {
 	err := CSV(&bytes.Buffer{}, fixture(), "nope")
 	if err == nil || !strings.Contains(err.Error(), "unknown table") {
 		t.Errorf("CSV(nope) = %v, want an unknown table error", err)
+	}
+}
+
+func TestCSVCellValue(t *testing.T) {
+	tests := []struct {
+		name string
+		cell csvCell
+		want string
+	}{
+		{"plain text", str("/index.html"), "/index.html"},
+		{"formula", str("=1+1"), "'=1+1"},
+		{"plus", str("+1"), "'+1"},
+		{"minus text", str("-1"), "'-1"},
+		{"at", str("@SUM(A1)"), "'@SUM(A1)"},
+		{"tab start", str("\t=1"), "?=1"},
+		{"carriage return start", str("\r=1"), "?=1"},
+		{"escape", str("\x1b[31m"), "?[31m"},
+		{"negative number", share(-0.25), "-0.250000"},
+		{"invalid utf-8", str("a\xffb"), "a\uFFFDb"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.cell.value(); got != tt.want {
+				t.Errorf("value() = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

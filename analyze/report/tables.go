@@ -9,7 +9,10 @@ import (
 
 // column is one column of a table for people.
 type column struct {
-	Head  string
+	Head string
+	// Short is the heading on a terminal, where width is scarce (Head
+	// when empty).
+	Short string
 	Right bool // numbers are right-aligned
 }
 
@@ -20,19 +23,21 @@ type table struct {
 	ID    string
 	Title string
 	Note  string
-	Cols  []column
-	Rows  [][]string
+	// ShortNote explains the Short headings on a terminal.
+	ShortNote string
+	Cols      []column
+	Rows      [][]string
 }
 
+// cols makes columns from headings: a leading '>' marks a right-aligned
+// (numeric) column, and "|short" a short heading for terminals.
 func cols(heads ...string) []column {
 	c := make([]column, len(heads))
 	for i, h := range heads {
-		// A leading '>' marks a right-aligned (numeric) column.
 		if strings.HasPrefix(h, ">") {
-			c[i] = column{Head: h[1:], Right: true}
-		} else {
-			c[i] = column{Head: h}
+			c[i].Right, h = true, h[1:]
 		}
+		c[i].Head, c[i].Short, _ = strings.Cut(h, "|")
 	}
 	return c
 }
@@ -78,23 +83,15 @@ func policyText(p analyze.PolicyState) string {
 	return b.String()
 }
 
-func windowByID(r *analyze.Result, id int) (analyze.Window, bool) {
-	for _, w := range r.Windows {
-		if w.ID == id {
-			return w, true
-		}
-	}
-	return analyze.Window{}, false
-}
-
 // windowsTable is the window × role table a person would write by hand.
 func windowsTable(r *analyze.Result) table {
 	t := table{
-		ID:    "windows",
-		Title: "Windows × role",
-		Note:  "500 share among error-path requests, with its 95% Wilson interval.",
-		Cols: cols("Window", "Period", "Custom errors prod", "Custom errors staging", "Policy", "Role",
-			">Requests", ">Error-path requests", ">500", ">500 share", ">95% CI", ">Good-path 500"),
+		ID:        "windows",
+		Title:     "Windows × role",
+		Note:      "500 share among error-path requests, with its 95% Wilson interval.",
+		ShortNote: "CE: custom error responses; err: error-path requests; Good 500: 500s on good paths.",
+		Cols: cols("Window", "Period", "Custom errors prod|Prod CE", "Custom errors staging|Staging CE", "Policy", "Role",
+			">Requests", ">Error-path requests|err", ">500", ">500 share", ">95% CI", ">Good-path 500|Good 500"),
 	}
 	byWindow := map[int][]analyze.Cell{}
 	for _, c := range r.Cells {
@@ -150,12 +147,13 @@ func rateCells(req, errReq, err500 int64, rate float64, ci [2]float64) []string 
 // hoursTable pivots the hours of day: one row per hour, both roles.
 func hoursTable(r *analyze.Result) table {
 	t := table{
-		ID:    "hours",
-		Title: "Hours of day (" + orDash(r.Timezone) + ")",
-		Note:  "500 share among error-path requests; staging share of both roles' requests while the policy was enabled.",
-		Cols: cols("Hour", ">Prod requests", ">Prod error-path", ">Prod 500", ">Prod 500 share", ">Prod 95% CI",
-			">Staging requests", ">Staging error-path", ">Staging 500", ">Staging 500 share", ">Staging 95% CI",
-			">Staging share", ">Peak hours"),
+		ID:        "hours",
+		Title:     "Hours of day (" + orDash(r.Timezone) + ")",
+		Note:      "500 share among error-path requests; staging share of both roles' requests while the policy was enabled.",
+		ShortNote: "req: requests; err: error-path requests; share: 500 share among err; Stg traffic: staging share of requests.",
+		Cols: cols("Hour", ">Prod requests|Prod req", ">Prod error-path|Prod err", ">Prod 500", ">Prod 500 share|Prod share", ">Prod 95% CI",
+			">Staging requests|Stg req", ">Staging error-path|Stg err", ">Staging 500|Stg 500", ">Staging 500 share|Stg share", ">Staging 95% CI|Stg 95% CI",
+			">Staging share|Stg traffic", ">Peak hours|Peaks"),
 	}
 	var by [24][2]*analyze.Hour
 	seen := [24]bool{}
@@ -200,10 +198,12 @@ func twoDigits(n int) string {
 // weekdaysTable pivots the days of the week like hoursTable.
 func weekdaysTable(r *analyze.Result) table {
 	t := table{
-		ID:    "weekdays",
-		Title: "Days of the week (" + orDash(r.Timezone) + ")",
-		Cols: cols("Day", ">Prod requests", ">Prod error-path", ">Prod 500", ">Prod 500 share", ">Prod 95% CI",
-			">Staging requests", ">Staging error-path", ">Staging 500", ">Staging 500 share", ">Staging 95% CI", ">Staging share"),
+		ID:        "weekdays",
+		Title:     "Days of the week (" + orDash(r.Timezone) + ")",
+		ShortNote: "req: requests; err: error-path requests; share: 500 share among err; Stg traffic: staging share of requests.",
+		Cols: cols("Day", ">Prod requests|Prod req", ">Prod error-path|Prod err", ">Prod 500", ">Prod 500 share|Prod share", ">Prod 95% CI",
+			">Staging requests|Stg req", ">Staging error-path|Stg err", ">Staging 500|Stg 500", ">Staging 500 share|Stg share", ">Staging 95% CI|Stg 95% CI",
+			">Staging share|Stg traffic"),
 	}
 	var by [7][2]*analyze.Weekday
 	var names [7]string
@@ -256,8 +256,8 @@ func peakTables(r *analyze.Result) (hours, rates table) {
 		ID:    "peak_rates",
 		Title: "500 share inside and outside peak hours",
 		Note:  "Error-path requests while the policy was enabled.",
-		Cols: cols("Role", ">Inside error-path", ">Inside 500", ">Inside 500 share", ">Inside 95% CI",
-			">Outside error-path", ">Outside 500", ">Outside 500 share", ">Outside 95% CI"),
+		Cols: cols("Role", ">Inside error-path|In err", ">Inside 500|In 500", ">Inside 500 share|In share", ">Inside 95% CI|In 95% CI",
+			">Outside error-path|Out err", ">Outside 500|Out 500", ">Outside 500 share|Out share", ">Outside 95% CI|Out 95% CI"),
 	}
 	for i, in := range r.PeakHours.Inside {
 		row := []string{in.Role}

@@ -111,14 +111,22 @@ func (tx textWriter) table(t table) {
 	if t.Note != "" {
 		tx.wrapped("  ", oneLine(t.Note))
 	}
+	if t.ShortNote != "" {
+		tx.wrapped("  ", oneLine(t.ShortNote))
+	}
 	if len(t.Rows) == 0 {
 		tx.ew.print("  (none)\n")
 		return
 	}
 	cells := make([][]string, len(t.Rows))
 	width := make([]int, len(t.Cols))
+	heads := make([]string, len(t.Cols))
 	for i, c := range t.Cols {
-		width[i] = utf8.RuneCountInString(c.Head)
+		heads[i] = c.Head
+		if c.Short != "" {
+			heads[i] = c.Short
+		}
+		width[i] = utf8.RuneCountInString(heads[i])
 	}
 	for i, row := range t.Rows {
 		cells[i] = make([]string, len(t.Cols))
@@ -152,10 +160,6 @@ func (tx textWriter) table(t table) {
 			s = ansiBold + s + ansiReset
 		}
 		tx.ew.print(s + "\n")
-	}
-	heads := make([]string, len(t.Cols))
-	for j, c := range t.Cols {
-		heads[j] = c.Head
 	}
 	line(heads, true)
 	rule := make([]string, len(t.Cols))

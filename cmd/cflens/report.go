@@ -229,7 +229,7 @@ func runEvery(ctx context.Context, from, to time.Time, every time.Duration, form
 		}
 		entries = append(entries, e)
 	}
-	title := "cflens reports " + from.UTC().Format("2006-01-02 15:04Z") + " – " + to.UTC().Format("2006-01-02 15:04Z") + ", every " + every.String()
+	title := "cflens reports " + from.UTC().Format("2006-01-02 15:04Z") + " – " + to.UTC().Format("2006-01-02 15:04Z") + ", every " + shortDuration(every)
 	var html, md bytes.Buffer
 	if err := report.Index(&html, title, entries); err != nil {
 		return err
@@ -271,6 +271,18 @@ func runAnalyzeEvery(ctx context.Context, o *analyzeOptions, stderr io.Writer) e
 		po.format, po.out = format, ""
 		return analyzeResult(ctx, &po, stderr)
 	})
+}
+
+// shortDuration drops zero minutes and seconds: 24h, 1h30m, 90s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 type reportOptions struct {

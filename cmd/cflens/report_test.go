@@ -306,3 +306,21 @@ func TestRunEveryIncomplete(t *testing.T) {
 		t.Errorf("index.html does not show the escaped error")
 	}
 }
+
+func TestShortDuration(t *testing.T) {
+	tests := []struct {
+		in   time.Duration
+		want string
+	}{
+		{24 * time.Hour, "24h"},
+		{90 * time.Minute, "1h30m"},
+		{90 * time.Second, "1m30s"},
+		{time.Hour + time.Second, "1h0m1s"},
+		{30 * time.Second, "30s"},
+	}
+	for _, tt := range tests {
+		if got := shortDuration(tt.in); got != tt.want {
+			t.Errorf("shortDuration(%s) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -22,5 +22,6 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newWindowsCmd())
 	root.AddCommand(newReportCmd())
 	root.AddCommand(newDemoCmd())
+	root.AddCommand(newAthenaCmd())
 	return root
 }
