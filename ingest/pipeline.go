@@ -86,6 +86,7 @@ func retryable(err error) bool {
 		!errors.Is(err, logparse.ErrCorrupt) &&
 		!errors.Is(err, fs.ErrNotExist) &&
 		!errors.Is(err, fs.ErrPermission) &&
+		!errors.Is(err, ErrChanged) &&
 		!errors.Is(err, context.Canceled)
 }
 

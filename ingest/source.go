@@ -6,6 +6,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"io"
 	"iter"
 	"time"
@@ -44,3 +45,9 @@ type Source interface {
 	// String names the source for messages.
 	String() string
 }
+
+// ErrChanged is wrapped by sources whose object changed between listing
+// and reading (its ETag or size differs). Reading it again cannot give the
+// listed content, so the pipeline does not retry it; the next run lists the
+// new version.
+var ErrChanged = errors.New("object changed since it was listed")

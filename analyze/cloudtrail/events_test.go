@@ -202,3 +202,20 @@ func TestEventShapes(t *testing.T) {
 		})
 	}
 }
+
+// TestEmptyTimeline checks that a record without a relevant event gives a
+// timeline without changes that the analyzer still reads.
+func TestEmptyTimeline(t *testing.T) {
+	tl, rep := buildFrom(t, updateRecord(otherID, "2025-09-10T08:00:00Z", "e1", `"customErrorResponses":{"quantity":1}`))
+	if len(tl.Changes) != 0 || rep.OtherDistributions != 1 {
+		t.Fatalf("changes %d, other %d; want 0, 1", len(tl.Changes), rep.OtherDistributions)
+	}
+	text := yamlOf(t, tl)
+	back, err := analyze.ParseTimeline([]byte(text), "empty.yaml")
+	if err != nil {
+		t.Fatalf("analyzer rejects %q: %v", text, err)
+	}
+	if back.Distributions.Production != prodID || len(back.Changes) != 0 {
+		t.Errorf("read back %+v", back)
+	}
+}

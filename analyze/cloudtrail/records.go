@@ -91,21 +91,26 @@ func (r *Reader) Next() bool {
 			}
 			return false
 		}
-		var raw json.RawMessage
-		if err := r.dec.Decode(&raw); err != nil {
-			r.fail(err)
-			return false
-		}
-		r.Records++
 		r.rec = Record{}
-		if err := json.Unmarshal(raw, &r.rec); err != nil {
+		err := r.dec.Decode(&r.rec)
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case err == nil:
+			r.Records++
+			return true
+		case errors.As(err, &typeErr):
+			// A value of the wrong type is read to its end: the stream
+			// goes on with the next record.
+			r.Records++
 			r.Malformed++
 			if r.FirstMalformed == "" {
 				r.FirstMalformed = fmt.Sprintf("record %d: %v", r.Records, err)
 			}
 			continue
+		default:
+			r.fail(err)
+			return false
 		}
-		return true
 	}
 }
 

@@ -106,3 +106,34 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkReadEvents measures decoding a large CloudTrail file (mostly
+// records of other services, one CloudFront update in fifty), as a
+// trail of a busy account holds.
+func BenchmarkReadEvents(b *testing.B) {
+	var buf strings.Builder
+	buf.WriteString(`{"Records":[`)
+	other := `{"eventVersion":"1.11","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLEID:jdoe","arn":"arn:aws:sts::111122223333:assumed-role/Admin/jdoe","accountId":"111122223333"},"eventTime":"2025-09-10T08:19:12Z","eventSource":"s3.amazonaws.com","eventName":"GetBucketAcl","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.17","userAgent":"aws-cli/2.27.50","requestParameters":{"bucketName":"example-logs","Host":"example-logs.s3.amazonaws.com","acl":""},"responseElements":null,"requestID":"4e6b66f9d54811e3","eventID":"5ab02562-0fc5-43d0-b7b6-90293example","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management"}`
+	cf := updateRecord(prodID, "2025-09-10T08:00:00Z", "e1", `"customErrorResponses":{"quantity":1,"items":[{"errorCode":404,"responsePagePath":"/404.html","responseCode":"404","errorCachingMinTTL":10}]},"continuousDeploymentPolicyId":""`)
+	const n = 20000
+	for i := range n {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		if i%50 == 0 {
+			buf.WriteString(cf)
+		} else {
+			buf.WriteString(other)
+		}
+	}
+	buf.WriteString(`]}`)
+	data := buf.String()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		events, _, records, _, _, err := readEvents(b.Context(), strings.NewReader(data), "bench")
+		if err != nil || records != n || len(events) != n/50 {
+			b.Fatalf("records %d, events %d, err %v", records, len(events), err)
+		}
+	}
+}

@@ -27,7 +27,12 @@ type windowsCloudTrailOptions struct {
 	out           string
 	workers       int
 	verbose       bool
+	current       bool
 	aws           awsOptions
+	// cloudFront and now stand in for the CloudFront API and the clock in
+	// tests; nil means the real ones.
+	cloudFront cloudFrontAPI
+	now        func() time.Time
 }
 
 func newWindowsCmd() *cobra.Command {
@@ -80,6 +85,7 @@ timeline is still written), 2 usage error, 1 other errors.`,
 	fs.StringVarP(&o.out, "out", "o", "", "write the timeline to this file instead of stdout")
 	fs.IntVar(&o.workers, "workers", cloudtrail.DefaultOptions().Workers, "files read at once")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log files that cannot be read as they happen")
+	fs.BoolVar(&o.current, "current", false, "also read today's configuration with the CloudFront API (needs credentials): settings the record never changed get their current value, and differences are reported")
 	bindAWSFlags(fs, &o.aws)
 	return cmd
 }
@@ -111,6 +117,9 @@ func runWindowsFromCloudTrail(ctx context.Context, o *windowsCloudTrailOptions, 
 	if o.workers <= 0 {
 		return usagef("", "--workers must be positive")
 	}
+	if o.current && !opts.To.IsZero() {
+		return usagef("the current configuration anchors a record read up to now", "--current cannot be combined with --to")
+	}
 	opts.Workers = o.workers
 	opts.Logger = newLogger(stderr, o.verbose)
 	srcs, err := openCloudTrailSources(ctx, o.specs, o.aws)
@@ -127,6 +136,11 @@ func runWindowsFromCloudTrail(ctx context.Context, o *windowsCloudTrailOptions, 
 		}
 		return runErr
 	}
+	if o.current {
+		if err := anchorCurrent(ctx, o, tl, rep, opts.From, stderr); err != nil {
+			return err
+		}
+	}
 	var buf bytes.Buffer
 	if err := tl.WriteYAML(&buf); err != nil {
 		return err
@@ -139,6 +153,34 @@ func runWindowsFromCloudTrail(ctx context.Context, o *windowsCloudTrailOptions, 
 		return fmt.Errorf("write timeline: %w", err)
 	}
 	return runErr
+}
+
+// anchorCurrent completes the timeline with the configuration the
+// CloudFront API returns now.
+func anchorCurrent(ctx context.Context, o *windowsCloudTrailOptions, tl *analyze.Timeline, rep *cloudtrail.Report, from time.Time, stderr io.Writer) error {
+	api := o.cloudFront
+	if api == nil {
+		c, err := newCloudFrontClient(ctx, o.aws)
+		if err != nil {
+			return err
+		}
+		api = c
+	}
+	now := time.Now
+	if o.now != nil {
+		now = o.now
+	}
+	cur, err := readCurrent(ctx, api, rep.Production, rep.Staging, now())
+	if err != nil {
+		return err
+	}
+	for _, w := range cloudtrail.Anchor(tl, cur, from) {
+		fmt.Fprintf(stderr, "  warning: %s\n", w)
+	}
+	if err := tl.Validate(); err != nil {
+		return fmt.Errorf("anchor timeline: %w", err)
+	}
+	return nil
 }
 
 // openCloudTrailSources opens the CloudTrail files of each spec: a local
@@ -239,7 +281,7 @@ func writeCloudTrailReport(w io.Writer, r *cloudtrail.Report) {
 	}
 	fmt.Fprintf(w, "  production %s, staging %s, policies %s\n", orNone(r.Production), orNone(r.Staging), orNone(strings.Join(r.Policies, ", ")))
 	for _, f := range r.Failed {
-		fmt.Fprintf(w, "  skipped failed call %s %s on %s at %s: %s: %s\n", f.EventName, f.EventID, orNone(f.Resource),
+		fmt.Fprintf(w, "  skipped failed call %s %s on %s at %s: %s: %s\n", terminalSafe(f.EventName), terminalSafe(f.EventID), terminalSafe(orNone(f.Resource)),
 			f.Time.UTC().Format(time.RFC3339), terminalSafe(f.ErrorCode), terminalSafe(f.ErrorMessage))
 	}
 	for _, u := range r.Unknown {
@@ -247,7 +289,7 @@ func writeCloudTrailReport(w io.Writer, r *cloudtrail.Report) {
 		if !u.Time.IsZero() {
 			at = " at " + u.Time.UTC().Format(time.RFC3339)
 		}
-		fmt.Fprintf(w, "  unreadable %s %s%s in %s: %s\n", orNone(u.EventName), orNone(u.EventID), at, terminalSafe(u.File), terminalSafe(u.Reason))
+		fmt.Fprintf(w, "  unreadable %s %s%s in %s: %s\n", terminalSafe(orNone(u.EventName)), terminalSafe(orNone(u.EventID)), at, terminalSafe(u.File), terminalSafe(u.Reason))
 	}
 	for _, f := range r.FileErrors {
 		fmt.Fprintf(w, "  unread file %s: %s\n", terminalSafe(f.File), terminalSafe(f.Error))

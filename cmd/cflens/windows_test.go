@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"github.com/google/go-cmp/cmp"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
@@ -292,5 +295,89 @@ func TestTimelineFromCloudTrail(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "cloudtrail INCOMPLETE") || !strings.Contains(stderr.String(), "unread file") {
 		t.Errorf("stderr:\n%s", stderr.String())
+	}
+}
+
+// fakeCloudFront answers GetDistributionConfig and
+// GetContinuousDeploymentPolicy from maps.
+type fakeCloudFront struct {
+	configs  map[string]*cftypes.DistributionConfig
+	policies map[string]*cftypes.ContinuousDeploymentPolicyConfig
+	calls    []string
+}
+
+func (f *fakeCloudFront) GetDistributionConfig(_ context.Context, in *cloudfront.GetDistributionConfigInput, _ ...func(*cloudfront.Options)) (*cloudfront.GetDistributionConfigOutput, error) {
+	id := aws.ToString(in.Id)
+	f.calls = append(f.calls, "GetDistributionConfig "+id)
+	c, ok := f.configs[id]
+	if !ok {
+		return nil, errors.New("NoSuchDistribution")
+	}
+	return &cloudfront.GetDistributionConfigOutput{DistributionConfig: c}, nil
+}
+
+func (f *fakeCloudFront) GetContinuousDeploymentPolicy(_ context.Context, in *cloudfront.GetContinuousDeploymentPolicyInput, _ ...func(*cloudfront.Options)) (*cloudfront.GetContinuousDeploymentPolicyOutput, error) {
+	id := aws.ToString(in.Id)
+	f.calls = append(f.calls, "GetContinuousDeploymentPolicy "+id)
+	c, ok := f.policies[id]
+	if !ok {
+		return nil, errors.New("NoSuchContinuousDeploymentPolicy")
+	}
+	return &cloudfront.GetContinuousDeploymentPolicyOutput{ContinuousDeploymentPolicy: &cftypes.ContinuousDeploymentPolicy{Id: in.Id, ContinuousDeploymentPolicyConfig: c}}, nil
+}
+
+func TestWindowsFromCloudTrailCurrent(t *testing.T) {
+	root := writeTrail(t)
+	api := &fakeCloudFront{
+		configs: map[string]*cftypes.DistributionConfig{
+			// Custom errors were switched back on after the record.
+			"E1PRODEXAMPLE": {
+				CustomErrorResponses:         &cftypes.CustomErrorResponses{Quantity: aws.Int32(1), Items: []cftypes.CustomErrorResponse{{ErrorCode: aws.Int32(404)}}},
+				ContinuousDeploymentPolicyId: aws.String("a1b2c3d4-5678-90ab-cdef-EXAMPLE11111"),
+			},
+			"E2STAGEEXAMPLE": {CustomErrorResponses: &cftypes.CustomErrorResponses{Quantity: aws.Int32(0)}, Staging: aws.Bool(true)},
+		},
+		policies: map[string]*cftypes.ContinuousDeploymentPolicyConfig{
+			"a1b2c3d4-5678-90ab-cdef-EXAMPLE11111": {
+				Enabled: aws.Bool(false),
+				TrafficConfig: &cftypes.TrafficConfig{
+					Type: cftypes.ContinuousDeploymentPolicyTypeSingleWeight,
+					SingleWeightConfig: &cftypes.ContinuousDeploymentSingleWeightConfig{
+						Weight:                  aws.Float32(0.15),
+						SessionStickinessConfig: &cftypes.SessionStickinessConfig{IdleTTL: aws.Int32(300), MaximumTTL: aws.Int32(600)},
+					},
+				},
+			},
+		},
+	}
+	o := &windowsCloudTrailOptions{
+		specs: []string{root}, production: "E1PRODEXAMPLE", workers: 2, current: true,
+		cloudFront: api, now: func() time.Time { return time.Date(2025, 9, 12, 0, 0, 0, 0, time.UTC) },
+	}
+	var stdout, stderr bytes.Buffer
+	if err := runWindowsFromCloudTrail(context.Background(), o, &stdout, &stderr); err != nil {
+		t.Fatalf("err = %v\nstderr:\n%s", err, stderr.String())
+	}
+	want := ctWantYAML + `  - at: "2025-09-12T00:00:00Z"
+    role: production
+    custom_error_responses: true
+    note: current configuration 2025-09-12T00:00:00Z (differs from the record's last state)
+`
+	if d := cmp.Diff(want, stdout.String()); d != "" {
+		t.Errorf("stdout mismatch (-want +got):\n%s", d)
+	}
+	wantWarning := "  warning: production custom error responses is true now but false after the last change in the record: it changed later, or in files not read\n"
+	if !strings.HasSuffix(stderr.String(), wantWarning) {
+		t.Errorf("stderr does not end with the warning:\n%s", stderr.String())
+	}
+	wantCalls := []string{"GetDistributionConfig E1PRODEXAMPLE", "GetContinuousDeploymentPolicy a1b2c3d4-5678-90ab-cdef-EXAMPLE11111", "GetDistributionConfig E2STAGEEXAMPLE"}
+	if d := cmp.Diff(wantCalls, api.calls); d != "" {
+		t.Errorf("calls mismatch (-want +got):\n%s", d)
+	}
+
+	o.to = "2025-09-11"
+	var uerr *usageError
+	if err := runWindowsFromCloudTrail(context.Background(), o, &stdout, &stderr); !errors.As(err, &uerr) {
+		t.Errorf("--current with --to: err = %v, want a usage error", err)
 	}
 }

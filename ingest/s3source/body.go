@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/cflens/cflens/ingest"
 )
 
 // Errors of a fetch. The pipeline re-fetches an object whose body fails
@@ -27,7 +29,7 @@ var (
 	ErrStalled = errors.New("no data within the idle timeout")
 	// ErrChanged: the object's ETag or size is not the listed one any
 	// more (it was overwritten after the listing).
-	ErrChanged = errors.New("object changed since it was listed")
+	ErrChanged = ingest.ErrChanged
 )
 
 // openObject GETs bucket/key. When etag is not empty the GET carries
@@ -181,6 +183,34 @@ func convertErr(err error) error {
 		}
 	}
 	return err
+}
+
+// transient reports whether a request that failed with err (after the
+// SDK's own retries) may succeed when made again: throttling, server
+// errors and broken connections, not a missing bucket or key, a denied
+// access or a bad request.
+func transient(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrChanged) {
+		return false
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded",
+			"TooManyRequests", "RequestTimeout", "RequestTimeTooSkewed", "InternalError", "ServiceUnavailable":
+			return true
+		}
+		if ae.ErrorFault() == smithy.FaultClient {
+			return false
+		}
+	}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		code := re.HTTPStatusCode()
+		return code >= 500 || code == http.StatusTooManyRequests || code == http.StatusRequestTimeout
+	}
+	return true
 }
 
 // kindError is an SDK error marked with one of our sentinels; its message
