@@ -18,6 +18,14 @@ func TestParseKey(t *testing.T) {
 		{"hive", "AWSLogs/123456789012/CloudFront/DistributionId=E1EXAMPLE/year=2025/month=09/day=10/hour=08/part.gz", KeyInfo{"E1EXAMPLE", h}, true},
 		{"hive lower case", "distributionid=E1EXAMPLE/year=2025/month=09/day=10/hour=08/x.parquet", KeyInfo{"E1EXAMPLE", h}, true},
 		{"templated", "cf-logs/E1EXAMPLE/2025/09/10/08/file.gz", KeyInfo{"E1EXAMPLE", h}, true},
+		// Standard logging v2 layouts as delivered (AWSLogs/<account>/CloudFront/
+		// is prepended by CloudWatch vended logs; the account segment is
+		// Hive-style when Hive-compatible paths are on).
+		{"v2 hive with account", "AWSLogs/aws-account-id=123456789012/CloudFront/DistributionId=E1EXAMPLE/year=2025/month=09/day=10/hour=08/E1EXAMPLE.2025-09-10-08.abcd.gz", KeyInfo{"E1EXAMPLE", h}, true},
+		{"v2 hive static segment between", "cloudfront/DistributionId=E1EXAMPLE/my_distribution_log_data/year=2025/month=09/day=10/hour=08/logs/part.parquet", KeyInfo{"E1EXAMPLE", h}, true},
+		{"v2 hive without AWSLogs", "raw/cloudfront/distributionid=E1EXAMPLE/year=2025/month=09/day=10/hour=08/x.log.gz", KeyInfo{"E1EXAMPLE", h}, true},
+		{"v2 templated with account", "AWSLogs/123456789012/E1EXAMPLE/2025/09/10/08/x.json.gz", KeyInfo{"E1EXAMPLE", h}, true},
+		{"v2 templated parquet", "AWSLogs/123456789012/CloudFront/E1EXAMPLE/2025/09/10/08/x.parquet", KeyInfo{"E1EXAMPLE", h}, true},
 		{"bad hour", "E1EXAMPLE.2025-09-10-25.ffff.gz", KeyInfo{}, false},
 		{"nothing", "notes/readme.txt", KeyInfo{}, false},
 	}

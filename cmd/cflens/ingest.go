@@ -23,7 +23,10 @@ type ingestOptions struct {
 	summaryFile   string
 	maxRejectRate float64
 	compression   string
-	verbose       bool
+	// checkpointBytes bounds the rows buffered before a checkpoint
+	// writes them (0: the dataset default).
+	checkpointBytes int64
+	verbose         bool
 }
 
 func newIngestCmd() *cobra.Command {
@@ -48,6 +51,7 @@ rejected lines over --max-reject-rate), 2 usage error, 1 other errors.`,
 	cmd.Flags().StringVar(&o.summaryFile, "summary", "", "write the run summary as JSON to this file")
 	cmd.Flags().Float64Var(&o.maxRejectRate, "max-reject-rate", 0.001, "share of rejected lines above which the run is incomplete (exit 3)")
 	cmd.Flags().StringVar(&o.compression, "compression", "zstd", "Parquet compression: zstd or snappy")
+	cmd.Flags().Int64Var(&o.checkpointBytes, "checkpoint-bytes", 0, "memory of parsed rows held before they are written to the dataset (0: 64 MiB)")
 	cmd.Flags().BoolVarP(&o.verbose, "verbose", "v", false, "log retries and failures as they happen")
 	return cmd
 }

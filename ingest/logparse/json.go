@@ -66,6 +66,9 @@ func (e *jsonError) Error() string { return fmt.Sprintf("%s at byte %d", e.what,
 // handleJSON parses one JSON line into the captured values and appends
 // the row.
 func (r *Reader) handleJSON(line []byte) {
+	if r.lineNo == 1 {
+		line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf")) // a byte order mark
+	}
 	if len(bytes.TrimSpace(line)) == 0 {
 		r.reject(ReasonEmpty, "", "", line)
 		return

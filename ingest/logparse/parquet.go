@@ -18,6 +18,15 @@ import (
 	"github.com/cflens/cflens/ingest/schema"
 )
 
+// parquetReadRows is how many rows are decoded from the file at a time;
+// output batches still hold up to the batch row target. Smaller reads keep
+// less decoded text in memory at once.
+const parquetReadRows = 16 * 1024
+
+// ErrCorrupt marks a Parquet object that was read whole but cannot be
+// decoded: reading it again will not help.
+var ErrCorrupt = errors.New("corrupt parquet")
+
 // WithTempDir sets the folder of the temporary copy that Open makes of a
 // Parquet object it cannot read in place (default: os.TempDir()).
 func WithTempDir(dir string) Option { return func(o *options) { o.tempDir = dir } }
@@ -58,17 +67,35 @@ func NewParquetReader(ra io.ReaderAt, size int64, opts ...Option) (*ParquetReade
 	b := NewReader(bytes.NewReader(nil), opts...)
 	p := &ParquetReader{b: b}
 	b.stats.Bytes = size
+	if err := p.open(ra, size); err != nil {
+		p.Release()
+		return nil, err
+	}
+	return p, nil
+}
+
+// recoverCorrupt turns a panic of the Parquet library on a damaged file
+// (seen: "invalid logical type", nil dereferences) into an error wrapping
+// ErrCorrupt, so that one bad object cannot stop a run.
+func recoverCorrupt(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("%w: %v", ErrCorrupt, r)
+	}
+}
+
+// open reads the footer and prepares the record reader.
+func (p *ParquetReader) open(ra io.ReaderAt, size int64) (err error) {
+	defer recoverCorrupt(&err)
+	b := p.b
 	props := parquet.NewReaderProperties(b.o.mem)
 	pf, err := file.NewParquetReader(io.NewSectionReader(ra, 0, size), file.WithReadProps(props))
 	if err != nil {
-		b.Release()
-		return nil, fmt.Errorf("open parquet: %w", err)
+		return fmt.Errorf("open parquet: %w: %w", ErrCorrupt, err)
 	}
 	p.pf = pf
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(b.o.batchRows)}, b.o.mem)
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: int64(min(b.o.batchRows, parquetReadRows))}, b.o.mem)
 	if err != nil {
-		p.Release()
-		return nil, fmt.Errorf("open parquet: %w", err)
+		return fmt.Errorf("open parquet: %w: %w", ErrCorrupt, err)
 	}
 	var leaves []int
 	for _, f := range fr.Manifest.Fields {
@@ -95,15 +122,14 @@ func NewParquetReader(ra io.ReaderAt, size int64, opts ...Option) (*ParquetReade
 				Detail: "no column gives the time"})
 		}
 		p.done = true
-		return p, nil
+		return nil
 	}
 	rr, err := fr.GetRecordReader(context.Background(), leaves, nil)
 	if err != nil {
-		p.Release()
-		return nil, fmt.Errorf("read parquet: %w", err)
+		return fmt.Errorf("read parquet: %w: %w", ErrCorrupt, err)
 	}
 	p.rr = rr
-	return p, nil
+	return nil
 }
 
 // fieldPos maps a field or column name to its schema column, a pos*
@@ -177,6 +203,21 @@ func (p *ParquetReader) Next() bool {
 	if p.err != nil || b.apps == nil {
 		return false
 	}
+	if err := p.fill(); err != nil {
+		p.err = err
+		return false
+	}
+	if b.rows == 0 {
+		return false
+	}
+	b.flush()
+	return true
+}
+
+// fill converts rows until the batch is full or the file ends.
+func (p *ParquetReader) fill() (err error) {
+	defer recoverCorrupt(&err)
+	b := p.b
 	for b.rows < b.o.batchRows && b.rowBytes < maxBatchBytes {
 		if p.cur == nil || p.row >= int(p.cur.NumRows()) {
 			if p.done || !p.nextRecord() {
@@ -187,14 +228,7 @@ func (p *ParquetReader) Next() bool {
 		p.addRow(p.row)
 		p.row++
 	}
-	if p.err != nil {
-		return false
-	}
-	if b.rows == 0 {
-		return false
-	}
-	b.flush()
-	return true
+	return p.err
 }
 
 // nextRecord moves to the next record of the file.
@@ -203,7 +237,7 @@ func (p *ParquetReader) nextRecord() bool {
 	if !p.rr.Next() {
 		p.done = true
 		if err := p.rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-			p.err = fmt.Errorf("read parquet: %w", err)
+			p.err = fmt.Errorf("read parquet: %w: %w", ErrCorrupt, err)
 		}
 		return false
 	}
@@ -319,7 +353,10 @@ func appendValue(dst []byte, a arrow.Array, i int) ([]byte, bool) {
 func (p *ParquetReader) Release() {
 	p.b.Release()
 	if p.rr != nil {
-		p.rr.Release()
+		func() {
+			defer func() { recover() }() // after a panic inside, its state may be broken
+			p.rr.Release()
+		}()
 		p.rr = nil
 	}
 	p.cur = nil
