@@ -302,7 +302,9 @@ func (w *v2Writer) writeParquet(dst io.Writer, l *lines, idx []int) error {
 		parquet.WithCompression(compress.Codecs.Snappy),
 		parquet.WithDictionaryDefault(true),
 	)
-	fw, err := pqarrow.NewFileWriter(w.schema, dst, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem)))
+	// Hide dst's Close: the Parquet writer closes a sink that has one, and
+	// the caller closes dst itself.
+	fw, err := pqarrow.NewFileWriter(w.schema, struct{ io.Writer }{dst}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem)))
 	if err != nil {
 		return fmt.Errorf("open parquet writer: %w", err)
 	}
