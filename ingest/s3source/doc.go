@@ -7,12 +7,14 @@
 // Source lists log objects narrowed by key prefix to the requested hours,
 // for the legacy naming (prefix/<ID>.YYYY-MM-DD-HH.<unique>.gz) and for the
 // paths of standard logging v2 (Hive-style DistributionId=<ID>/year=…/
-// month=…/day=…/hour=…/, templated <ID>/{yyyy}/{MM}/{dd}/{HH}/, and custom
-// templates given in Options). Given the distribution IDs, it probes each
-// layout once per distribution and then lists one prefix per hour (per day
-// inside the range), from an hour before the range to 24 hours after it for
-// late files, several prefixes at a time; without IDs it lists the whole
-// prefix and keeps the keys that name a distribution or an hour. Open
+// month=…/day=…/hour=…/, templated <ID>/{yyyy}/{MM}/{dd}/{HH}/, date
+// folders without the ID holding legacy file names, and custom templates
+// given in Options). Given the distribution IDs, it probes each layout once
+// per distribution and then lists one prefix per hour (per day inside the
+// range), from an hour before the range to 24 hours after it for late
+// files, several prefixes at a time; without IDs it lists the whole prefix
+// and keeps the keys that name a distribution or an hour. A list page that
+// still fails after the SDK's retries is asked again a few times. Open
 // fetches one object, pinned to the listed ETag, and returns a body that
 // fails loudly when it comes back short or stalls, instead of ending early
 // or hanging; re-fetching is the pipeline's job.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,7 +82,10 @@ func readAll(ctx context.Context, s *Source, ref ingest.ObjectRef) ([]byte, erro
 
 func TestOpenFaults(t *testing.T) {
 	f := newOpenFixture(t)
-	s := f.source(t, 500*time.Millisecond)
+	s := f.source(t, 10*time.Second)
+	// A short idle timeout only where a stall is injected: on a loaded
+	// machine a slow answer would pass for a stall.
+	quick := f.source(t, 500*time.Millisecond)
 	tests := []struct {
 		name  string
 		rules []s3test.Rule
@@ -132,7 +136,11 @@ func TestOpenFaults(t *testing.T) {
 				f.proxy.AddRule(r)
 			}
 			f.proxy.ResetRequests()
-			got, err := readAll(context.Background(), s, ref)
+			src := s
+			if slices.ContainsFunc(tt.rules, func(r s3test.Rule) bool { return r.Fault == s3test.Stall }) {
+				src = quick
+			}
+			got, err := readAll(context.Background(), src, ref)
 			switch {
 			case tt.wantErr != nil:
 				if !errors.Is(err, tt.wantErr) {
@@ -213,8 +221,8 @@ func TestOpenChangedAndMissing(t *testing.T) {
 // waiting for the server, not time the caller spends between reads.
 func TestOpenSlowConsumer(t *testing.T) {
 	f := newOpenFixture(t)
-	s := f.source(t, 200*time.Millisecond)
-	body := payload(7, 64<<10)
+	s := f.source(t, time.Second)
+	body := payload(7, 32<<10)
 	ref := f.put(t, "slow.gz", body)
 	rc, err := s.Open(context.Background(), ref)
 	if err != nil {
@@ -232,7 +240,7 @@ func TestOpenSlowConsumer(t *testing.T) {
 		if err != nil {
 			t.Fatalf("read after %d bytes: %v", len(got), err)
 		}
-		time.Sleep(300 * time.Millisecond)
+		time.Sleep(1200 * time.Millisecond)
 	}
 	if !bytes.Equal(got, body) {
 		t.Errorf("read %d bytes that differ from the %d uploaded", len(got), len(body))

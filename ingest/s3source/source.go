@@ -34,12 +34,15 @@ type Options struct {
 	// of CloudFront's standard logging v2 ({DistributionId}, {yyyy}, {MM},
 	// {dd}, {HH}; other variables match one path segment), for a custom
 	// partitioning such as "{DistributionId}/logs/{yyyy}/{MM}/{dd}/{HH}/".
-	// The legacy names and the v2 Hive-style and default templated paths
-	// are always tried.
+	// The legacy names, the v2 Hive-style and default templated paths,
+	// and {yyyy}/{MM}/{dd}/{HH}/ and year=…/month=…/day=…/hour=… folders
+	// (the distribution then named by the file or the only one) are
+	// always tried.
 	Templates []string
 	// LateDelivery is how long after the end of the requested range an
 	// object may still be named: CloudFront delivers some files up to
-	// 24 hours late, and v2 paths carry the delivery hour.
+	// 24 hours late, and a v2 path may name the hour of delivery rather
+	// than that of the records.
 	LateDelivery time.Duration
 	// EarlySlack is how long before the start of the range an object may be
 	// named and still hold records of the range.
@@ -492,13 +495,18 @@ func (s *Source) probeFolders(ctx context.Context, t template) (bool, error) {
 		return true, nil
 	}
 	prefix := s.loc.Prefix + t.prefix("", time.Time{}, levelID)
-	out, err := s.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{
-		Bucket:    aws.String(s.loc.Bucket),
-		Prefix:    aws.String(prefix),
-		Delimiter: aws.String("/"),
+	var out *s3.ListObjectsV2Output
+	err := again(ctx, func() error {
+		var err error
+		out, err = s.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{
+			Bucket:    aws.String(s.loc.Bucket),
+			Prefix:    aws.String(prefix),
+			Delimiter: aws.String("/"),
+		})
+		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("list s3://%s/%s: %w", s.loc.Bucket, prefix, convertErr(err))
+		return false, fmt.Errorf("list s3://%s/%s: %w", s.loc.Bucket, prefix, err)
 	}
 	for _, cp := range out.CommonPrefixes {
 		if t.folder(strings.TrimPrefix(aws.ToString(cp.Prefix), s.loc.Prefix)) {
@@ -514,6 +522,15 @@ func (s *Source) listPrefix(ctx context.Context, prefix string, maxPages int, fn
 	return listObjects(ctx, s.client, s.loc.Bucket, prefix, s.opts.PageSize, maxPages, fn)
 }
 
+// Retries of a list page that still fails after the SDK's own attempts
+// (a SlowDown burst can outlast them, or empty the client's shared retry
+// budget): the page is asked again with the same continuation token, so no
+// key is yielded twice.
+const (
+	listPageTries   = 4
+	listPageBackoff = 200 * time.Millisecond
+)
+
 func listObjects(ctx context.Context, client *s3.Client, bucket, prefix string, pageSize int32, maxPages int, fn func(types.Object) bool) error {
 	in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)}
 	if pageSize > 0 {
@@ -525,9 +542,9 @@ func listObjects(ctx context.Context, client *s3.Client, bucket, prefix string, 
 	}
 	pages := s3.NewListObjectsV2Paginator(client, in)
 	for n := 0; pages.HasMorePages() && (maxPages <= 0 || n < maxPages); n++ {
-		page, err := pages.NextPage(ctx)
+		page, err := nextPage(ctx, pages)
 		if err != nil {
-			return fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, convertErr(err))
+			return fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
 		}
 		for _, obj := range page.Contents {
 			if !fn(obj) {
@@ -536,6 +553,44 @@ func listObjects(ctx context.Context, client *s3.Client, bucket, prefix string, 
 		}
 	}
 	return nil
+}
+
+// nextPage fetches the paginator's next page, again after a pause when it
+// fails with an error that may pass. The paginator keeps its token when a
+// page fails.
+func nextPage(ctx context.Context, pages *s3.ListObjectsV2Paginator) (*s3.ListObjectsV2Output, error) {
+	var page *s3.ListObjectsV2Output
+	err := again(ctx, func() error {
+		var err error
+		page, err = pages.NextPage(ctx)
+		return err
+	})
+	return page, err
+}
+
+// again calls f up to listPageTries times, pausing between calls, while it
+// fails with an error that may pass (throttling, server errors, broken
+// connections). It returns f's last error, converted by convertErr.
+func again(ctx context.Context, f func() error) error {
+	wait := listPageBackoff
+	for try := 1; ; try++ {
+		err := f()
+		if err == nil {
+			return nil
+		}
+		err = convertErr(err)
+		if try == listPageTries || !transient(err) || ctx.Err() != nil {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait *= 2
+	}
 }
 
 // Open fetches the object pinned to its listed ETag (an object replaced

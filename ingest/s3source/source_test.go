@@ -3,8 +3,10 @@ package s3source
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -100,6 +102,73 @@ func TestListLayouts(t *testing.T) {
 			}
 			if len(slices.Compact(slices.Sorted(slices.Values(prefixes)))) != len(prefixes) {
 				t.Errorf("a prefix was listed twice: %q", prefixes)
+			}
+		})
+	}
+}
+
+// TestListPageFaults checks that a list page failing past the SDK's
+// attempts is asked again, and that one failing for good ends the listing
+// with an error naming the prefix, after the keys before it.
+func TestListPageFaults(t *testing.T) {
+	const id = "EAAAAAAAAAAA1"
+	srv := s3test.Start(t)
+	c := s3test.Client(srv.URL)
+	const bucket = "cflens-list-faults"
+	s3test.CreateBucket(t, c, bucket)
+	day := time.Date(2025, 9, 10, 0, 0, 0, 0, time.UTC)
+	var objs []s3test.Object
+	for h := range 4 {
+		key := fmt.Sprintf("logs/%s.%s.0a1b2c3d.gz", id, day.Add(time.Duration(h)*time.Hour).Format("2006-01-02-15"))
+		objs = append(objs, s3test.Object{Key: key, Body: []byte(key)})
+	}
+	s3test.PutObjects(t, c, bucket, objs)
+	proxy := s3test.NewProxy(t, srv.URL)
+	badPrefix := "logs/" + id + ".2025-09-10-02."
+	listsBad := func(r *http.Request) bool {
+		return r.URL.Query().Get("list-type") == "2" && r.URL.Query().Get("prefix") == badPrefix
+	}
+	tests := []struct {
+		name     string
+		times    int // failing requests; 0: all
+		wantKeys int
+		wantErr  bool
+	}{
+		// The test client makes 3 attempts per call: 5 failures outlast
+		// one call, not two.
+		{name: "burst outlasting the sdk", times: 5, wantKeys: 4},
+		{name: "failing for good", times: 0, wantKeys: 2, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			proxy.ClearRules()
+			proxy.AddRule(s3test.Rule{Method: "GET", Match: listsBad, Fault: s3test.InternalError, Times: tt.times})
+			loc := Location{Bucket: bucket, Prefix: "logs/"}
+			opts := Options{Distributions: map[string]string{id: "production"}, EarlySlack: time.Hour, LateDelivery: time.Hour, ListConcurrency: 1}
+			s, err := New(s3test.Client(proxy.URL), loc, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var keys int
+			var errs []error
+			for ref, err := range s.List(context.Background(), day.Add(time.Hour), day.Add(3*time.Hour)) {
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				if len(errs) > 0 {
+					t.Errorf("got %s after an error", ref.Key)
+				}
+				keys++
+			}
+			if keys != tt.wantKeys {
+				t.Errorf("listed %d keys, want %d", keys, tt.wantKeys)
+			}
+			switch {
+			case !tt.wantErr && len(errs) > 0:
+				t.Errorf("List errors %v, want none", errs)
+			case tt.wantErr && (len(errs) != 1 || !strings.Contains(errs[0].Error(), badPrefix)):
+				t.Errorf("List errors %v, want one naming %s", errs, badPrefix)
 			}
 		})
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/cflens/cflens/ingest"
 )
@@ -187,32 +188,21 @@ func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 // a Hive-style dataset path names.
 func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[ingest.ObjectRef, error] {
 	return func(yield func(ingest.ObjectRef, error) bool) {
-		p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
-			Bucket: aws.String(s.loc.Bucket),
-			Prefix: aws.String(s.loc.Prefix + prefix),
+		err := listObjects(ctx, s.client, s.loc.Bucket, s.loc.Prefix+prefix, 0, 0, func(obj types.Object) bool {
+			key := strings.TrimPrefix(aws.ToString(obj.Key), s.loc.Prefix)
+			info, _ := ingest.ParseKey(key)
+			return yield(ingest.ObjectRef{
+				Key:            key,
+				Size:           aws.ToInt64(obj.Size),
+				ETag:           unquote(aws.ToString(obj.ETag)),
+				ModTime:        aws.ToTime(obj.LastModified).UTC(),
+				DistributionID: info.DistributionID,
+				Hour:           info.Hour,
+				Source:         s.loc.String(),
+			}, nil)
 		})
-		for p.HasMorePages() {
-			out, err := p.NextPage(ctx)
-			if err != nil {
-				yield(ingest.ObjectRef{}, fmt.Errorf("list s3://%s/%s: %w", s.loc.Bucket, s.loc.Prefix+prefix, convertErr(err)))
-				return
-			}
-			for _, obj := range out.Contents {
-				key := strings.TrimPrefix(aws.ToString(obj.Key), s.loc.Prefix)
-				info, _ := ingest.ParseKey(key)
-				ref := ingest.ObjectRef{
-					Key:            key,
-					Size:           aws.ToInt64(obj.Size),
-					ETag:           unquote(aws.ToString(obj.ETag)),
-					ModTime:        aws.ToTime(obj.LastModified).UTC(),
-					DistributionID: info.DistributionID,
-					Hour:           info.Hour,
-					Source:         s.loc.String(),
-				}
-				if !yield(ref, nil) {
-					return
-				}
-			}
+		if err != nil {
+			yield(ingest.ObjectRef{}, err)
 		}
 	}
 }
