@@ -49,7 +49,7 @@ const DefaultMaxLineBytes = 256 * 1024
 
 // initialReserve is the capacity builders start a batch with; they grow
 // as rows come, so many small objects do not each pay for a full batch.
-const initialReserve = 4096
+const initialReserve = 256
 
 // maxBatchBytes bounds the raw bytes behind one batch, so that long lines
 // cannot overflow 32-bit string offsets or grow memory.
@@ -201,10 +201,9 @@ func NewReader(r io.Reader, opts ...Option) *Reader {
 			o.columns[i] = i
 		}
 	}
+	// Lines longer than the buffer are gathered in r.long (see readLine),
+	// so the buffer need not hold the longest line allowed.
 	bufSize := 64 * 1024
-	if o.maxLine+2 > bufSize {
-		bufSize = o.maxLine + 2
-	}
 	rd := &Reader{
 		o:      o,
 		br:     bufio.NewReaderSize(r, bufSize),
@@ -241,9 +240,6 @@ func NewReader(r io.Reader, opts ...Option) *Reader {
 	}
 	rd.stats.RejectedBy = map[string]int64{}
 	rd.stats.UnknownFields = map[string]int64{}
-	for _, a := range rd.apps {
-		a.reserve(min(o.batchRows, initialReserve))
-	}
 	return rd
 }
 
@@ -306,27 +302,33 @@ func (r *Reader) Release() {
 	r.apps = nil
 }
 
-// readLine returns the next line without its line end. A line longer
-// than the limit comes back as errLineTooLong's marker (see handle).
+// readLine returns the next line without its line end, or nil for a
+// line rejected as too long.
 func (r *Reader) readLine() ([]byte, error) {
 	line, err := r.br.ReadSlice('\n')
 	if err == bufio.ErrBufferFull {
-		// Longer than the buffer: over the limit by construction. Skip to
-		// the end of the line, keeping its start for the sample.
-		r.long = append(r.long[:0], line[:min(len(line), maxSampleText)]...)
+		// Longer than the buffer: gather it, up to the limit, then skip
+		// the rest of it.
+		r.long = append(r.long[:0], line...)
 		n := int64(len(line))
 		for err == bufio.ErrBufferFull {
 			line, err = r.br.ReadSlice('\n')
 			n += int64(len(line))
+			if len(r.long) <= r.o.maxLine+2 {
+				r.long = append(r.long, line...)
+			}
 		}
-		r.stats.Bytes += n
-		r.lineNo++
-		r.stats.Lines++
-		r.reject(ReasonLineTooLong, "", fmt.Sprintf("%d bytes", n), r.long)
 		if err != nil && err != io.EOF {
 			return nil, err
 		}
-		return nil, err
+		line = r.long
+		if n > int64(r.o.maxLine)+2 {
+			r.stats.Bytes += n
+			r.lineNo++
+			r.stats.Lines++
+			r.reject(ReasonLineTooLong, "", fmt.Sprintf("%d bytes", n), line)
+			return nil, err
+		}
 	}
 	if len(line) == 0 {
 		return nil, err
@@ -511,6 +513,11 @@ func (r *Reader) row(line []byte) {
 		r.stats.OutOfRange++
 		return
 	}
+	if r.rows == 0 {
+		for _, a := range r.apps {
+			a.reserve(min(r.o.batchRows, initialReserve))
+		}
+	}
 	for i, c := range r.cols {
 		a := r.apps[i]
 		switch c {
@@ -596,9 +603,6 @@ func (r *Reader) flush() {
 		a.Release()
 	}
 	r.rows, r.rowBytes = 0, 0
-	for _, a := range r.apps {
-		a.reserve(min(r.o.batchRows, initialReserve))
-	}
 }
 
 // constDict builds a dictionary array of n copies of s (NULL when s is
