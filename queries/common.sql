@@ -1,4 +1,7 @@
-{{- /* Shared parts of the analysis queries. */ -}}
+{{- /* Shared parts of the analysis queries. The partition columns are
+cast because DuckDB reads zero-padded Hive values such as month=09 as text,
+while Athena declares them int; the cast is a no-op there and Athena still
+prunes projected partitions with it. */ -}}
 {{define "windows" -}}
 WITH windows (window_name, window_start, window_end) AS (
   VALUES
@@ -12,7 +15,8 @@ WITH windows (window_name, window_start, window_end) AS (
 FROM {{.Relation}} AS l
 JOIN windows AS w
   ON l."timestamp" >= w.window_start AND l."timestamp" < w.window_end
-WHERE (l.year * 1000000 + l.month * 10000 + l.day * 100 + l.hour) BETWEEN {{hourKey .Span.Start}} AND {{hourKey .Span.Last}}
+WHERE (CAST(l.year AS integer) * 1000000 + CAST(l.month AS integer) * 10000 + CAST(l.day AS integer) * 100 + CAST(l.hour AS integer))
+      BETWEEN {{hourKey .Span.Start}} AND {{hourKey .Span.Last}}
 {{- if .Distributions}}
   AND l.distributionid IN ({{range $i, $d := .Distributions}}{{if $i}}, {{end}}{{str $d}}{{end}})
 {{- end}}

@@ -30,5 +30,4 @@ TBLPROPERTIES (
   ,'projection.hour.range' = '0,23'
   ,'projection.hour.digits' = '2'
   ,'storage.location.template' = {{str (printf "%sdistributionid=${distributionid}/year=${year}/month=${month}/day=${day}/hour=${hour}/" .Location)}}
-  ,'parquet.compression' = 'ZSTD'
 )

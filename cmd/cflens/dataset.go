@@ -31,11 +31,17 @@ func openDatasetWriter(ctx context.Context, o *ingestOptions) (ingest.Sink, erro
 	default:
 		return nil, usagef("compressions are zstd and snappy", "unknown compression %q", o.compression)
 	}
+	if o.checkpointBytes > 0 {
+		opts.BufferBytes = o.checkpointBytes
+	}
 	st, err := openDatasetStore(ctx, o.out, o.src.aws)
 	if err != nil {
 		return nil, err
 	}
-	w, err := dataset.NewWriter(ctx, st, opts)
+	// Rows of objects already committed are written even after an
+	// interrupt (Close finishes the last checkpoint), so that the
+	// summary of an interrupted run matches the dataset.
+	w, err := dataset.NewWriter(context.WithoutCancel(ctx), st, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open dataset %s: %w", o.out, err)
 	}

@@ -71,6 +71,12 @@ func runIngest(ctx context.Context, o *ingestOptions, stderr io.Writer) error {
 	opts.Format = rs.format
 	opts.Roles = rs.roles
 	opts.MaxRejectRate = o.maxRejectRate
+	if o.out != "" {
+		// Every column is kept, and the dataset writer holds committed rows
+		// until its next checkpoint: smaller batches keep the memory of
+		// the batches in flight small.
+		opts.BatchRows = 16 * 1024
+	}
 	opts.Logger = newLogger(stderr, o.verbose)
 	bar := newProgress(stderr, "ingest")
 	opts.Progress = bar.update

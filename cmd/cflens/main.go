@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/cflens/cflens/ingest"
@@ -23,7 +24,16 @@ const (
 	exitIncomplete = 3
 )
 
+// defaultMemoryLimit is the soft limit of the Go heap when GOMEMLIMIT is
+// not set: the garbage collector works harder near it instead of letting
+// the heap grow with the input. It is soft: a run that needs more still
+// gets it.
+const defaultMemoryLimit = 384 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(defaultMemoryLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:]))

@@ -51,7 +51,7 @@ func BenchmarkWriteParquet(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		w, err := NewWriter(ctx, st, Options{})
+		w, err := NewWriter(ctx, st, DefaultOptions())
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -137,11 +137,11 @@ func BenchmarkIngestGzToParquet(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		w, err := NewWriter(ctx, st, Options{})
+		w, err := NewWriter(ctx, st, DefaultOptions())
 		if err != nil {
 			b.Fatal(err)
 		}
-		sum, err := ingest.Run(ctx, ingest.Options{}, []ingest.Source{src}, w)
+		sum, err := ingest.Run(ctx, ingest.Options{Workers: 4, BatchRows: 16 * 1024}, []ingest.Source{src}, w)
 		if err != nil {
 			b.Fatal(err)
 		}

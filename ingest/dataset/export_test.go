@@ -6,3 +6,6 @@ var (
 	TestHour0  = hour0
 	WriteBench = writeBenchCorpus
 )
+
+// Fields33 is the #Fields header of the generated logs.
+const Fields33 = fields33

@@ -53,7 +53,7 @@ func writerProperties(o Options, mem memory.Allocator) (*parquet.WriterPropertie
 		parquet.WithDictionaryDefault(false),
 		parquet.WithCreatedBy("cflens"),
 	}
-	if o.CompressionLevel != 0 {
+	if o.CompressionLevel != 0 && codec == compress.Codecs.Zstd {
 		opts = append(opts, parquet.WithCompressionLevel(o.CompressionLevel))
 	}
 	plain := map[int]bool{}

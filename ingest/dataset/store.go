@@ -97,8 +97,8 @@ func (d *DirStore) path(key string) (string, error) {
 }
 
 // tempPrefix starts the names of files being written: hidden from readers
-// (Hive, Athena and DuckDB skip names starting with "."), and never ending
-// in ".parquet".
+// (Hive and Athena skip names starting with "." or "_"), and ending in
+// ".tmp" so that no "*.parquet" glob matches them either.
 const tempPrefix = ".tmp-"
 
 // Create starts writing key: a hidden temporary file (0600) in the same
@@ -114,7 +114,7 @@ func (d *DirStore) Create(ctx context.Context, key string) (PendingFile, error) 
 	}
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
-	f, err := os.OpenFile(filepath.Join(dir, tempPrefix+hex.EncodeToString(rnd[:])+"-"+filepath.Base(p)), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(filepath.Join(dir, tempPrefix+hex.EncodeToString(rnd[:])+"-"+filepath.Base(p)+".tmp"), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("create temporary file for %s: %w", key, err)
 	}

@@ -178,6 +178,11 @@ func TestReadPruning(t *testing.T) {
 
 	sc := schema.Arrow()
 	from, to := hour0.Add(75*time.Minute), hour0.Add(150*time.Minute)
+	// Bounds equal to rows' timestamps: From is inclusive, To exclusive.
+	rowFrom, rowTo := want[len(want)/3][schema.Timestamp_].(int64), want[2*len(want)/3][schema.Timestamp_].(int64)
+	if rowFrom > rowTo {
+		rowFrom, rowTo = rowTo, rowFrom
+	}
 	for _, tc := range []struct {
 		name  string
 		o     ReadOptions
@@ -188,7 +193,12 @@ func TestReadPruning(t *testing.T) {
 		{"one distribution", ReadOptions{Distributions: []string{"E3STAGE"}},
 			func(r []any) bool { return r[schema.DistributionID] == "E3STAGE" }, 3},
 		{"time range inside hours", ReadOptions{From: from, To: to},
-			func(r []any) bool { v := r[schema.Timestamp_].(int64); return v >= from.UnixMilli() && v < to.UnixMilli() }, 4},
+			func(r []any) bool {
+				v := r[schema.Timestamp_].(int64)
+				return v >= from.UnixMilli() && v < to.UnixMilli()
+			}, 4},
+		{"bounds on rows' timestamps", ReadOptions{From: time.UnixMilli(rowFrom), To: time.UnixMilli(rowTo)},
+			func(r []any) bool { v := r[schema.Timestamp_].(int64); return v >= rowFrom && v < rowTo }, -1},
 		{"time range and distribution", ReadOptions{From: from, To: to, Distributions: []string{"E2PROD"}},
 			func(r []any) bool {
 				v := r[schema.Timestamp_].(int64)

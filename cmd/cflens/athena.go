@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cflens/cflens/queries"
+)
+
+func newAthenaCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "athena",
+		Short: "Print the Athena DDL and analysis SQL for a cflens dataset",
+	}
+	cmd.AddCommand(newAthenaDDLCmd(), newAthenaSQLCmd())
+	return cmd
+}
+
+type athenaDDLOptions struct {
+	location      string
+	database      string
+	table         string
+	distributions []string
+	years         string
+	// now stands in for the clock in tests; nil means time.Now.
+	now func() time.Time
+}
+
+func newAthenaDDLCmd() *cobra.Command {
+	o := &athenaDDLOptions{}
+	cmd := &cobra.Command{
+		Use:   "ddl --location s3://bucket/prefix/ --distribution ID… [--database DB] [--table T] [--years FROM-TO]",
+		Short: "Print CREATE EXTERNAL TABLE for the dataset, with partition projection",
+		Long: `Print the Athena CREATE EXTERNAL TABLE statement for a dataset written by
+'cflens ingest --out s3://bucket/prefix/'. Partitions are projected, so no
+MSCK REPAIR or crawler is needed: the distribution IDs are an enum, years
+a range (--years, default the last five years to next year), months, days
+and hours ranges, and the storage location template follows the dataset's
+distributionid=/year=/month=/day=/hour= layout.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runAthenaDDL(cmd.Context(), o, cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.location, "location", "", "S3 prefix of the dataset (s3://bucket/prefix/)")
+	f.StringVar(&o.database, "database", "default", "Athena database")
+	f.StringVar(&o.table, "table", "cflens_logs", "table name")
+	f.StringSliceVar(&o.distributions, "distribution", nil, "distribution ID of the dataset (repeat or comma-separate)")
+	f.StringVar(&o.years, "years", "", "projected years, FROM-TO (default: five years ago to next year)")
+	return cmd
+}
+
+func runAthenaDDL(ctx context.Context, o *athenaDDLOptions, w io.Writer) error {
+	if o.location == "" {
+		return usagef("the DDL needs the dataset's S3 prefix, e.g. --location s3://bucket/cflens/", "missing --location")
+	}
+	if !strings.HasPrefix(o.location, "s3://") {
+		return usagef("Athena reads from S3: --location s3://bucket/prefix/", "location %q is not an s3:// prefix", o.location)
+	}
+	if len(o.distributions) == 0 {
+		return usagef("partition projection lists the distribution IDs: --distribution E1ABC… --distribution E2DEF…", "missing --distribution")
+	}
+	p := queries.Params{Database: o.database, Table: o.table, Location: o.location, Distributions: o.distributions}
+	if o.years != "" {
+		if err := p.SetParam("years=" + o.years); err != nil {
+			return usagef("--years FROM-TO, e.g. 2024-2026", "%v", err)
+		}
+	} else {
+		now := time.Now
+		if o.now != nil {
+			now = o.now
+		}
+		y := now().UTC().Year()
+		p.YearFrom, p.YearTo = y-5, y+1
+	}
+	sql, err := queries.Render("ddl", p)
+	if err != nil {
+		return usagef("", "%v", err)
+	}
+	_, err = io.WriteString(w, sql)
+	return err
+}
+
+type athenaSQLOptions struct {
+	list   bool
+	params []string
+}
+
+func newAthenaSQLCmd() *cobra.Command {
+	o := &athenaSQLOptions{}
+	cmd := &cobra.Command{
+		Use:   "sql NAME [--param key=value…] | --list",
+		Short: "Print an analysis query with its parameters filled in",
+		Long: `Print one of the embedded analysis queries (Trino SQL for Athena; it also
+runs on DuckDB over a local dataset) with its parameters filled in.
+
+Parameters (--param key=value, repeatable):
+  window=NAME,START,END   a configuration window, RFC 3339 times (repeat)
+  database=DB, table=T    the Athena table (default default.cflens_logs)
+  relation=EXPR           what to read FROM instead of the table, e.g.
+                          read_parquet('ds/**/*.parquet', hive_partitioning = true)
+  distributions=ID,ID     only these distributions
+  tz=ZONE                 time zone of the hour of day (default UTC)`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if o.list && len(args) == 0 || !o.list && len(args) == 1 {
+				return nil
+			}
+			return usagef("run 'cflens athena sql --list' to see the queries", "want one query name, or --list")
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := ""
+			if len(args) == 1 {
+				name = args[0]
+			}
+			return runAthenaSQL(cmd.Context(), o, name, cmd.OutOrStdout())
+		},
+	}
+	cmd.Flags().BoolVar(&o.list, "list", false, "list the queries")
+	cmd.Flags().StringArrayVar(&o.params, "param", nil, "parameter key=value (repeatable)")
+	return cmd
+}
+
+func runAthenaSQL(ctx context.Context, o *athenaSQLOptions, name string, w io.Writer) error {
+	if o.list {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, q := range queries.List() {
+			fmt.Fprintf(tw, "%s\t%s\n", q.Name, q.Description)
+		}
+		return tw.Flush()
+	}
+	if name == "ddl" {
+		return usagef("run 'cflens athena ddl --help'", "the DDL has its own command")
+	}
+	found := false
+	for _, q := range queries.List() {
+		found = found || q.Name == name
+	}
+	if !found {
+		return usagef("run 'cflens athena sql --list' to see the queries", "unknown query %s", strconv.Quote(name))
+	}
+	var p queries.Params
+	for _, kv := range o.params {
+		if err := p.SetParam(kv); err != nil {
+			return usagef("run 'cflens athena sql --help' for the parameters", "%v", err)
+		}
+	}
+	sql, err := queries.Render(name, p)
+	if err != nil {
+		return usagef("run 'cflens athena sql --help' for the parameters", "%v", err)
+	}
+	_, err = io.WriteString(w, sql)
+	return err
+}

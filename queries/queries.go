@@ -1,0 +1,236 @@
+package queries
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/cflens/cflens/ingest/schema"
+)
+
+//go:embed *.sql
+var files embed.FS
+
+// Window is a configuration window: a maximal interval of constant
+// configuration, [Start, End).
+type Window struct {
+	Name       string
+	Start, End time.Time
+}
+
+// Params fill in the templates.
+type Params struct {
+	// Database and Table name the Athena table (DDL, and the default
+	// relation of the analysis queries).
+	Database, Table string
+	// Location is the dataset's S3 prefix, s3://bucket/prefix/ (DDL).
+	Location string
+	// Distributions are the distribution IDs: the DDL's projection enum,
+	// and a filter of the analysis queries when set.
+	Distributions []string
+	// YearFrom and YearTo bound the projected years (DDL).
+	YearFrom, YearTo int
+	// Relation is what the analysis queries read FROM; empty means the
+	// table "Database"."Table". For DuckDB over a local copy:
+	// read_parquet('dir/**/*.parquet', hive_partitioning = true).
+	Relation string
+	// Windows are the configuration windows of the analysis queries.
+	Windows []Window
+	// TimeZone names the zone of the hour of day (default UTC).
+	TimeZone string
+}
+
+// Query describes one embedded query.
+type Query struct {
+	Name        string
+	Description string
+}
+
+var (
+	errNoQuery = errors.New("no such query")
+	identRe    = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+	distRe     = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+)
+
+// List returns the embedded queries, by name.
+func List() []Query {
+	ents, _ := fs.ReadDir(files, ".")
+	var out []Query
+	for _, e := range ents {
+		name, ok := strings.CutSuffix(e.Name(), ".sql")
+		if !ok || name == "common" {
+			continue
+		}
+		b, _ := files.ReadFile(e.Name())
+		desc, _, _ := strings.Cut(string(b), "\n")
+		out = append(out, Query{Name: name, Description: strings.TrimSpace(strings.TrimPrefix(desc, "--"))})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// column is a DDL column.
+type column struct{ Name, Type string }
+
+// data is what the templates see.
+type data struct {
+	Params
+	Columns []column
+	Span    struct{ Start, Last time.Time }
+}
+
+// Render returns query name with p filled in.
+func Render(name string, p Params) (string, error) {
+	if !slices.ContainsFunc(List(), func(q Query) bool { return q.Name == name }) {
+		return "", fmt.Errorf("%w: %q", errNoQuery, name)
+	}
+	if p.Database == "" {
+		p.Database = "default"
+	}
+	if p.Table == "" {
+		p.Table = "cflens_logs"
+	}
+	if p.TimeZone == "" {
+		p.TimeZone = "UTC"
+	}
+	if _, err := time.LoadLocation(p.TimeZone); err != nil {
+		return "", fmt.Errorf("time zone %q: %w", p.TimeZone, err)
+	}
+	for _, s := range []string{p.Database, p.Table} {
+		if !identRe.MatchString(s) {
+			return "", fmt.Errorf("invalid name %q: use lower-case letters, digits and _", s)
+		}
+	}
+	for _, d := range p.Distributions {
+		if !distRe.MatchString(d) {
+			return "", fmt.Errorf("invalid distribution ID %q", d)
+		}
+	}
+	if p.Relation == "" {
+		p.Relation = `"` + p.Database + `"."` + p.Table + `"`
+	}
+	d := data{Params: p}
+	if name == "ddl" {
+		if len(p.Distributions) == 0 {
+			return "", errors.New("the DDL needs the distribution IDs for partition projection")
+		}
+		if !strings.HasPrefix(p.Location, "s3://") {
+			return "", fmt.Errorf("location %q: want s3://bucket/prefix/", p.Location)
+		}
+		if !strings.HasSuffix(d.Location, "/") {
+			d.Location += "/"
+		}
+		if p.YearFrom <= 0 || p.YearTo < p.YearFrom {
+			return "", fmt.Errorf("projected years %d-%d: want a range such as 2024-2026", p.YearFrom, p.YearTo)
+		}
+		for _, c := range schema.Columns() {
+			d.Columns = append(d.Columns, column{c.Name, schema.AthenaType(c.Kind)})
+		}
+	} else {
+		if len(p.Windows) == 0 {
+			return "", errors.New("the analysis queries need at least one window")
+		}
+		for i, w := range p.Windows {
+			if !w.End.After(w.Start) {
+				return "", fmt.Errorf("window %q ends before it starts", w.Name)
+			}
+			if i == 0 || w.Start.Before(d.Span.Start) {
+				d.Span.Start = w.Start
+			}
+			if last := w.End.Add(-time.Millisecond); i == 0 || last.After(d.Span.Last) {
+				d.Span.Last = last
+			}
+		}
+	}
+	t, err := template.New("").Funcs(funcs).ParseFS(files, "*.sql")
+	if err != nil {
+		return "", fmt.Errorf("parse queries: %w", err)
+	}
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, name+".sql", d); err != nil {
+		return "", fmt.Errorf("render %s: %w", name, err)
+	}
+	return strings.TrimSpace(b.String()) + "\n", nil
+}
+
+var funcs = template.FuncMap{
+	"str":  quote,
+	"join": strings.Join,
+	// ts is a timestamp literal in UTC with milliseconds, as both Trino
+	// and DuckDB read it.
+	"ts": func(t time.Time) string {
+		return "TIMESTAMP '" + t.UTC().Format("2006-01-02 15:04:05.000") + "'"
+	},
+	// hourKey is year*1000000 + month*10000 + day*100 + hour, comparable
+	// with the same expression over the partition columns.
+	"hourKey": func(t time.Time) string {
+		t = t.UTC()
+		return strconv.Itoa(t.Year()*1000000 + int(t.Month())*10000 + t.Day()*100 + t.Hour())
+	},
+}
+
+// quote makes an SQL string literal.
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// SetParam sets one parameter from its command-line form key=value:
+// database, table, location, relation, tz, distributions (comma-separated),
+// years (2024-2026), window (name,start,end with RFC 3339 times; repeat
+// for more windows).
+func (p *Params) SetParam(kv string) error {
+	k, v, ok := strings.Cut(kv, "=")
+	if !ok {
+		return fmt.Errorf("parameter %q: want key=value", kv)
+	}
+	switch strings.ToLower(strings.TrimSpace(k)) {
+	case "database":
+		p.Database = v
+	case "table":
+		p.Table = v
+	case "location":
+		p.Location = v
+	case "relation":
+		p.Relation = v
+	case "tz":
+		p.TimeZone = v
+	case "distributions", "distribution":
+		for _, d := range strings.Split(v, ",") {
+			if d = strings.TrimSpace(d); d != "" {
+				p.Distributions = append(p.Distributions, d)
+			}
+		}
+	case "years":
+		a, b, _ := strings.Cut(v, "-")
+		from, err1 := strconv.Atoi(a)
+		to, err2 := strconv.Atoi(b)
+		if err1 != nil || err2 != nil {
+			return fmt.Errorf("parameter years=%q: want FROM-TO, e.g. 2024-2026", v)
+		}
+		p.YearFrom, p.YearTo = from, to
+	case "window":
+		parts := strings.Split(v, ",")
+		if len(parts) != 3 {
+			return fmt.Errorf("parameter window=%q: want name,start,end", v)
+		}
+		start, err := time.Parse(time.RFC3339, parts[1])
+		if err != nil {
+			return fmt.Errorf("parameter window=%q: start: %w", v, err)
+		}
+		end, err := time.Parse(time.RFC3339, parts[2])
+		if err != nil {
+			return fmt.Errorf("parameter window=%q: end: %w", v, err)
+		}
+		p.Windows = append(p.Windows, Window{Name: parts[0], Start: start, End: end})
+	default:
+		return fmt.Errorf("unknown parameter %q", k)
+	}
+	return nil
+}

@@ -1,0 +1,151 @@
+package queries
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cflens/cflens/ingest/schema"
+)
+
+var ddlParams = Params{
+	Database: "logs", Table: "cf", Location: "s3://bucket/data",
+	Distributions: []string{"E1PROD", "E2STAGE"}, YearFrom: 2024, YearTo: 2026,
+}
+
+// TestDDLColumnsMatchSchema parses the rendered DDL's column list and
+// compares it with the record schema, so the two cannot drift.
+func TestDDLColumnsMatchSchema(t *testing.T) {
+	ddl, err := Render("ddl", ddlParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := strings.Index(ddl, "(\n")
+	end := strings.Index(ddl, "\n)\nPARTITIONED BY")
+	if start < 0 || end < start {
+		t.Fatalf("no column list in\n%s", ddl)
+	}
+	colRe := regexp.MustCompile("^\\s*,?`([a-z0-9_]+)` ([a-z]+)$")
+	var got [][2]string
+	for _, line := range strings.Split(ddl[start+2:end], "\n") {
+		m := colRe.FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("unexpected column line %q", line)
+		}
+		got = append(got, [2]string{m[1], m[2]})
+	}
+	var want [][2]string
+	for _, c := range schema.Columns() {
+		want = append(want, [2]string{c.Name, schema.AthenaType(c.Kind)})
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("DDL columns differ from the schema (-schema +ddl):\n%s", diff)
+	}
+}
+
+func TestDDLProjection(t *testing.T) {
+	ddl, err := Render("ddl", ddlParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"CREATE EXTERNAL TABLE IF NOT EXISTS `logs`.`cf` (",
+		"STORED AS PARQUET",
+		"LOCATION 's3://bucket/data/'",
+		"'projection.enabled' = 'true'",
+		"'projection.distributionid.type' = 'enum'",
+		"'projection.distributionid.values' = 'E1PROD,E2STAGE'",
+		"'projection.year.range' = '2024,2026'",
+		"'projection.hour.range' = '0,23'",
+		"'projection.hour.digits' = '2'",
+		"'storage.location.template' = 's3://bucket/data/distributionid=${distributionid}/year=${year}/month=${month}/day=${day}/hour=${hour}/'",
+	} {
+		if !strings.Contains(ddl, want) {
+			t.Errorf("DDL lacks %q:\n%s", want, ddl)
+		}
+	}
+}
+
+func TestRenderErrors(t *testing.T) {
+	w := []Window{{Name: "a", Start: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC)}}
+	for _, tc := range []struct {
+		name, query string
+		p           Params
+		want        string
+	}{
+		{"unknown query", "nope", Params{}, "no such query"},
+		{"ddl without distributions", "ddl", Params{Location: "s3://b/", YearFrom: 2024, YearTo: 2025}, "distribution IDs"},
+		{"ddl with local location", "ddl", Params{Location: "/tmp/x", Distributions: []string{"E1"}, YearFrom: 2024, YearTo: 2025}, "want s3://"},
+		{"ddl without years", "ddl", Params{Location: "s3://b/", Distributions: []string{"E1"}}, "projected years"},
+		{"bad table name", "ddl", Params{Table: "x; DROP", Location: "s3://b/", Distributions: []string{"E1"}, YearFrom: 2024, YearTo: 2025}, "invalid name"},
+		{"bad distribution", "window_role_status", Params{Windows: w, Distributions: []string{"E1'"}}, "invalid distribution"},
+		{"no windows", "hour_profile", Params{}, "at least one window"},
+		{"empty window", "hour_profile", Params{Windows: []Window{{Name: "x", Start: w[0].End, End: w[0].Start}}}, "ends before"},
+		{"bad time zone", "hour_profile", Params{Windows: w, TimeZone: "Mars/Base"}, "time zone"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Render(tc.query, tc.p)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestAnalysisQueriesRender(t *testing.T) {
+	p := Params{Windows: []Window{
+		{Name: "both on", Start: time.Date(2025, 9, 10, 7, 0, 0, 0, time.UTC), End: time.Date(2025, 9, 10, 8, 30, 0, 0, time.UTC)},
+		{Name: "prod's", Start: time.Date(2025, 9, 10, 8, 30, 0, 0, time.UTC), End: time.Date(2025, 9, 10, 10, 0, 0, 0, time.UTC)},
+	}, Distributions: []string{"E1"}}
+	for _, q := range List() {
+		if q.Name == "ddl" {
+			continue
+		}
+		t.Run(q.Name, func(t *testing.T) {
+			sql, err := Render(q.Name, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{
+				`FROM "default"."cflens_logs" AS l`,
+				"('both on', TIMESTAMP '2025-09-10 07:00:00.000', TIMESTAMP '2025-09-10 08:30:00.000')",
+				"('prod''s', TIMESTAMP '2025-09-10 08:30:00.000', TIMESTAMP '2025-09-10 10:00:00.000')",
+				"BETWEEN 2025091007 AND 2025091009",
+				"l.distributionid IN ('E1')",
+			} {
+				if !strings.Contains(sql, want) {
+					t.Errorf("%s lacks %q:\n%s", q.Name, want, sql)
+				}
+			}
+			if q.Description == "" {
+				t.Errorf("%s has no description comment", q.Name)
+			}
+		})
+	}
+}
+
+func TestSetParam(t *testing.T) {
+	var p Params
+	for _, kv := range []string{"database=db", "table=t", "tz=Europe/Paris", "distributions=E1, E2", "years=2024-2026",
+		"window=on,2025-09-10T07:00:00Z,2025-09-10T08:00:00Z", "window=off,2025-09-10T08:00:00Z,2025-09-10T09:00:00Z"} {
+		if err := p.SetParam(kv); err != nil {
+			t.Fatalf("SetParam(%q): %v", kv, err)
+		}
+	}
+	want := Params{Database: "db", Table: "t", TimeZone: "Europe/Paris", Distributions: []string{"E1", "E2"}, YearFrom: 2024, YearTo: 2026,
+		Windows: []Window{
+			{"on", time.Date(2025, 9, 10, 7, 0, 0, 0, time.UTC), time.Date(2025, 9, 10, 8, 0, 0, 0, time.UTC)},
+			{"off", time.Date(2025, 9, 10, 8, 0, 0, 0, time.UTC), time.Date(2025, 9, 10, 9, 0, 0, 0, time.UTC)},
+		}}
+	if diff := cmp.Diff(want, p); diff != "" {
+		t.Errorf("params (-want +got):\n%s", diff)
+	}
+	for _, bad := range []string{"nokey", "color=red", "years=2024", "window=a,b"} {
+		if err := p.SetParam(bad); err == nil {
+			t.Errorf("SetParam(%q) accepted", bad)
+		}
+	}
+}
