@@ -23,18 +23,21 @@ import (
 )
 
 type analyzeOptions struct {
-	src           sourceOptions
-	dataset       string
-	timeline      string
-	settle        time.Duration
-	timezone      string
-	bucket        time.Duration
-	errorPath     string
-	format        string
-	out           string
-	every         time.Duration
-	maxRejectRate float64
-	verbose       bool
+	src      sourceOptions
+	dataset  string
+	timeline string
+	// windowsFromCloudTrail are CloudTrail sources to derive the timeline
+	// from, instead of a timeline file.
+	windowsFromCloudTrail []string
+	settle                time.Duration
+	timezone              string
+	bucket                time.Duration
+	errorPath             string
+	format                string
+	out                   string
+	every                 time.Duration
+	maxRejectRate         float64
+	verbose               bool
 }
 
 func newAnalyzeCmd() *cobra.Command {
@@ -76,6 +79,7 @@ rejected lines over --max-reject-rate; the analysis is still written),
 	def := analyze.DefaultOptions()
 	fs.StringVar(&o.dataset, "dataset", "", "read the Parquet dataset in this folder or s3://bucket/prefix/ instead of logs")
 	fs.StringVar(&o.timeline, "timeline", "", "YAML file of configuration changes (see README)")
+	fs.StringArrayVar(&o.windowsFromCloudTrail, "windows-from-cloudtrail", nil, "derive the timeline from CloudTrail files instead (folder, glob, s3://bucket/AWSLogs/ACCOUNT/CloudTrail/us-east-1/); repeatable")
 	fs.DurationVar(&o.settle, "settle", 0, "leave out requests this long after each change (e.g. 2m)")
 	fs.StringVar(&o.timezone, "timezone", "UTC", "time zone of hour of day and day of week (e.g. Europe/Paris)")
 	fs.DurationVar(&o.bucket, "bucket", def.Bucket, "width of the time series buckets")
@@ -94,6 +98,9 @@ func analyzeSettings(o *analyzeOptions) (analyze.Options, error) {
 	opts := analyze.DefaultOptions()
 	if _, err := reportFormat(o.format, o.out); err != nil {
 		return opts, err
+	}
+	if o.timeline != "" && len(o.windowsFromCloudTrail) > 0 {
+		return opts, usagef("", "give --timeline or --windows-from-cloudtrail, not both")
 	}
 	if o.timeline != "" {
 		f, err := os.Open(o.timeline)
@@ -190,9 +197,10 @@ func analyzeResult(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*a
 	opts.Logger = logger
 
 	var (
-		agg    *analyze.Aggregator
-		runErr error
-		sum    *ingest.Summary
+		agg      *analyze.Aggregator
+		runErr   error
+		trailErr error // an incomplete CloudTrail read: the run ends incomplete
+		sum      *ingest.Summary
 	)
 	if o.dataset != "" {
 		if len(o.src.sources) > 0 {
@@ -208,6 +216,9 @@ func analyzeResult(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*a
 			}
 		}
 		setRoles(&opts, roles)
+		if trailErr, err = trailTimeline(ctx, o, &opts, roles, stderr); err != nil {
+			return nil, err
+		}
 		if agg, err = analyze.NewAggregator(opts); err != nil {
 			return nil, err
 		}
@@ -218,6 +229,9 @@ func analyzeResult(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*a
 			return nil, err
 		}
 		setRoles(&opts, rs.roles)
+		if trailErr, err = trailTimeline(ctx, o, &opts, rs.roles, stderr); err != nil {
+			return nil, err
+		}
 		if agg, err = analyze.NewAggregator(opts); err != nil {
 			return nil, err
 		}
@@ -240,6 +254,10 @@ func analyzeResult(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*a
 		return nil, runErr
 	}
 	res := agg.Result()
+	if runErr == nil && trailErr != nil {
+		res.Warnings = append(res.Warnings, "the CloudTrail record could not be read whole: "+trailErr.Error())
+		runErr = trailErr
+	}
 	if sum != nil {
 		res.Input.RejectedLines = sum.RejectedLines
 		if !sum.Complete {
@@ -300,4 +318,20 @@ func readDatasetSlices(ctx context.Context, st dataset.Store, from, to time.Time
 		})
 	}
 	return g.Wait()
+}
+
+// trailTimeline derives the timeline from CloudTrail when
+// --windows-from-cloudtrail is given. An incomplete read is returned as
+// incomplete (the timeline is used, and the run ends incomplete); other
+// errors as err.
+func trailTimeline(ctx context.Context, o *analyzeOptions, opts *analyze.Options, roles map[string]string, stderr io.Writer) (incomplete, err error) {
+	if len(o.windowsFromCloudTrail) == 0 {
+		return nil, nil
+	}
+	tl, err := timelineFromCloudTrail(ctx, o.windowsFromCloudTrail, o.src.aws, roles, time.Time{}, opts.To, stderr)
+	if err != nil && !errors.Is(err, ingest.ErrIncomplete) {
+		return nil, err
+	}
+	opts.Timeline = tl
+	return err, nil
 }
