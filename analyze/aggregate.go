@@ -396,6 +396,8 @@ type objectSink struct {
 	zLo, zHi, zOff   int64 // current zone interval and offset (ms)
 	lastKey          fineKey
 	lastIdx          int
+	lastErrKey       fineKey // the same for error-path rows (regex)
+	lastErrIdx       int
 	lastCell         cellKey
 	cell             *cellAgg
 }
@@ -698,7 +700,10 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 		}
 		if !a.auto {
 			if !st.good {
-				p.errFine.vals[p.errFine.at(key)].add(status)
+				if key != o.lastErrKey || len(p.errFine.keys) == 0 {
+					o.lastErrKey, o.lastErrIdx = key, p.errFine.at(key)
+				}
+				p.errFine.vals[o.lastErrIdx].add(status)
 			}
 			continue
 		}

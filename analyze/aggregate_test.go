@@ -91,20 +91,20 @@ func twoWindows() *Timeline {
 // and commits them.
 func feed(t testing.TB, a *Aggregator, mem memory.Allocator, objects ...[][]row) {
 	t.Helper()
-	for i, obj := range objects {
-		os, err := a.Begin(context.Background(), ingest.ObjectRef{Key: "obj" + string(rune('a'+i))})
+	for i, batches := range objects {
+		obj, err := a.Begin(context.Background(), ingest.ObjectRef{Key: "obj" + string(rune('a'+i))})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, rows := range obj {
+		for _, rows := range batches {
 			b := makeBatch(t, mem, rows)
-			err := os.Write(b)
+			err := obj.Write(b)
 			b.Release()
 			if err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := os.Commit(); err != nil {
+		if err := obj.Commit(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -219,28 +219,28 @@ func TestAggregatorAbortNeverCounts(t *testing.T) {
 	}
 	ref := ingest.ObjectRef{Key: "E.2025-09-10-09.abc.gz"}
 	// First attempt: one batch written, then the read breaks.
-	os, err := a.Begin(context.Background(), ref)
+	obj, err := a.Begin(context.Background(), ref)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := makeBatch(t, mem, rows)
-	if err := os.Write(b); err != nil {
+	if err := obj.Write(b); err != nil {
 		t.Fatal(err)
 	}
-	os.Abort()
+	obj.Abort()
 	// Second attempt: the whole object.
-	os, err = a.Begin(context.Background(), ref)
+	obj, err = a.Begin(context.Background(), ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Write(b); err != nil {
+	if err := obj.Write(b); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Commit(); err != nil {
+	if err := obj.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	b.Release()
-	if err := os.Write(b); err == nil {
+	if err := obj.Write(b); err == nil {
 		t.Error("write after commit: no error")
 	}
 	res := a.Result()

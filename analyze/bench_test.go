@@ -71,14 +71,14 @@ func BenchmarkAnalyzeBatches(b *testing.B) {
 	for b.Loop() {
 		a := newTestAggregator(b, nil)
 		for i, bt := range batches {
-			os, err := a.Begin(context.Background(), ingest.ObjectRef{Key: fmt.Sprint(i)})
+			obj, err := a.Begin(context.Background(), ingest.ObjectRef{Key: fmt.Sprint(i)})
 			if err != nil {
 				b.Fatal(err)
 			}
-			if err := os.Write(bt); err != nil {
+			if err := obj.Write(bt); err != nil {
 				b.Fatal(err)
 			}
-			if err := os.Commit(); err != nil {
+			if err := obj.Commit(); err != nil {
 				b.Fatal(err)
 			}
 		}

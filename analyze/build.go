@@ -156,6 +156,11 @@ func (a *Aggregator) Result() *Result {
 	}
 
 	a.buildCells(res, errFine)
+	for _, c := range res.Cells {
+		if c.ErrorPathRequests > 0 && c.ErrorPathRequests < smallGroup {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("window %d, %s: only %d error-path requests, too few for its 500 rate to say anything", c.Window, c.Role, c.ErrorPathRequests))
+		}
+	}
 	a.buildHours(res, errFine)
 	a.buildSeries(res, errFine)
 	a.buildTests(res)

@@ -2,6 +2,7 @@ package analyze_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,8 +144,16 @@ func TestRecoversScenario(t *testing.T) {
 	if all500 == 0 || good500 != 0 || res.ErrorPaths.Status500 != all500 {
 		t.Errorf("500s: %d, on good paths %d, on error paths %d; want all on error paths", all500, good500, res.ErrorPaths.Status500)
 	}
-	if len(res.Findings) == 0 || res.Findings[0].Kind != "custom_errors" && res.Findings[0].Kind != "paths" {
-		t.Errorf("findings = %+v", res.Findings)
+	// The findings say it in words, most telling first.
+	want := []struct{ kind, prefix string }{
+		{"paths", "500s occur only on error paths"},
+		{"custom_errors", "500s occur only when custom error responses are on"},
+		{"peak_hours", "In 15 clock hours (hours of day 18, 19, 20, UTC) the policy was enabled but staging got 0.0% of the requests"},
+	}
+	for i, w := range want {
+		if i >= len(res.Findings) || res.Findings[i].Kind != w.kind || !strings.HasPrefix(res.Findings[i].Statement, w.prefix) || res.Findings[i].Rank != i+1 {
+			t.Errorf("finding %d = %+v, want %s: %q…", i+1, res.Findings[min(i, len(res.Findings)-1)], w.kind, w.prefix)
+		}
 	}
 	for _, f := range res.Findings[:min(4, len(res.Findings))] {
 		t.Log(f.Rank, f.Statement)

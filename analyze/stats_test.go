@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -173,5 +174,68 @@ func TestPhi(t *testing.T) {
 	cs := ChiSquare([][]int64{{10, 20}, {30, 40}}, false)
 	if v, p := CramersV(cs.Statistic, cs.N, 2, 2), Phi(10, 20, 30, 40); !near(v, math.Abs(p), 1e-12) {
 		t.Errorf("V = %v, |phi| = %v", v, math.Abs(p))
+	}
+}
+
+func TestAssociation(t *testing.T) {
+	tests := []struct {
+		name       string
+		groups     []string
+		table      [][2]int64
+		ok         bool
+		method     string
+		p          float64
+		warn       string
+		riskDiff   bool
+		wantGroups int
+	}{
+		{
+			name: "large 2x2 uses Yates", groups: []string{"a", "b"}, table: [][2]int64{{10, 20}, {30, 40}},
+			ok: true, method: "chi-square (Yates)", p: ChiSquare([][]int64{{10, 20}, {30, 40}}, true).PValue, riskDiff: true, wantGroups: 2,
+		},
+		{
+			name: "small 2x2 uses Fisher", groups: []string{"a", "b"}, table: [][2]int64{{3, 1}, {1, 3}},
+			ok: true, method: "fisher-exact", p: 34.0 / 70, riskDiff: true, wantGroups: 2,
+			warn: "too few requests to say anything about a (4 requests), b (4 requests)",
+		},
+		{
+			name: "empty group dropped", groups: []string{"a", "empty", "b"}, table: [][2]int64{{10, 20}, {0, 0}, {30, 40}},
+			ok: true, method: "chi-square (Yates)", p: ChiSquare([][]int64{{10, 20}, {30, 40}}, true).PValue, riskDiff: true, wantGroups: 2,
+		},
+		{
+			name: "one group is no test", groups: []string{"a", "b"}, table: [][2]int64{{10, 20}, {0, 0}},
+		},
+		{
+			name: "r x c with small expected counts warns", groups: []string{"a", "b", "c"}, table: [][2]int64{{1, 20}, {0, 30}, {2, 40}},
+			ok: true, method: "chi-square", wantGroups: 3, p: ChiSquare([][]int64{{1, 20}, {0, 30}, {2, 40}}, false).PValue,
+			warn: "expected counts down to",
+		},
+		{
+			name: "no 500 anywhere", groups: []string{"a", "b"}, table: [][2]int64{{0, 20}, {0, 30}},
+			ok: true, method: "chi-square (Yates)", p: 1, riskDiff: true, wantGroups: 2, warn: "no variation",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := association("test", tt.groups, tt.table)
+			if ok != tt.ok {
+				t.Fatalf("ok = %v, want %v", ok, tt.ok)
+			}
+			if !ok {
+				return
+			}
+			if got.Method != tt.method || len(got.Groups) != tt.wantGroups {
+				t.Errorf("method %q with %d groups, want %q with %d", got.Method, len(got.Groups), tt.method, tt.wantGroups)
+			}
+			if math.Abs(got.PValue-tt.p) > 1e-12 {
+				t.Errorf("p = %v, want %v", got.PValue, tt.p)
+			}
+			if (got.RiskDifference != nil) != tt.riskDiff {
+				t.Errorf("risk difference present = %v, want %v", got.RiskDifference != nil, tt.riskDiff)
+			}
+			if tt.warn == "" && got.Warning != "" || tt.warn != "" && !strings.Contains(got.Warning, tt.warn) {
+				t.Errorf("warning = %q, want %q", got.Warning, tt.warn)
+			}
+		})
 	}
 }
