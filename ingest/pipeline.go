@@ -157,8 +157,11 @@ func Run(ctx context.Context, opts Options, sources []Source, sink Sink) (*Summa
 					if gctx.Err() != nil {
 						return
 					}
+					// Report it and take what the source still yields: a
+					// source ends its listing after an error it cannot
+					// go past.
 					listErrs = append(listErrs, FailedObject{Object: src.String(), Error: "list: " + err.Error()})
-					break
+					continue
 				}
 				if ref.Source == "" {
 					ref.Source = src.String()

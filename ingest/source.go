@@ -28,8 +28,9 @@ type ObjectRef struct {
 	Hour           time.Time
 	// Role is "production", "staging" or empty.
 	Role string
-	// Source names where the object came from ("s3://bucket/prefix/",
-	// "./logs"), for messages; Key is relative to it.
+	// Source names where the object came from ("s3://bucket/" — S3 keys
+	// are relative to the bucket — or "logs/" for a local folder), for
+	// messages: Source+Key names the object.
 	Source string
 }
 

@@ -6,10 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"path"
 	"sort"
 	"strconv"
@@ -311,6 +309,3 @@ func fileName(objs []fileObject) string {
 	}
 	return "cflens-" + hex.EncodeToString(h.Sum(nil)[:16]) + dataSuffix
 }
-
-// isNotExist reports a missing object.
-func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

@@ -77,7 +77,7 @@ func writerProperties(o Options, mem memory.Allocator) (*parquet.WriterPropertie
 // read in place; other stores' objects are spooled to a temporary file.
 func openParquet(ctx context.Context, st Store, key, spoolDir string, mem memory.Allocator) (*file.Reader, func(), error) {
 	var f *os.File
-	cleanup := func() {}
+	var cleanup func()
 	if o, ok := st.(ReaderAtOpener); ok {
 		var err error
 		if f, err = o.OpenFile(ctx, key); err != nil {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -126,7 +125,6 @@ func (b *body) Close() error {
 // than idle. A zero idle disables it.
 type watchdog struct {
 	idle time.Duration
-	mu   sync.Mutex
 	t    *time.Timer
 }
 

@@ -2,6 +2,7 @@ package s3source
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -455,7 +456,7 @@ func (s *Source) ref(obj types.Object, lo, hi time.Time) (ingest.ObjectRef, bool
 		DistributionID: id,
 		Hour:           hour,
 		Role:           s.opts.Distributions[id],
-		Source:         s.loc.String(),
+		Source:         "s3://" + s.loc.Bucket + "/", // keys are bucket-relative
 	}, true
 }
 
@@ -522,6 +523,10 @@ func (s *Source) listPrefix(ctx context.Context, prefix string, maxPages int, fn
 	return listObjects(ctx, s.client, s.loc.Bucket, prefix, s.opts.PageSize, maxPages, fn)
 }
 
+// ErrListLoop reports a listing whose continuation tokens repeat: the
+// store would serve the same pages forever.
+var ErrListLoop = errors.New("listing does not advance")
+
 // Retries of a list page that still fails after the SDK's own attempts
 // (a SlowDown burst can outlast them, or empty the client's shared retry
 // budget): the page is asked again with the same continuation token, so no
@@ -541,10 +546,19 @@ func listObjects(ctx context.Context, client *s3.Client, bucket, prefix string, 
 		in.MaxKeys = aws.Int32(1)
 	}
 	pages := s3.NewListObjectsV2Paginator(client, in)
+	// A store that hands back a token it was given before would have the
+	// paginator ask for the same pages forever.
+	tokens := map[string]bool{}
 	for n := 0; pages.HasMorePages() && (maxPages <= 0 || n < maxPages); n++ {
 		page, err := nextPage(ctx, pages)
 		if err != nil {
 			return fmt.Errorf("list s3://%s/%s: %w", bucket, prefix, err)
+		}
+		if tok := aws.ToString(page.NextContinuationToken); tok != "" && aws.ToBool(page.IsTruncated) {
+			if tokens[tok] {
+				return fmt.Errorf("list s3://%s/%s: %w: continuation token %q came back twice", bucket, prefix, ErrListLoop, tok)
+			}
+			tokens[tok] = true
 		}
 		for _, obj := range page.Contents {
 			if !fn(obj) {
