@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -92,22 +91,3 @@ func TestWriteJSONContract(t *testing.T) {
 	}
 }
 
-func TestWriteText(t *testing.T) {
-	res := sampleResult(t)
-	var buf bytes.Buffer
-	if err := WriteText(&buf, res); err != nil {
-		t.Fatal(err)
-	}
-	out := buf.String()
-	for _, want := range []string{
-		"cflens analysis (cflens.analysis/v1)",
-		"range       2025-09-10 00:00:00Z – 2025-09-11 00:00:00Z",
-		"  1   2025-09-10 00:00:00Z  2025-09-10 08:00:00Z  custom errors prod ?, staging off; policy weighted 15%",
-		"  window 2 production 500s: result Error 1; response Error 1; detailed Error 1",
-		"window 1: state unknown for custom error responses of production",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("text output lacks %q:\n%s", want, out)
-		}
-	}
-}
