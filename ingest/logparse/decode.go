@@ -56,7 +56,9 @@ func ForwardedFor(v string) []string {
 		if a == "" || strings.EqualFold(a, "unknown") {
 			continue
 		}
-		out = append(out, stripPort(a))
+		if a = stripPort(a); a != "" {
+			out = append(out, a)
+		}
 	}
 	return out
 }

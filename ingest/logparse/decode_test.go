@@ -42,6 +42,7 @@ func TestForwardedFor(t *testing.T) {
 		{"ports", "203.0.113.9:4431,[2001:db8::1]:443", []string{"203.0.113.9", "2001:db8::1"}},
 		{"ipv6 bare", "2001:db8::2", []string{"2001:db8::2"}},
 		{"unknown", "unknown, 198.51.100.7", []string{"198.51.100.7"}},
+		{"lone bracket (found by fuzzing)", "[, []:80, 192.0.2.1", []string{"192.0.2.1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
