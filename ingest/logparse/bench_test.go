@@ -104,3 +104,45 @@ func BenchmarkParse(b *testing.B) {
 		b.ReportMetric(float64(lines*b.N)/b.Elapsed().Seconds(), "lines/s")
 	})
 }
+
+// BenchmarkParseAllCores runs one parser per core (GOMAXPROCS goroutines,
+// each on its own copy of the input), as the pipeline does with one object
+// per worker: lines/s over all cores, gunzip alone as the ceiling.
+func BenchmarkParseAllCores(b *testing.B) {
+	lines := 100_000
+	if testing.Short() {
+		lines = 5_000
+	}
+	gz := gzipBytes(benchText(lines))
+	for _, bc := range []struct {
+		name  string
+		parse bool
+		cols  []int
+	}{
+		{"gunzip-only", false, nil},
+		{"all-columns", true, nil},
+		{"analyzer-columns", true, []int{schema.Timestamp_, schema.DistributionID, schema.Role, schema.ScStatus, schema.CsURIStem, schema.EdgeResultType, schema.EdgeResponseResultType, schema.EdgeDetailedResultType}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(gz)))
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					rc, _ := Decompress(bytes.NewReader(gz), 0)
+					if !bc.parse {
+						io.Copy(io.Discard, rc)
+						continue
+					}
+					opts := []Option{WithDistribution("E1EXAMPLE", "production"), WithSource("bench.gz")}
+					if bc.cols != nil {
+						opts = append(opts, WithColumns(bc.cols))
+					}
+					r := NewReader(rc, opts...)
+					for r.Next() {
+					}
+					r.Release()
+				}
+			})
+			b.ReportMetric(float64(lines*b.N)/b.Elapsed().Seconds(), "lines/s")
+		})
+	}
+}
