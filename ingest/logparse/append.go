@@ -41,14 +41,25 @@ func newAppender(mem memory.Allocator, col int) appender {
 	}
 }
 
-type stringAppender struct{ b *array.StringBuilder }
+// stringAppender reserves, with the rows of a batch, as much text as the
+// previous batch held.
+type stringAppender struct {
+	b        *array.StringBuilder
+	lastData int
+}
 
-func (a *stringAppender) check([]byte) error    { return nil }
-func (a *stringAppender) append(v []byte)       { a.b.BinaryBuilder.Append(v) }
-func (a *stringAppender) appendNull()           { a.b.AppendNull() }
-func (a *stringAppender) reserve(n int)         { a.b.Reserve(n) }
-func (a *stringAppender) newArray() arrow.Array { return a.b.NewArray() }
-func (a *stringAppender) release()              { a.b.Release() }
+func (a *stringAppender) check([]byte) error { return nil }
+func (a *stringAppender) append(v []byte)    { a.b.BinaryBuilder.Append(v) }
+func (a *stringAppender) appendNull()        { a.b.AppendNull() }
+func (a *stringAppender) reserve(n int) {
+	a.b.Reserve(n)
+	a.b.ReserveData(a.lastData)
+}
+func (a *stringAppender) newArray() arrow.Array {
+	a.lastData = a.b.DataLen()
+	return a.b.NewArray()
+}
+func (a *stringAppender) release() { a.b.Release() }
 
 type dictAppender struct {
 	b *array.BinaryDictionaryBuilder

@@ -171,6 +171,7 @@ type Reader struct {
 	tsMilli   []byte
 	tsSec     []byte
 	rowBytes  int
+	lastRows  int // rows of the previous batch
 	rows      int
 	batch     arrow.RecordBatch
 	err       error
@@ -514,8 +515,11 @@ func (r *Reader) row(line []byte) {
 		return
 	}
 	if r.rows == 0 {
+		// Size the batch like the previous one: a long object's batches
+		// then fill without regrowing their buffers.
+		n := min(r.o.batchRows, max(initialReserve, r.lastRows))
 		for _, a := range r.apps {
-			a.reserve(min(r.o.batchRows, initialReserve))
+			a.reserve(n)
 		}
 	}
 	for i, c := range r.cols {
@@ -602,6 +606,7 @@ func (r *Reader) flush() {
 	for _, a := range arrs {
 		a.Release()
 	}
+	r.lastRows = r.rows
 	r.rows, r.rowBytes = 0, 0
 }
 
