@@ -40,7 +40,7 @@ fuzz:
 # ceiling, DuckDB and GoAccess on one generated corpus, interleaved and
 # repeated, as Markdown on stdout and bench.md/bench.json in BENCH_OUT.
 # The corpus is kept in the user cache folder between runs.
-BENCH_FLAGS ?= --lines 2000000 --files 120 --reps 3 --scales 1,4 --workers 1,2
+BENCH_FLAGS ?= --lines 1000000 --files 60 --reps 3 --scales 1,4 --workers 1,2
 BENCH_OUT ?= out/bench
 
 bench-build:

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/cflens/cflens/ingest/loggen"
+)
+
+func TestDuckDB(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	c, err := runCorpus(ctx, []string{"--dir", dir, "--lines", "300", "--files", "3", "--seed", "7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Lines != 300 || len(c.Names) != 3 || c.Weight != loggen.DefaultWeight || c.Reused {
+		t.Fatalf("corpus: %d lines, %d files, weight %v, reused %v", c.Lines, len(c.Names), c.Weight, c.Reused)
+	}
+	files := make([]string, len(c.Names))
+	for i, n := range c.Names {
+		files[i] = filepath.Join(dir, n)
+	}
+	out := filepath.Join(t.TempDir(), "copy.parquet")
+	tests := []struct {
+		name string
+		o    duckdbOptions
+		want int64
+	}{
+		{"group by counts every line", duckdbOptions{query: "groupby", threads: 1, files: files}, 300},
+		{"group by on two threads", duckdbOptions{query: "groupby", threads: 2, files: files}, 300},
+		{"copy writes every line", duckdbOptions{query: "copy", threads: 2, out: out, files: files}, 300},
+		{"one file", duckdbOptions{query: "groupby", threads: 1, files: files[:1]}, 100},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := runDuckDB(ctx, &tt.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Lines != tt.want {
+				t.Errorf("%s read %d rows, want %d", tt.o.query, got.Lines, tt.want)
+			}
+		})
+	}
+	if fi, err := os.Stat(out); err != nil || fi.Size() == 0 {
+		t.Errorf("copy left no Parquet file: %v", err)
+	}
+	// The second call reuses the corpus.
+	again, err := runCorpus(ctx, []string{"--dir", dir, "--lines", "300", "--files", "3", "--seed", "7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Reused {
+		t.Errorf("second corpus call did not reuse the files")
+	}
+}
+
+func TestDuckDBVersion(t *testing.T) {
+	got, err := runDuckDB(context.Background(), &duckdbOptions{query: "version"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(got.Version, "v") {
+		t.Errorf("version %q, want v…", got.Version)
+	}
+}
+
+func TestUsage(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"no command", nil},
+		{"unknown command", []string{"spark"}},
+		{"unknown query", []string{"duckdb", "--query", "drop", "x.gz"}},
+		{"no file", []string{"duckdb", "--query", "groupby"}},
+		{"copy without --out", []string{"duckdb", "--query", "copy", "x.gz"}},
+		{"corpus without --dir", []string{"corpus", "--lines", "10", "--files", "1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, err := run(context.Background(), tt.args)
+			if code != 2 || err == nil {
+				t.Errorf("run(%q) = %d, %v; want 2 and an error", tt.args, code, err)
+			}
+		})
+	}
+	var uerr usageError
+	if _, err := runDuckDB(context.Background(), &duckdbOptions{query: "groupby"}); !errors.As(err, &uerr) {
+		t.Errorf("no files: error %v, want a usage error", err)
+	}
+}
