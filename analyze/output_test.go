@@ -90,4 +90,3 @@ func TestWriteJSONContract(t *testing.T) {
 		}
 	}
 }
-
