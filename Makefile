@@ -53,7 +53,8 @@ bench: bench-build
 # Go benchmarks once each at their small size, and the suite at a tiny
 # scale: this checks that everything runs and reads every line, and asserts
 # no timing.
-bench-smoke: bench-build
-	$(GO) test -short -count=1 -run '^$$' -bench . -benchtime 1x ./...
+bench-smoke: bench-build deps
+	CFLENS_VERSITYGW="$$(./.ci/install-versitygw.sh)" \
+		$(GO) test -short -count=1 -run '^$$' -bench . -benchtime 1x ./...
 	bin/cflensbench --lines 20000 --files 4 --reps 1 --scales 1,2 --workers 1,2 \
 		--tools ceiling,analyze-gz,ingest,analyze-parquet,duckdb --out out/bench-smoke
