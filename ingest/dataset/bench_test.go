@@ -34,7 +34,11 @@ func benchObjects(objects, lines int) []object {
 // BenchmarkWriteParquet measures the writer alone: parsed batches (all
 // columns) to zstd Parquet files in a local folder.
 func BenchmarkWriteParquet(b *testing.B) {
-	objs := benchObjects(16, 64*1024)
+	perObject := 64 * 1024
+	if testing.Short() {
+		perObject = 2048
+	}
+	objs := benchObjects(16, perObject)
 	mem := memory.NewGoAllocator()
 	parsed := make([][]arrow.RecordBatch, len(objs))
 	lines := 0
@@ -125,7 +129,11 @@ func benchCorpus(b *testing.B, lines int) (string, int) {
 // folder → ingest.Run (fetch, gunzip, parse) → zstd Parquet dataset, all
 // columns, over 1 Mi lines.
 func BenchmarkIngestGzToParquet(b *testing.B) {
-	dir, lines := benchCorpus(b, 1<<20)
+	n := 1 << 20
+	if testing.Short() {
+		n = 32 * 1024
+	}
+	dir, lines := benchCorpus(b, n)
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

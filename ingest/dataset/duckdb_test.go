@@ -384,6 +384,9 @@ func BenchmarkGzToParquet(b *testing.B) {
 		dir = b.TempDir()
 	}
 	lines := 1 << 20
+	if testing.Short() {
+		lines = 32 * 1024
+	}
 	if n, err := strconv.Atoi(os.Getenv("CFLENS_BENCH_LINES")); err == nil && n > 0 {
 		lines = n
 	}
