@@ -279,3 +279,37 @@ func TestRunInterrupted(t *testing.T) {
 		t.Errorf("all objects read despite the interruption")
 	}
 }
+
+// brokenListing yields an error between two objects, as a folder source
+// does for a key it refuses.
+type brokenListing struct{ *memSource }
+
+func (s brokenListing) List(ctx context.Context, from, to time.Time) iter.Seq2[ingest.ObjectRef, error] {
+	return func(yield func(ingest.ObjectRef, error) bool) {
+		i := 0
+		for ref, err := range s.memSource.List(ctx, from, to) {
+			if i == 1 && !yield(ingest.ObjectRef{}, errors.New(`key "a\b": path outside the source folder`)) {
+				return
+			}
+			i++
+			if !yield(ref, err) {
+				return
+			}
+		}
+	}
+}
+
+func TestRunGoesOnAfterAListingError(t *testing.T) {
+	src := brokenListing{&memSource{objects: objects(t, 3, 10)}}
+	sink := newCountingSink()
+	sum, err := ingest.Run(context.Background(), ingest.DefaultOptions(), []ingest.Source{src}, sink)
+	if !errors.Is(err, ingest.ErrIncomplete) {
+		t.Fatalf("err = %v, want ErrIncomplete", err)
+	}
+	if sum.Objects != 3 || len(sink.committed) != 3 {
+		t.Errorf("%d objects read (%d committed), want all 3", sum.Objects, len(sink.committed))
+	}
+	if len(sum.Failed) != 1 || !strings.Contains(sum.Failed[0].Error, `a\b`) {
+		t.Errorf("failed = %+v, want the refused key", sum.Failed)
+	}
+}

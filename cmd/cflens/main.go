@@ -40,6 +40,12 @@ func main() {
 }
 
 func run(ctx context.Context, args []string) int {
+	// One private folder holds the run's temporary files; the standard
+	// library's temporary files go there through TMPDIR.
+	if tmp, cleanup, err := newRunTempDir(os.TempDir()); err == nil {
+		os.Setenv("TMPDIR", tmp)
+		defer cleanup()
+	}
 	root := newRootCmd()
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
