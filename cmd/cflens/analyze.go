@@ -311,7 +311,7 @@ func readDatasetSlices(ctx context.Context, st dataset.Store, from, to time.Time
 	bounds = append(bounds, to)
 	g, ctx := errgroup.WithContext(ctx)
 	for i := 0; i+1 < len(bounds); i++ {
-		ro := dataset.ReadOptions{From: bounds[i], To: bounds[i+1], Columns: cols}
+		ro := dataset.ReadOptions{From: bounds[i], To: bounds[i+1], Columns: cols, DictStrings: true}
 		g.Go(func() error {
 			_, err := dataset.Read(ctx, st, ro, sink)
 			return err

@@ -10,6 +10,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	pqschema "github.com/apache/arrow-go/v18/parquet/schema"
 
 	"github.com/cflens/cflens/ingest"
 	"github.com/cflens/cflens/ingest/schema"
@@ -27,6 +31,10 @@ type ReadOptions struct {
 	Columns []int
 	// BatchRows is the target number of rows per batch.
 	BatchRows int64
+	// DictStrings lets String columns come back dictionary-encoded
+	// (dictionary<int32, utf8>) too, which is cheaper to read and to
+	// aggregate when the files store them with a dictionary.
+	DictStrings bool
 	// SpoolDir holds copies of remote files while they are read.
 	SpoolDir  string
 	Allocator memory.Allocator
@@ -107,8 +115,10 @@ func (o ReadOptions) needsFilter(p Partition) bool {
 
 // Read delivers the selected rows of the dataset to sink, one file as one
 // object (Begin, Write…, Commit), then closes the sink. Batches have the
-// schema's types (dictionary columns as dictionaries), restricted to
-// o.Columns. Rows dropped by the time filter count as OutOfRange, so
+// schema's types (dictionary columns as dictionaries; String columns too
+// with o.DictStrings), restricted to o.Columns. Files whose requested
+// columns are all flat integers, timestamps or strings are read with
+// the column chunk readers (flatBatches), others through pqarrow. Rows dropped by the time filter count as OutOfRange, so
 // Lines = Rows + OutOfRange.
 func Read(ctx context.Context, st Store, o ReadOptions, sink ingest.Sink) (ingest.Counts, error) {
 	var c ingest.Counts
@@ -129,8 +139,10 @@ func Read(ctx context.Context, st Store, o ReadOptions, sink ingest.Sink) (inges
 			cols[i] = i
 		}
 	}
+	var sc flatScratch
+	defer sc.release()
 	for _, f := range files {
-		if err := readFile(ctx, st, o, cols, f, sink, &c); err != nil {
+		if err := readFile(ctx, st, o, cols, f, &sc, sink, &c); err != nil {
 			sink.Close(ctx)
 			return c, err
 		}
@@ -141,7 +153,7 @@ func Read(ctx context.Context, st Store, o ReadOptions, sink ingest.Sink) (inges
 	return c, nil
 }
 
-func readFile(ctx context.Context, st Store, o ReadOptions, cols []int, f DataFile, sink ingest.Sink, c *ingest.Counts) error {
+func readFile(ctx context.Context, st Store, o ReadOptions, cols []int, f DataFile, sc *flatScratch, sink ingest.Sink, c *ingest.Counts) error {
 	filter := o.needsFilter(f.Partition)
 	read := cols
 	tsPos := slices.Index(cols, schema.Timestamp_)
@@ -159,15 +171,9 @@ func readFile(ctx context.Context, st Store, o ReadOptions, cols []int, f DataFi
 	if err != nil {
 		return err
 	}
-	full := schema.Arrow()
-	fields := make([]arrow.Field, len(cols))
-	for i, col := range cols {
-		fields[i] = full.Field(col)
-	}
-	out := arrow.NewSchema(fields, nil)
 	var fc ingest.Counts
 	fromMS, toMS := o.From.UnixMilli(), o.To.UnixMilli()
-	err = fileBatches(ctx, rd, read, o.BatchRows, o.Allocator, func(b arrow.RecordBatch) error {
+	each := func(b arrow.RecordBatch) error {
 		fc.Lines += b.NumRows()
 		if !filter {
 			fc.Rows += b.NumRows()
@@ -194,6 +200,7 @@ func readFile(ctx context.Context, st Store, o ReadOptions, cols []int, f DataFi
 			}
 			piece := b.NewSlice(int64(i), int64(j))
 			arrs := piece.Columns()[:len(cols)]
+			out := arrow.NewSchema(piece.Schema().Fields()[:len(cols)], nil)
 			pb := array.NewRecordBatch(out, arrs, piece.NumRows())
 			piece.Release()
 			fc.Rows += pb.NumRows()
@@ -205,7 +212,11 @@ func readFile(ctx context.Context, st Store, o ReadOptions, cols []int, f DataFi
 			i = j
 		}
 		return nil
-	})
+	}
+	ok, err := flatBatches(ctx, rd, read, o.BatchRows, o.Allocator, o.DictStrings, sc, each)
+	if !ok && err == nil {
+		err = fileBatches(ctx, rd, read, o.BatchRows, o.Allocator, each)
+	}
 	if err != nil {
 		obj.Abort()
 		return fmt.Errorf("read %s: %w", f.Key, err)
@@ -221,4 +232,412 @@ func readFile(ctx context.Context, st Store, o ReadOptions, cols []int, f DataFi
 	c.Rows += fc.Rows
 	c.OutOfRange += fc.OutOfRange
 	return nil
+}
+
+// flatBatches reads the given schema columns of a Parquet file with the
+// column chunk readers, without pqarrow's record readers, when every
+// requested column that the file holds is a flat INT32, INT64, timestamp
+// (milliseconds) or string column of the expected type; otherwise it
+// returns false before reading anything. It is the analysis's fast path:
+// pqarrow rebuilds a dictionary column value by value through a hash
+// table (always for pages that the writer stored plain), and allocates
+// fresh scratch space for every column chunk. Batches hold at most
+// batchRows rows of one row group. With dictStrings, String columns come
+// back as dictionaries too. sc keeps scratch space and builders from one
+// file to the next.
+func flatBatches(ctx context.Context, rd *file.Reader, cols []int, batchRows int64, mem memory.Allocator, dictStrings bool, sc *flatScratch, fn func(arrow.RecordBatch) error) (bool, error) {
+	md := rd.MetaData()
+	fileSchema, err := pqarrow.FromParquet(md.Schema, &pqarrow.ArrowReadProperties{}, md.KeyValueMetadata())
+	if err != nil {
+		return false, nil
+	}
+	for len(sc.cols) < len(cols) {
+		sc.cols = append(sc.cols, &flatColumn{})
+	}
+	crs := sc.cols[:len(cols)]
+	fields := make([]arrow.Field, len(cols))
+	for i, c := range cols {
+		col := schema.Col(c)
+		want := schema.ArrowType(col.Kind)
+		fc := crs[i]
+		fc.reset(col.Kind, mem)
+		if col.Kind == schema.String && dictStrings {
+			want = schema.ArrowType(schema.DictString)
+			fc.kind = schema.DictString
+		}
+		fields[i] = arrow.Field{Name: col.Name, Type: want, Nullable: true}
+		idx := fileSchema.FieldIndices(col.Name)
+		if len(idx) == 0 {
+			continue
+		}
+		leaf := md.Schema.ColumnIndexByName(col.Name)
+		if len(idx) != 1 || leaf < 0 || !flatCompatible(md.Schema.Column(leaf), col.Kind, fileSchema.Field(idx[0]).Type) {
+			return false, nil
+		}
+		fc.leaf = leaf
+	}
+	out := arrow.NewSchema(fields, nil)
+	defer func() {
+		for _, fc := range crs {
+			fc.closeChunk()
+		}
+	}()
+	arrs := make([]arrow.Array, len(cols))
+	for g := 0; g < rd.NumRowGroups(); g++ {
+		rg := rd.RowGroup(g)
+		rows := rg.NumRows()
+		for _, fc := range crs {
+			if fc.leaf < 0 {
+				continue
+			}
+			if fc.cr, err = rg.Column(fc.leaf); err != nil {
+				return true, err
+			}
+		}
+		for done := int64(0); done < rows; {
+			if err := ctx.Err(); err != nil {
+				return true, err
+			}
+			n := min(batchRows, rows-done)
+			for i, fc := range crs {
+				if arrs[i], err = fc.read(n, fields[i].Type); err != nil {
+					for _, a := range arrs[:i] {
+						a.Release()
+					}
+					return true, fmt.Errorf("column %s: %w", fields[i].Name, err)
+				}
+			}
+			b := newBatch(out, arrs, n)
+			for _, a := range arrs {
+				a.Release()
+			}
+			err := fn(b)
+			b.Release()
+			if err != nil {
+				return true, err
+			}
+			done += n
+		}
+		for _, fc := range crs {
+			if err := fc.closeChunk(); err != nil {
+				return true, err
+			}
+		}
+	}
+	return true, nil
+}
+
+// flatCompatible reports whether a Parquet leaf column holds values of
+// kind k that flatColumn can read: flat, at most optional, of the
+// physical type and Arrow type that the dataset writer gives k.
+func flatCompatible(d *pqschema.Column, k schema.Kind, got arrow.DataType) bool {
+	if d.MaxRepetitionLevel() != 0 || d.MaxDefinitionLevel() > 1 {
+		return false
+	}
+	want := schema.ArrowType(k)
+	switch k {
+	case schema.Int32:
+		return d.PhysicalType() == parquet.Types.Int32 && arrow.TypeEqual(got, want)
+	case schema.Int64:
+		return d.PhysicalType() == parquet.Types.Int64 && arrow.TypeEqual(got, want)
+	case schema.Timestamp:
+		ts, ok := d.LogicalType().(pqschema.TimestampLogicalType)
+		return ok && ts.TimeUnit() == pqschema.TimeUnitMillis && d.PhysicalType() == parquet.Types.Int64 && arrow.TypeEqual(got, want)
+	case schema.String, schema.DictString:
+		if d.PhysicalType() != parquet.Types.ByteArray {
+			return false
+		}
+		if dt, ok := got.(*arrow.DictionaryType); ok {
+			got = dt.ValueType
+		}
+		return arrow.TypeEqual(got, arrow.BinaryTypes.String)
+	}
+	return false
+}
+
+// flatColumn reads one column of a file batch by batch, keeping its
+// scratch space and builders across row groups and batches.
+type flatColumn struct {
+	kind schema.Kind
+	leaf int // -1: not in the file
+	mem  memory.Allocator
+	cr   file.ColumnChunkReader
+
+	defs  []int16
+	i32   []int32
+	i64   []int64
+	ts    []arrow.Timestamp
+	valid []bool
+	bas   []parquet.ByteArray
+	dict  stringMemo
+
+	i32b *array.Int32Builder
+	i64b *array.Int64Builder
+	tsb  *array.TimestampBuilder
+	strb *array.StringBuilder
+}
+
+// closeChunk releases the column chunk reader of the row group read.
+func (c *flatColumn) closeChunk() error {
+	cl, ok := c.cr.(interface{ Close() error })
+	c.cr = nil
+	if !ok {
+		return nil
+	}
+	return cl.Close()
+}
+
+// flatScratch keeps the flatColumns of a read from one file to the next.
+type flatScratch struct {
+	cols []*flatColumn
+}
+
+func (sc *flatScratch) release() {
+	for _, c := range sc.cols {
+		c.release()
+	}
+	sc.cols = nil
+}
+
+// reset prepares c for a column of kind k of a new file. Builders made
+// with another allocator are dropped.
+func (c *flatColumn) reset(k schema.Kind, mem memory.Allocator) {
+	if c.mem != mem {
+		c.release()
+		c.mem = mem
+	}
+	c.kind, c.leaf, c.cr = k, -1, nil
+}
+
+func (c *flatColumn) release() {
+	c.closeChunk()
+	if c.i32b != nil {
+		c.i32b.Release()
+	}
+	if c.i64b != nil {
+		c.i64b.Release()
+	}
+	if c.tsb != nil {
+		c.tsb.Release()
+	}
+	if c.strb != nil {
+		c.strb.Release()
+	}
+	c.i32b, c.i64b, c.tsb, c.strb = nil, nil, nil, nil
+}
+
+// read returns the next n rows of the column as an array of type dt.
+func (c *flatColumn) read(n int64, dt arrow.DataType) (arrow.Array, error) {
+	if c.leaf < 0 {
+		return nullArray(c.mem, dt, int(n)), nil
+	}
+	c.defs = flatGrow(c.defs, n)
+	c.valid = flatGrow(c.valid, n)
+	var nulls bool
+	// levels reads the pages' levels and values batch by batch with
+	// page, which returns the levels and values it read into defs[lv:]
+	// and at value position nv.
+	levels := func(page func(want int64, lv int64, nv int) (int64, int, error)) (int, error) {
+		var lv int64
+		var nv int
+		for lv < n {
+			l, v, err := page(n-lv, lv, nv)
+			if err != nil {
+				return 0, err
+			}
+			if l == 0 {
+				if err := c.cr.Err(); err != nil {
+					return 0, err
+				}
+				return 0, fmt.Errorf("%d rows, want %d", lv, n)
+			}
+			lv, nv = lv+l, nv+v
+		}
+		if c.cr.Descriptor().MaxDefinitionLevel() > 0 && int64(nv) < n {
+			nulls = true
+			for i, d := range c.defs[:n] {
+				c.valid[i] = d > 0
+			}
+		}
+		return nv, nil
+	}
+	switch c.kind {
+	case schema.Int32:
+		cr := c.cr.(*file.Int32ColumnChunkReader)
+		c.i32 = flatGrow(c.i32, n)
+		nv, err := levels(func(want, lv int64, nv int) (int64, int, error) {
+			return cr.ReadBatch(want, c.i32[nv:], c.defs[lv:], nil)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if c.i32b == nil {
+			c.i32b = array.NewInt32Builder(c.mem)
+		}
+		flatSpread(c.i32b.AppendValues, c.i32[:n], nv, nulls, c.valid[:n])
+		return c.i32b.NewArray(), nil
+	case schema.Int64, schema.Timestamp:
+		cr := c.cr.(*file.Int64ColumnChunkReader)
+		c.i64 = flatGrow(c.i64, n)
+		nv, err := levels(func(want, lv int64, nv int) (int64, int, error) {
+			return cr.ReadBatch(want, c.i64[nv:], c.defs[lv:], nil)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if c.kind == schema.Int64 {
+			if c.i64b == nil {
+				c.i64b = array.NewInt64Builder(c.mem)
+			}
+			flatSpread(c.i64b.AppendValues, c.i64[:n], nv, nulls, c.valid[:n])
+			return c.i64b.NewArray(), nil
+		}
+		c.ts = flatGrow(c.ts, n)
+		for i, v := range c.i64[:nv] {
+			c.ts[i] = arrow.Timestamp(v)
+		}
+		if c.tsb == nil {
+			c.tsb = array.NewTimestampBuilder(c.mem, dt.(*arrow.TimestampType))
+		}
+		flatSpread(c.tsb.AppendValues, c.ts[:n], nv, nulls, c.valid[:n])
+		return c.tsb.NewArray(), nil
+	}
+	// Strings: values alias the page's buffers, so each page's values
+	// are taken in (copied or looked up) before the next page is read.
+	cr := c.cr.(*file.ByteArrayColumnChunkReader)
+	c.bas = flatGrow(c.bas, n)
+	dictOut := c.kind == schema.DictString
+	if dictOut {
+		c.i32 = flatGrow(c.i32, n)
+		c.dict.reset()
+	} else {
+		if c.strb == nil {
+			c.strb = array.NewStringBuilder(c.mem)
+		}
+		c.strb.Reserve(int(n))
+	}
+	nv, err := levels(func(want, lv int64, nv int) (int64, int, error) {
+		l, v, err := cr.ReadBatchInPage(want, c.bas[:want], c.defs[lv:], nil)
+		if err != nil {
+			return 0, 0, err
+		}
+		if dictOut {
+			for i, b := range c.bas[:v] {
+				c.i32[nv+i] = c.dict.index(b)
+			}
+			return l, v, nil
+		}
+		// Plain output appends in row order, so nulls go in now.
+		defs := c.defs[lv : lv+l]
+		maxDef := cr.Descriptor().MaxDefinitionLevel()
+		j := 0
+		for _, d := range defs {
+			if maxDef > 0 && d == 0 {
+				c.strb.AppendNull()
+				continue
+			}
+			c.strb.BinaryBuilder.Append(c.bas[j])
+			j++
+		}
+		return l, v, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !dictOut {
+		return c.strb.NewArray(), nil
+	}
+	if c.i32b == nil {
+		c.i32b = array.NewInt32Builder(c.mem)
+	}
+	flatSpread(c.i32b.AppendValues, c.i32[:n], nv, nulls, c.valid[:n])
+	idx := c.i32b.NewArray()
+	defer idx.Release()
+	if c.strb == nil {
+		c.strb = array.NewStringBuilder(c.mem)
+	}
+	c.strb.AppendValues(c.dict.vals, nil)
+	d := c.strb.NewArray()
+	defer d.Release()
+	return array.NewDictionaryArray(dt, idx, d), nil
+}
+
+// flatSpread appends n values, of which the first nv are the non-null
+// ones in order, to a builder: spread over the valid rows when there are
+// nulls. vals has room for n values.
+func flatSpread[T any](add func([]T, []bool), vals []T, nv int, nulls bool, valid []bool) {
+	if !nulls {
+		add(vals, nil)
+		return
+	}
+	j := nv - 1
+	for i := len(vals) - 1; i >= 0; i-- {
+		if valid[i] {
+			vals[i] = vals[j]
+			j--
+		}
+	}
+	add(vals, valid)
+}
+
+// flatGrow returns s with length n, reusing its storage when large enough.
+func flatGrow[T any](s []T, n int64) []T {
+	if int64(cap(s)) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// stringMemo numbers the distinct strings of a batch. A value is looked
+// up first among the last value of its length (most columns' values
+// differ in length), then by a scan of the few first values, then in a
+// map.
+type stringMemo struct {
+	vals  []string
+	m     map[string]int32
+	byLen [64]int32 // 1 + index of the last value of each length (mod 64)
+}
+
+const stringMemoScan = 8
+
+func (m *stringMemo) reset() {
+	m.vals = m.vals[:0]
+	m.m = nil
+	m.byLen = [64]int32{}
+}
+
+func (m *stringMemo) index(b []byte) int32 {
+	slot := &m.byLen[len(b)%len(m.byLen)]
+	if i := *slot - 1; i >= 0 && m.vals[i] == string(b) {
+		return i
+	}
+	i, ok := m.find(b)
+	if !ok {
+		i = int32(len(m.vals))
+		s := string(b)
+		m.vals = append(m.vals, s)
+		if m.m != nil {
+			m.m[s] = i
+		} else if len(m.vals) > stringMemoScan {
+			m.m = make(map[string]int32, 2*len(m.vals))
+			for j, v := range m.vals {
+				m.m[v] = int32(j)
+			}
+		}
+	}
+	*slot = i + 1
+	return i
+}
+
+func (m *stringMemo) find(b []byte) (int32, bool) {
+	if m.m != nil {
+		i, ok := m.m[string(b)]
+		return i, ok
+	}
+	for i, v := range m.vals {
+		if v == string(b) {
+			return int32(i), true
+		}
+	}
+	return 0, false
 }
