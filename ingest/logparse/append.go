@@ -11,7 +11,13 @@ import (
 // appender appends the values of one column. There is one per output
 // column, chosen once by the column's kind, so the line loop makes no type
 // switch per value. check validates a value before any column of the row
-// is appended, so a bad row leaves no partial trace.
+// is appended, so a bad row leaves no partial trace; append always follows
+// check of the same value.
+//
+// The appenders of field values count nulls and append a run of them at
+// once (before the next value, or in newArray): columns that a header does
+// not name are null on every row, and AppendNulls(n) costs about as much as
+// one AppendNull.
 type appender interface {
 	check(v []byte) error
 	append(v []byte)
@@ -46,89 +52,224 @@ func newAppender(mem memory.Allocator, col int) appender {
 type stringAppender struct {
 	b        *array.StringBuilder
 	lastData int
+	nulls    int // nulls not yet appended
 }
 
 func (a *stringAppender) check([]byte) error { return nil }
-func (a *stringAppender) append(v []byte)    { a.b.BinaryBuilder.Append(v) }
-func (a *stringAppender) appendNull()        { a.b.AppendNull() }
+func (a *stringAppender) append(v []byte) {
+	if a.nulls > 0 {
+		a.b.AppendNulls(a.nulls)
+		a.nulls = 0
+	}
+	a.b.BinaryBuilder.Append(v)
+}
+func (a *stringAppender) appendNull() { a.nulls++ }
 func (a *stringAppender) reserve(n int) {
 	a.b.Reserve(n)
 	a.b.ReserveData(a.lastData)
 }
 func (a *stringAppender) newArray() arrow.Array {
+	a.b.AppendNulls(a.nulls)
+	a.nulls = 0
 	a.lastData = a.b.DataLen()
 	return a.b.NewArray()
 }
 func (a *stringAppender) release() { a.b.Release() }
 
+// dictAppender remembers the dictionary index of recent values in a small
+// direct-mapped cache, so that the low-cardinality values of a log, which
+// repeat on almost every line, skip the builder's hash table. Indices of
+// cached values are gathered and appended in bulk; the builder's
+// dictionary is never reset, so a cached index stays right across
+// batches. The array is the same as with one Append per value.
 type dictAppender struct {
-	b *array.BinaryDictionaryBuilder
+	b       *array.BinaryDictionaryBuilder
+	cache   [dictCacheSize]dictEntry
+	pending []int  // indices not yet appended to b
+	valid   []bool // validity of pending, once it holds a null
+	nulls   bool   // pending holds a null
+	nullRun int    // nulls not yet appended, while pending is empty
+}
+
+type dictEntry struct {
+	key []byte
+	idx int
+}
+
+// dictCacheSize is a power of two.
+const dictCacheSize = 64
+
+// dictSlot picks a cache slot from the length and two bytes of v.
+func dictSlot(v []byte) int {
+	n := len(v)
+	return (n*7 + int(v[0])*3 + int(v[n/2])*5 + int(v[n-1])) & (dictCacheSize - 1)
 }
 
 func (a *dictAppender) check([]byte) error { return nil }
 func (a *dictAppender) append(v []byte) {
+	if len(v) > 0 {
+		e := &a.cache[dictSlot(v)]
+		if e.key != nil && string(e.key) == string(v) {
+			if a.nullRun > 0 {
+				a.flush()
+			}
+			a.pending = append(a.pending, e.idx)
+			if a.nulls {
+				a.valid = append(a.valid, true)
+			}
+			return
+		}
+		a.flush()
+		a.appendValue(v)
+		e.key = append(e.key[:0], v...)
+		e.idx = a.b.GetValueIndex(a.b.Len() - 1)
+		return
+	}
+	a.flush()
+	a.appendValue(v)
+}
+
+func (a *dictAppender) appendValue(v []byte) {
 	if err := a.b.Append(v); err != nil {
 		// Only an index overflow past 2^31 distinct values can fail; a
 		// batch holds at most maxBatchBytes of text.
 		panic(err)
 	}
 }
-func (a *dictAppender) appendNull()           { a.b.AppendNull() }
-func (a *dictAppender) reserve(n int)         { a.b.Reserve(n) }
-func (a *dictAppender) newArray() arrow.Array { return a.b.NewArray() }
-func (a *dictAppender) release()              { a.b.Release() }
 
-type int32Appender struct{ b *array.Int32Builder }
+func (a *dictAppender) appendNull() {
+	if !a.nulls {
+		if len(a.pending) == 0 {
+			a.nullRun++
+			return
+		}
+		a.nulls = true
+		a.valid = a.valid[:0]
+		for range a.pending {
+			a.valid = append(a.valid, true)
+		}
+	}
+	a.pending = append(a.pending, 0)
+	a.valid = append(a.valid, false)
+}
+
+// flush appends the pending nulls and indices to the builder.
+func (a *dictAppender) flush() {
+	if a.nullRun > 0 {
+		a.b.AppendNulls(a.nullRun)
+		a.nullRun = 0
+	}
+	if len(a.pending) == 0 {
+		return
+	}
+	var valid []bool
+	if a.nulls {
+		valid = a.valid
+	}
+	a.b.AppendIndices(a.pending, valid)
+	a.pending, a.valid, a.nulls = a.pending[:0], a.valid[:0], false
+}
+
+func (a *dictAppender) reserve(n int) { a.b.Reserve(n) }
+func (a *dictAppender) newArray() arrow.Array {
+	a.flush()
+	return a.b.NewArray()
+}
+func (a *dictAppender) release() { a.b.Release() }
+
+// The numeric appenders keep the value check parsed, so that append, which
+// follows check for the same value, does not parse it again.
+type int32Appender struct {
+	b     *array.Int32Builder
+	n     int32
+	nulls int // nulls not yet appended
+}
 
 func (a *int32Appender) check(v []byte) error {
 	n, ok := parseInt(v)
 	if !ok || n < -1<<31 || n > 1<<31-1 {
 		return errBadNumber
 	}
+	a.n = int32(n)
 	return nil
 }
-func (a *int32Appender) append(v []byte) {
-	n, _ := parseInt(v)
-	a.b.Append(int32(n))
+func (a *int32Appender) append([]byte) {
+	if a.nulls > 0 {
+		a.b.AppendNulls(a.nulls)
+		a.nulls = 0
+	}
+	a.b.Append(a.n)
 }
-func (a *int32Appender) appendNull()           { a.b.AppendNull() }
-func (a *int32Appender) reserve(n int)         { a.b.Reserve(n) }
-func (a *int32Appender) newArray() arrow.Array { return a.b.NewArray() }
-func (a *int32Appender) release()              { a.b.Release() }
+func (a *int32Appender) appendNull()   { a.nulls++ }
+func (a *int32Appender) reserve(n int) { a.b.Reserve(n) }
+func (a *int32Appender) newArray() arrow.Array {
+	a.b.AppendNulls(a.nulls)
+	a.nulls = 0
+	return a.b.NewArray()
+}
+func (a *int32Appender) release() { a.b.Release() }
 
-type int64Appender struct{ b *array.Int64Builder }
+// The line column's int64Appender is filled by its builder directly and
+// never holds nulls.
+type int64Appender struct {
+	b     *array.Int64Builder
+	n     int64
+	nulls int // nulls not yet appended
+}
 
 func (a *int64Appender) check(v []byte) error {
-	if _, ok := parseInt(v); !ok {
+	n, ok := parseInt(v)
+	if !ok {
 		return errBadNumber
 	}
+	a.n = n
 	return nil
 }
-func (a *int64Appender) append(v []byte) {
-	n, _ := parseInt(v)
-	a.b.Append(n)
+func (a *int64Appender) append([]byte) {
+	if a.nulls > 0 {
+		a.b.AppendNulls(a.nulls)
+		a.nulls = 0
+	}
+	a.b.Append(a.n)
 }
-func (a *int64Appender) appendNull()           { a.b.AppendNull() }
-func (a *int64Appender) reserve(n int)         { a.b.Reserve(n) }
-func (a *int64Appender) newArray() arrow.Array { return a.b.NewArray() }
-func (a *int64Appender) release()              { a.b.Release() }
+func (a *int64Appender) appendNull()   { a.nulls++ }
+func (a *int64Appender) reserve(n int) { a.b.Reserve(n) }
+func (a *int64Appender) newArray() arrow.Array {
+	a.b.AppendNulls(a.nulls)
+	a.nulls = 0
+	return a.b.NewArray()
+}
+func (a *int64Appender) release() { a.b.Release() }
 
-type float64Appender struct{ b *array.Float64Builder }
+type float64Appender struct {
+	b     *array.Float64Builder
+	f     float64
+	nulls int // nulls not yet appended
+}
 
 func (a *float64Appender) check(v []byte) error {
-	if _, ok := parseFloat(v); !ok {
+	f, ok := parseFloat(v)
+	if !ok {
 		return errBadNumber
 	}
+	a.f = f
 	return nil
 }
-func (a *float64Appender) append(v []byte) {
-	f, _ := parseFloat(v)
-	a.b.Append(f)
+func (a *float64Appender) append([]byte) {
+	if a.nulls > 0 {
+		a.b.AppendNulls(a.nulls)
+		a.nulls = 0
+	}
+	a.b.Append(a.f)
 }
-func (a *float64Appender) appendNull()           { a.b.AppendNull() }
-func (a *float64Appender) reserve(n int)         { a.b.Reserve(n) }
-func (a *float64Appender) newArray() arrow.Array { return a.b.NewArray() }
-func (a *float64Appender) release()              { a.b.Release() }
+func (a *float64Appender) appendNull()   { a.nulls++ }
+func (a *float64Appender) reserve(n int) { a.b.Reserve(n) }
+func (a *float64Appender) newArray() arrow.Array {
+	a.b.AppendNulls(a.nulls)
+	a.nulls = 0
+	return a.b.NewArray()
+}
+func (a *float64Appender) release() { a.b.Release() }
 
 // dateAppender and tsAppender are filled from the parsed timestamp, not
 // from a field value.

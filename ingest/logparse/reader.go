@@ -144,6 +144,10 @@ const (
 	posTsSec   = -3
 )
 
+// takeField is a field position and the schema column (or pos*) its value
+// goes to.
+type takeField struct{ i, c int }
+
 // Reader reads log lines into record batches.
 type Reader struct {
 	o      options
@@ -158,28 +162,36 @@ type Reader struct {
 	apps    []appender // one per output column
 
 	// State of the current header block.
-	fields    []int // schema column (or pos*) of each field position
-	haveHdr   bool
-	delim     byte
-	delimSet  bool
-	legacy    []int
-	fromMS    int64
-	toMS      int64
-	hasFrom   bool
-	hasTo     bool
-	vals      [schema.NumColumns][]byte
-	tsMilli   []byte
-	tsSec     []byte
-	rowBytes  int
-	lastRows  int // rows of the previous batch
-	rows      int
-	batch     arrow.RecordBatch
-	err       error
-	stats     Stats
-	lineNo    int64
-	long      []byte // accumulates a line longer than the buffer
-	eof       bool
-	fieldsBuf [][]byte
+	fields   []int // schema column (or pos*) of each field position
+	haveHdr  bool
+	delim    byte
+	delimSet bool
+	legacy   []int
+	fromMS   int64
+	toMS     int64
+	hasFrom  bool
+	hasTo    bool
+	vals     [schema.NumColumns][]byte
+	tsMilli  []byte
+	tsSec    []byte
+	rowBytes int
+	lastRows int // rows of the previous batch
+	rows     int
+	batch    arrow.RecordBatch
+	err      error
+	stats    Stats
+	lineNo   int64
+	long     []byte // accumulates a line longer than the buffer
+	eof      bool
+	delimPos []int // delimiter offsets of the current line
+	// take lists the fields the line loop takes, for lines of takeN
+	// fields under the current header block (-1: not yet listed).
+	take  []takeField
+	takeN int
+	// lastDate is the last date parsed, lastDay its day number.
+	lastDate   [10]byte
+	lastDay    int32
+	lastDateOK bool
 	// js is set for a JSON-lines reader (see NewJSONReader).
 	js *jsonState
 }
@@ -210,6 +222,7 @@ func NewReader(r io.Reader, opts ...Option) *Reader {
 		br:     bufio.NewReaderSize(r, bufSize),
 		legacy: schema.LegacyOrder(),
 		delim:  o.delim,
+		takeN:  -1,
 	}
 	rd.delimSet = o.delim != 0
 	if !rd.delimSet {
@@ -384,68 +397,101 @@ func (r *Reader) handle(line []byte) {
 		r.header(line)
 		return
 	}
-	if bytes.IndexByte(line, 0) >= 0 || !utf8.Valid(line) {
-		r.reject(ReasonInvalidBytes, "", "", line)
-		return
-	}
 	if !r.delimSet {
+		if bytes.IndexByte(line, 0) >= 0 || !utf8.Valid(line) {
+			r.reject(ReasonInvalidBytes, "", "", line)
+			return
+		}
 		r.delimSet = true
 		if bytes.IndexByte(line, '\t') < 0 && bytes.IndexByte(line, ' ') >= 0 {
 			r.delim = ' '
 		}
 	}
-	// Split. Fields beyond the header's are kept only to count them.
-	parts := r.fieldsBuf[:0]
-	rest := line
-	for {
-		i := bytes.IndexByte(rest, r.delim)
-		if i < 0 {
-			parts = append(parts, rest)
-			break
-		}
-		parts = append(parts, rest[:i])
-		rest = rest[i+1:]
+	// Split: the offset of every delimiter (fields beyond the header's
+	// only count).
+	pos, ok := splitLine(line, r.delim, r.delimPos[:0])
+	r.delimPos = pos
+	if !ok {
+		r.reject(ReasonInvalidBytes, "", "", line)
+		return
 	}
-	r.fieldsBuf = parts
-	n := len(parts)
+	parts := len(pos) + 1
+	n := parts
+	// A trailing delimiter leaves an empty last field.
+	emptyLast := len(pos) > 0 && pos[len(pos)-1] == len(line)-1
 	fields := r.fields
 	if !r.haveHdr {
 		// No header: the canonical order cut to the field count.
-		if n > 1 && len(parts[n-1]) == 0 {
+		if n > 1 && emptyLast {
 			n--
 		}
 		if n < 12 || n > len(r.legacy) {
-			r.reject(ReasonFieldCount, "", fmt.Sprintf("%d fields and no #Fields header", len(parts)), line)
+			r.reject(ReasonFieldCount, "", fmt.Sprintf("%d fields and no #Fields header", parts), line)
 			return
 		}
 		fields = r.legacy[:n]
 	} else {
-		if n == len(fields)+1 && len(parts[n-1]) == 0 {
+		if n == len(fields)+1 && emptyLast {
 			n-- // a trailing delimiter
 		}
 		if n != len(fields) {
-			r.reject(ReasonFieldCount, "", fmt.Sprintf("%d fields, header names %d", len(parts), len(fields)), line)
+			r.reject(ReasonFieldCount, "", fmt.Sprintf("%d fields, header names %d", parts, len(fields)), line)
 			return
 		}
 	}
 	r.tsMilli, r.tsSec = nil, nil
-	for i, c := range fields[:n] {
+	if r.takeN != n {
+		r.setTake(fields[:n])
+	}
+	for _, f := range r.take {
+		start := 0
+		if f.i > 0 {
+			start = pos[f.i-1] + 1
+		}
+		end := len(line)
+		if f.i < len(pos) {
+			end = pos[f.i]
+		}
+		v := line[start:end:end]
 		switch {
-		case c >= 0:
-			if r.capture[c] {
-				v := parts[i]
-				if len(v) == 1 && v[0] == '-' {
-					v = nil
-				}
-				r.vals[c] = v
+		case f.c >= 0:
+			if len(v) == 1 && v[0] == '-' {
+				v = nil
 			}
-		case c == posTsMilli:
-			r.tsMilli = parts[i]
-		case c == posTsSec:
-			r.tsSec = parts[i]
+			r.vals[f.c] = v
+		case f.c == posTsMilli:
+			r.tsMilli = v
+		case f.c == posTsSec:
+			r.tsSec = v
 		}
 	}
 	r.row(line)
+}
+
+// setTake lists the field positions whose values the line loop takes:
+// captured columns and the epoch timestamps.
+func (r *Reader) setTake(fields []int) {
+	r.take = r.take[:0]
+	for i, c := range fields {
+		if (c >= 0 && r.capture[c]) || c == posTsMilli || c == posTsSec {
+			r.take = append(r.take, takeField{i, c})
+		}
+	}
+	r.takeN = len(fields)
+}
+
+// parseDate is parseDate with the last date remembered: the lines of a
+// log file nearly all carry the same date.
+func (r *Reader) parseDate(d []byte) (int32, bool) {
+	if r.lastDateOK && string(d) == string(r.lastDate[:]) {
+		return r.lastDay, true
+	}
+	day, ok := parseDate(d)
+	if ok {
+		copy(r.lastDate[:], d) // parseDate takes only 10 bytes
+		r.lastDay, r.lastDateOK = day, true
+	}
+	return day, ok
 }
 
 // row converts the captured values of one record and appends them; on a
@@ -476,7 +522,7 @@ func (r *Reader) row(line []byte) {
 			r.reject(ReasonNoTimestamp, "", "", line)
 			return
 		}
-		dd, ok := parseDate(d)
+		dd, ok := r.parseDate(d)
 		if !ok {
 			r.reject(ReasonBadDate, "date", "", line)
 			return
@@ -491,7 +537,7 @@ func (r *Reader) row(line []byte) {
 	}
 	if !haveDay {
 		if d := r.vals[schema.Date_]; d != nil {
-			dd, ok := parseDate(d)
+			dd, ok := r.parseDate(d)
 			if !ok {
 				r.reject(ReasonBadDate, "date", "", line)
 				return
@@ -561,6 +607,7 @@ func (r *Reader) header(line []byte) {
 	}
 	names := bytes.Fields(line[len(fieldsTag):])
 	r.fields = r.fields[:0]
+	r.takeN = -1
 	for _, nb := range names {
 		name := string(nb)
 		c := schema.Lookup(name)
