@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -274,7 +275,7 @@ func Run(ctx context.Context, opts Options, sources []Source, sink Sink) (*Summa
 	}
 	sum.Complete = len(problems) == 0
 	if !sum.Complete {
-		return sum, fmt.Errorf("%w: %s", ErrIncomplete, joinProblems(problems))
+		return sum, fmt.Errorf("%w: %s", ErrIncomplete, strings.Join(problems, "; "))
 	}
 	return sum, nil
 }
@@ -329,17 +330,6 @@ func keepSamples(sum *Summary, samples []RejectSample, reasons []string) {
 
 // samplesPerReason is how many rejected lines a summary shows per reason.
 const samplesPerReason = 10
-
-func joinProblems(p []string) string {
-	s := ""
-	for i, x := range p {
-		if i > 0 {
-			s += "; "
-		}
-		s += x
-	}
-	return s
-}
 
 // readObject reads one object into the sink, retrying a failed read.
 func readObject(ctx context.Context, opts Options, src Source, ref ObjectRef, columns []int, sink Sink, prog *progressCounter) objectResult {
