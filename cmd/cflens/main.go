@@ -28,7 +28,7 @@ const (
 // not set: the garbage collector works harder near it instead of letting
 // the heap grow with the input. It is soft: a run that needs more still
 // gets it.
-const defaultMemoryLimit = 384 << 20
+const defaultMemoryLimit = 300 << 20
 
 func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
