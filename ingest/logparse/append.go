@@ -33,11 +33,11 @@ func newAppender(mem memory.Allocator, col int) appender {
 	case schema.DictString:
 		return &dictAppender{b: array.NewDictionaryBuilder(mem, dt.(*arrow.DictionaryType)).(*array.BinaryDictionaryBuilder)}
 	case schema.Int32:
-		return &int32Appender{b: array.NewInt32Builder(mem)}
+		return &numAppender[int32]{b: array.NewInt32Builder(mem), parse: parseInt32}
 	case schema.Int64:
-		return &int64Appender{b: array.NewInt64Builder(mem)}
+		return &numAppender[int64]{b: array.NewInt64Builder(mem), parse: parseInt}
 	case schema.Float64:
-		return &float64Appender{b: array.NewFloat64Builder(mem)}
+		return &numAppender[float64]{b: array.NewFloat64Builder(mem), parse: parseFloat}
 	case schema.Date:
 		return &dateAppender{b: array.NewDate32Builder(mem)}
 	case schema.Timestamp:
@@ -177,99 +177,56 @@ func (a *dictAppender) newArray() arrow.Array {
 }
 func (a *dictAppender) release() { a.b.Release() }
 
-// The numeric appenders keep the value check parsed, so that append, which
-// follows check for the same value, does not parse it again.
-type int32Appender struct {
-	b     *array.Int32Builder
-	n     int32
+// numBuilder is what numAppender needs of an Arrow builder.
+type numBuilder[T any] interface {
+	Append(T)
+	AppendNulls(int)
+	Reserve(int)
+	NewArray() arrow.Array
+	Release()
+}
+
+// numAppender appends a numeric column. check parses the value with
+// parse and keeps it; append appends the kept value, so a value is parsed
+// once.
+type numAppender[T any] struct {
+	b     numBuilder[T]
+	parse func([]byte) (T, bool)
+	v     T
 	nulls int // nulls not yet appended
 }
 
-func (a *int32Appender) check(v []byte) error {
-	n, ok := parseInt(v)
+func (a *numAppender[T]) check(v []byte) error {
+	x, ok := a.parse(v)
+	if !ok {
+		return errBadNumber
+	}
+	a.v = x
+	return nil
+}
+func (a *numAppender[T]) append([]byte) {
+	if a.nulls > 0 {
+		a.b.AppendNulls(a.nulls)
+		a.nulls = 0
+	}
+	a.b.Append(a.v)
+}
+func (a *numAppender[T]) appendNull()   { a.nulls++ }
+func (a *numAppender[T]) reserve(n int) { a.b.Reserve(n) }
+func (a *numAppender[T]) newArray() arrow.Array {
+	a.b.AppendNulls(a.nulls)
+	a.nulls = 0
+	return a.b.NewArray()
+}
+func (a *numAppender[T]) release() { a.b.Release() }
+
+func parseInt32(b []byte) (int32, bool) {
+	n, ok := parseInt(b)
 	if !ok || n < -1<<31 || n > 1<<31-1 {
-		return errBadNumber
+		return 0, false
 	}
-	a.n = int32(n)
-	return nil
+	return int32(n), true
 }
-func (a *int32Appender) append([]byte) {
-	if a.nulls > 0 {
-		a.b.AppendNulls(a.nulls)
-		a.nulls = 0
-	}
-	a.b.Append(a.n)
-}
-func (a *int32Appender) appendNull()   { a.nulls++ }
-func (a *int32Appender) reserve(n int) { a.b.Reserve(n) }
-func (a *int32Appender) newArray() arrow.Array {
-	a.b.AppendNulls(a.nulls)
-	a.nulls = 0
-	return a.b.NewArray()
-}
-func (a *int32Appender) release() { a.b.Release() }
-
-// The line column's int64Appender is filled by its builder directly and
-// never holds nulls.
-type int64Appender struct {
-	b     *array.Int64Builder
-	n     int64
-	nulls int // nulls not yet appended
-}
-
-func (a *int64Appender) check(v []byte) error {
-	n, ok := parseInt(v)
-	if !ok {
-		return errBadNumber
-	}
-	a.n = n
-	return nil
-}
-func (a *int64Appender) append([]byte) {
-	if a.nulls > 0 {
-		a.b.AppendNulls(a.nulls)
-		a.nulls = 0
-	}
-	a.b.Append(a.n)
-}
-func (a *int64Appender) appendNull()   { a.nulls++ }
-func (a *int64Appender) reserve(n int) { a.b.Reserve(n) }
-func (a *int64Appender) newArray() arrow.Array {
-	a.b.AppendNulls(a.nulls)
-	a.nulls = 0
-	return a.b.NewArray()
-}
-func (a *int64Appender) release() { a.b.Release() }
-
-type float64Appender struct {
-	b     *array.Float64Builder
-	f     float64
-	nulls int // nulls not yet appended
-}
-
-func (a *float64Appender) check(v []byte) error {
-	f, ok := parseFloat(v)
-	if !ok {
-		return errBadNumber
-	}
-	a.f = f
-	return nil
-}
-func (a *float64Appender) append([]byte) {
-	if a.nulls > 0 {
-		a.b.AppendNulls(a.nulls)
-		a.nulls = 0
-	}
-	a.b.Append(a.f)
-}
-func (a *float64Appender) appendNull()   { a.nulls++ }
-func (a *float64Appender) reserve(n int) { a.b.Reserve(n) }
-func (a *float64Appender) newArray() arrow.Array {
-	a.b.AppendNulls(a.nulls)
-	a.nulls = 0
-	return a.b.NewArray()
-}
-func (a *float64Appender) release() { a.b.Release() }
 
 // dateAppender and tsAppender are filled from the parsed timestamp, not
 // from a field value.

@@ -576,7 +576,7 @@ func (r *Reader) row(line []byte) {
 		case schema.Date_:
 			a.(*dateAppender).b.Append(arrow.Date32(day))
 		case schema.Line:
-			a.(*int64Appender).b.Append(r.lineNo)
+			a.(*numAppender[int64]).b.Append(r.lineNo) // never null
 		case schema.DistributionID, schema.Role, schema.Source:
 			// Constant per reader: filled in flush.
 		default:
