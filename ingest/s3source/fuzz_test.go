@@ -12,6 +12,7 @@ func FuzzParseURL(f *testing.F) {
 		"s3://bucket", "s3://bucket/", "s3://bucket/prefix", "s3://bucket/a/b/", "s3://b/x",
 		"s3://bucket//a", "https://bucket/", "s3://user@bucket/", "s3://bucket/a?b", "s3://bucket:9000/",
 		"s3://my.bucket-1/%2e%2e/", "s3://bucket/../x/",
+		"S3://004/000I0000%000000 ", // found by fuzzing: a decoded NUL in the prefix
 	} {
 		f.Add(s)
 	}

@@ -41,6 +41,9 @@ func ParseURL(s string) (Location, error) {
 	if strings.Contains(prefix, "//") {
 		return Location{}, fmt.Errorf("parse s3 url %q: empty path segment", s)
 	}
+	if strings.ContainsFunc(prefix, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return Location{}, fmt.Errorf("parse s3 url %q: control character in the prefix", s)
+	}
 	return Location{Bucket: u.Host, Prefix: prefix}, nil
 }
 
