@@ -35,6 +35,9 @@ func TestTemplatePrefixLevels(t *testing.T) {
 		{name: "no id year", tmpl: timeTemplates[0], lvl: levelYear, want: "2025/"},
 		{name: "stops at unknown variable", tmpl: "{DistributionId}/{AccountId}/{yyyy}/", lvl: levelHour, want: "E1/"},
 		{name: "hour before day", tmpl: "{DistributionId}/{HH}/{yyyy}-{MM}-{dd}/", lvl: levelDay, want: "E1/"},
+		{name: "time first", tmpl: "{yyyy}/{MM}/{dd}/{HH}/{DistributionId}/", lvl: levelHour, want: "2025/09/10/08/E1/"},
+		{name: "time first id level", tmpl: "{yyyy}/{MM}/{dd}/{HH}/{DistributionId}/", lvl: levelID, want: ""},
+		{name: "unknown variable first", tmpl: "{accountid}/{DistributionId}/", lvl: levelHour, want: ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,6 +46,14 @@ func TestTemplatePrefixLevels(t *testing.T) {
 				t.Errorf("prefix = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestParseTemplateErrors(t *testing.T) {
+	for _, bad := range []string{"{DistributionId", "a/{}/b"} {
+		if _, err := parseTemplate(bad); err == nil {
+			t.Errorf("parseTemplate(%q) succeeded, want an error", bad)
+		}
 	}
 }
 

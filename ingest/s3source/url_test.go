@@ -2,7 +2,6 @@ package s3source
 
 import (
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -41,42 +40,5 @@ func TestParseURL(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestTemplatePrefix(t *testing.T) {
-	hour := time.Date(2025, 9, 10, 8, 0, 0, 0, time.UTC)
-	tests := []struct {
-		name string
-		tmpl string
-		lvl  level
-		want string
-	}{
-		{name: "legacy id", tmpl: builtinTemplates[0], lvl: levelID, want: "E1ABC."},
-		{name: "legacy day", tmpl: builtinTemplates[0], lvl: levelDay, want: "E1ABC.2025-09-10-"},
-		{name: "legacy hour", tmpl: builtinTemplates[0], lvl: levelHour, want: "E1ABC.2025-09-10-08."},
-		{name: "hive id", tmpl: builtinTemplates[1], lvl: levelID, want: "DistributionId=E1ABC/year="},
-		{name: "hive day", tmpl: builtinTemplates[1], lvl: levelDay, want: "DistributionId=E1ABC/year=2025/month=09/day=10/hour="},
-		{name: "hive hour", tmpl: builtinTemplates[1], lvl: levelHour, want: "DistributionId=E1ABC/year=2025/month=09/day=10/hour=08/"},
-		{name: "templated hour", tmpl: builtinTemplates[3], lvl: levelHour, want: "E1ABC/2025/09/10/08/"},
-		{name: "time first", tmpl: "{yyyy}/{MM}/{dd}/{HH}/{DistributionId}/", lvl: levelHour, want: "2025/09/10/08/E1ABC/"},
-		{name: "time first id level", tmpl: "{yyyy}/{MM}/{dd}/{HH}/{DistributionId}/", lvl: levelID, want: ""},
-		{name: "unknown variable stops", tmpl: "{accountid}/{DistributionId}/", lvl: levelHour, want: ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			tm, err := parseTemplate(tt.tmpl)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := tm.prefix("E1ABC", hour, tt.lvl); got != tt.want {
-				t.Errorf("prefix(%q, %v) = %q, want %q", tt.tmpl, tt.lvl, got, tt.want)
-			}
-		})
-	}
-	for _, bad := range []string{"{DistributionId", "a/{}/b"} {
-		if _, err := parseTemplate(bad); err == nil {
-			t.Errorf("parseTemplate(%q) succeeded, want an error", bad)
-		}
 	}
 }
