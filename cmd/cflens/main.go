@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/cflens/cflens/ingest"
@@ -36,7 +37,36 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:]))
+	stopProfile := startCPUProfile(os.Getenv("CFLENS_CPUPROFILE"))
+	code := run(ctx, os.Args[1:])
+	stopProfile()
+	os.Exit(code)
+}
+
+// startCPUProfile writes a CPU profile of the whole run to path, when it
+// is set (CFLENS_CPUPROFILE; README, "Performance"), and returns what
+// ends it.
+func startCPUProfile(path string) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cflens: cpu profile:", err)
+		if f != nil {
+			f.Close()
+		}
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "cflens: cpu profile:", err)
+		}
+	}
 }
 
 func run(ctx context.Context, args []string) int {

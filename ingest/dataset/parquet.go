@@ -53,6 +53,9 @@ func writerProperties(o Options, mem memory.Allocator) (*parquet.WriterPropertie
 		parquet.WithDictionaryDefault(false),
 		parquet.WithCreatedBy("cflens"),
 	}
+	if o.PageBytes > 0 {
+		opts = append(opts, parquet.WithDataPageSize(o.PageBytes))
+	}
 	if o.CompressionLevel != 0 && codec == compress.Codecs.Zstd {
 		opts = append(opts, parquet.WithCompressionLevel(o.CompressionLevel))
 	}

@@ -130,7 +130,7 @@ func Read(ctx context.Context, st Store, o ReadOptions, sink ingest.Sink) (inges
 		o.Allocator = memory.DefaultAllocator
 	}
 	if o.BatchRows <= 0 {
-		o.BatchRows = 64 * 1024
+		o.BatchRows = 16 * 1024
 	}
 	cols := o.Columns
 	if cols == nil {
@@ -290,7 +290,13 @@ func flatBatches(ctx context.Context, rd *file.Reader, cols []int, batchRows int
 			if fc.leaf < 0 {
 				continue
 			}
-			if fc.cr, err = rg.Column(fc.leaf); err != nil {
+			if fc.kind == schema.DictString && onlyDictPages(rg, fc.leaf) {
+				err = fc.startDictChunk(rg, md.Schema.Column(fc.leaf))
+				sc.indexChunks++
+			} else {
+				fc.cr, err = rg.Column(fc.leaf)
+			}
+			if err != nil {
 				return true, err
 			}
 		}
@@ -363,6 +369,13 @@ type flatColumn struct {
 	mem  memory.Allocator
 	cr   file.ColumnChunkReader
 
+	// dc reads the chunks of dictionary-output string columns whose
+	// data pages are all dictionary-encoded (indexPages), taking their
+	// indices as they are. Other chunks go the column chunk reader's way,
+	// which looks every value up, into dict, which numbers them again.
+	dc         dictChunk
+	indexPages bool
+
 	defs  []int16
 	i32   []int32
 	i64   []int64
@@ -377,8 +390,47 @@ type flatColumn struct {
 	strb *array.StringBuilder
 }
 
+// startDictChunk reads the column's chunk of row group rg with dc.
+func (c *flatColumn) startDictChunk(rg *file.RowGroupReader, d *pqschema.Column) error {
+	pr, err := rg.GetColumnPageReader(c.leaf)
+	if err != nil {
+		return err
+	}
+	c.dc.open(pr, d.MaxDefinitionLevel())
+	c.indexPages = true
+	return nil
+}
+
+// onlyDictPages reports whether the metadata of a column chunk says that
+// all its data pages are dictionary-encoded.
+func onlyDictPages(rg *file.RowGroupReader, leaf int) bool {
+	cc, err := rg.MetaData().ColumnChunk(leaf)
+	if err != nil {
+		return false
+	}
+	stats := cc.EncodingStats()
+	data := 0
+	for _, st := range stats {
+		switch st.PageType {
+		case file.PageTypeDataPage, file.PageTypeDataPageV2:
+			if st.Encoding != parquet.Encodings.RLEDict && st.Encoding != parquet.Encodings.PlainDict {
+				return false
+			}
+			data++
+		case file.PageTypeDictionaryPage:
+		default:
+			return false
+		}
+	}
+	return data > 0
+}
+
 // closeChunk releases the column chunk reader of the row group read.
 func (c *flatColumn) closeChunk() error {
+	if c.indexPages {
+		c.indexPages = false
+		return c.dc.close()
+	}
 	cl, ok := c.cr.(interface{ Close() error })
 	c.cr = nil
 	if !ok {
@@ -389,7 +441,8 @@ func (c *flatColumn) closeChunk() error {
 
 // flatScratch keeps the flatColumns of a read from one file to the next.
 type flatScratch struct {
-	cols []*flatColumn
+	cols        []*flatColumn
+	indexChunks int // chunks read with dictChunk, for tests
 }
 
 func (sc *flatScratch) release() {
@@ -406,6 +459,7 @@ func (c *flatColumn) reset(k schema.Kind, mem memory.Allocator) {
 		c.release()
 		c.mem = mem
 	}
+	c.closeChunk()
 	c.kind, c.leaf, c.cr = k, -1, nil
 }
 
@@ -501,6 +555,9 @@ func (c *flatColumn) read(n int64, dt arrow.DataType) (arrow.Array, error) {
 		}
 		flatSpread(c.tsb.AppendValues, c.ts[:n], nv, nulls, c.valid[:n])
 		return c.tsb.NewArray(), nil
+	}
+	if c.indexPages {
+		return c.dc.read(int(n), dt, c.mem)
 	}
 	// Strings: values alias the page's buffers, so each page's values
 	// are taken in (copied or looked up) before the next page is read.

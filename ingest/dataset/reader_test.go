@@ -34,6 +34,7 @@ func TestFlatBatchesMatchPqarrow(t *testing.T) {
 		{"one row group per file", Options{}, 64 * 1024},
 		{"row groups of 1000 rows, batches of 333", Options{RowGroupRows: 1000, BufferBytes: 256 << 10}, 333},
 		{"snappy, no compaction", Options{Compression: CompressionSnappy, CompactRows: -1, BufferBytes: 256 << 10}, 4096},
+		{"pages of 512 bytes", Options{PageBytes: 512, RowGroupRows: 5000, BufferBytes: 256 << 10}, 700},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
@@ -112,6 +113,11 @@ func TestFlatBatchesMatchPqarrow(t *testing.T) {
 			}
 			if total != len(expectedRows(t, objs)) {
 				t.Errorf("read %d rows, want %d", total, len(expectedRows(t, objs)))
+			}
+			// The writer leaves every dictionary column dictionary-encoded,
+			// so the index decoder must have read some of the chunks.
+			if sc.indexChunks == 0 {
+				t.Error("no column chunk was read by its dictionary indices")
 			}
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 
@@ -35,6 +36,9 @@ type Options struct {
 	CompressionLevel int
 	// RowGroupRows is the number of rows per Parquet row group.
 	RowGroupRows int64
+	// PageBytes is the target size of a data page before compression;
+	// 0 takes Parquet's default of 1 MiB.
+	PageBytes int64
 	// BufferBytes bounds the Arrow memory of committed rows held before a
 	// checkpoint writes them out. At most two buffers exist at once: one
 	// filling, one being written.
@@ -862,6 +866,8 @@ func (w *Writer) encode(ctx context.Context, fw *pqarrow.FileWriter, j *job, rep
 	for i := range all {
 		all[i] = i
 	}
+	rg := &rowGroups{fw: fw, mem: w.o.Allocator, rows: w.o.RowGroupRows}
+	defer rg.release()
 	for _, old := range j.olds {
 		// Row ranges to keep: objects are contiguous, in the listed order.
 		type span struct{ from, to int64 }
@@ -894,7 +900,7 @@ func (w *Writer) encode(ctx context.Context, fw *pqarrow.FileWriter, j *job, rep
 					continue
 				}
 				piece := b.NewSlice(from-lo, to-lo)
-				err := fw.WriteBuffered(piece)
+				err := rg.write(piece)
 				piece.Release()
 				if err != nil {
 					return err
@@ -910,51 +916,161 @@ func (w *Writer) encode(ctx context.Context, fw *pqarrow.FileWriter, j *job, rep
 			return fmt.Errorf("merge %s: file has %d rows, journal says %d", old.Key, pos, old.Rows)
 		}
 	}
-	// Small batches are joined before encoding: the Parquet writer has a
-	// fixed cost per column per call (it clears pooled level buffers of
-	// the largest size seen), and one dictionary per chunk lets it take
-	// dictionary columns without re-hashing every value.
-	var pending []arrow.RecordBatch
-	var rows int64
-	flush := func() error {
-		defer func() { pending, rows = pending[:0], 0 }()
-		if len(pending) == 0 {
-			return nil
-		}
-		if len(pending) == 1 {
-			return fw.WriteBuffered(pending[0])
-		}
-		b, err := concatBatches(w.o.Allocator, pending)
-		if err != nil {
-			return err
-		}
-		defer b.Release()
-		return fw.WriteBuffered(b)
-	}
 	for _, n := range j.news {
 		for _, b := range n.batches {
-			if b.NumRows() >= joinRows {
-				if err := flush(); err != nil {
-					return err
-				}
-				if err := fw.WriteBuffered(b); err != nil {
-					return err
-				}
-				continue
-			}
-			pending = append(pending, b)
-			rows += b.NumRows()
-			if rows >= joinRows {
-				if err := flush(); err != nil {
-					return err
-				}
+			if err := rg.write(b); err != nil {
+				return err
 			}
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 	}
-	return flush()
+	return rg.flush()
+}
+
+// rowGroups cuts the batches of a file into row groups of rows rows and
+// gives every batch of a row group the same dictionaries. pqarrow keeps a
+// column chunk dictionary-encoded only while each batch brings the
+// dictionary of the first: at the first other one it falls back to plain
+// pages for the rest of the chunk, which readers then hash value by
+// value. Batches with their own dictionaries (one per parsed object) are
+// therefore re-indexed against the union of the row group's
+// dictionaries, which costs an index array per dictionary column and
+// copies no strings.
+type rowGroups struct {
+	fw      *pqarrow.FileWriter
+	mem     memory.Allocator
+	rows    int64
+	pending []arrow.RecordBatch
+	n       int64 // rows in pending
+	started bool  // a row group was written
+}
+
+// write adds b (which the caller keeps) to the row group being gathered,
+// writing the row group out whenever it is full.
+func (g *rowGroups) write(b arrow.RecordBatch) error {
+	for off := int64(0); off < b.NumRows(); {
+		k := min(b.NumRows()-off, g.rows-g.n)
+		if off == 0 && k == b.NumRows() {
+			b.Retain()
+			g.pending = append(g.pending, b)
+		} else {
+			g.pending = append(g.pending, b.NewSlice(off, off+k))
+		}
+		g.n += k
+		off += k
+		if g.n == g.rows {
+			if err := g.flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// flush writes the gathered batches as one row group. Small batches are
+// joined first: the Parquet writer has a fixed cost per column per call
+// (it clears pooled level buffers of the largest size seen).
+func (g *rowGroups) flush() error {
+	defer g.release()
+	if len(g.pending) == 0 {
+		return nil
+	}
+	var parts []arrow.RecordBatch
+	defer func() {
+		for _, b := range parts {
+			b.Release()
+		}
+	}()
+	for i := 0; i < len(g.pending); {
+		j, rows := i, int64(0)
+		for j < len(g.pending) && (j == i || rows+g.pending[j].NumRows() <= joinRows) {
+			rows += g.pending[j].NumRows()
+			j++
+		}
+		if j-i == 1 {
+			g.pending[i].Retain()
+			parts = append(parts, g.pending[i])
+		} else {
+			b, err := concatBatches(g.mem, g.pending[i:j])
+			if err != nil {
+				return err
+			}
+			parts = append(parts, b)
+		}
+		i = j
+	}
+	if len(parts) > 1 {
+		if err := unifyDicts(g.mem, parts); err != nil {
+			return err
+		}
+	}
+	if g.started {
+		if err := g.fw.NewBufferedRowGroupChecked(); err != nil {
+			return err
+		}
+	}
+	g.started = true
+	for _, b := range parts {
+		if err := g.fw.WriteBuffered(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (g *rowGroups) release() {
+	for _, b := range g.pending {
+		b.Release()
+	}
+	g.pending, g.n = g.pending[:0], 0
+}
+
+// unifyDicts replaces, in place, each dictionary column of the batches
+// by one whose chunks share one dictionary.
+func unifyDicts(mem memory.Allocator, bs []arrow.RecordBatch) error {
+	sc := bs[0].Schema()
+	cols := make([][]arrow.Array, len(bs))
+	for k, b := range bs {
+		cols[k] = slices.Clone(b.Columns())
+		for _, c := range cols[k] {
+			c.Retain()
+		}
+	}
+	defer func() {
+		for _, cs := range cols {
+			for _, c := range cs {
+				c.Release()
+			}
+		}
+	}()
+	chunks := make([]arrow.Array, len(bs))
+	for i, f := range sc.Fields() {
+		if f.Type.ID() != arrow.DICTIONARY {
+			continue
+		}
+		for k := range bs {
+			chunks[k] = cols[k][i]
+		}
+		in := arrow.NewChunked(f.Type, chunks)
+		out, err := array.UnifyChunkedDicts(mem, in)
+		in.Release()
+		if err != nil {
+			return fmt.Errorf("unify dictionaries of %s: %w", f.Name, err)
+		}
+		for k, c := range out.Chunks() {
+			c.Retain()
+			cols[k][i].Release()
+			cols[k][i] = c
+		}
+		out.Release()
+	}
+	for k, b := range bs {
+		bs[k] = array.NewRecordBatch(sc, cols[k], b.NumRows())
+		b.Release()
+	}
+	return nil
 }
 
 // joinRows is the size up to which consecutive small batches are joined.
