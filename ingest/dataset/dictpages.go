@@ -277,8 +277,10 @@ func grow(s []int32, n int) []int32 {
 // plainStrings decodes n PLAIN byte arrays (each a 4-byte length and its
 // bytes) into a string array.
 func plainStrings(data []byte, n int, mem memory.Allocator) (*array.String, error) {
-	if n < 0 {
-		return nil, fmt.Errorf("%w: dictionary of %d values", errDictPage, n)
+	// Every value takes at least its 4-byte length: a count beyond that
+	// is damage, and must not size the builder.
+	if n < 0 || n > len(data)/4 {
+		return nil, fmt.Errorf("%w: dictionary of %d values in %d bytes", errDictPage, n, len(data))
 	}
 	b := array.NewStringBuilder(mem)
 	defer b.Release()

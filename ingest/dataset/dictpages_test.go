@@ -181,6 +181,35 @@ func TestPlainStringsDamaged(t *testing.T) {
 	}
 }
 
+// FuzzPlainStrings: any dictionary page decodes to the values it holds,
+// or to an error, without a panic or an allocation beyond its size.
+func FuzzPlainStrings(f *testing.F) {
+	f.Add([]byte{2, 0, 0, 0, 'h', 'i', 0, 0, 0, 0}, 2)
+	f.Add([]byte{0xff, 0xff, 0xff, 0x7f}, 1<<30)
+	f.Fuzz(func(t *testing.T, data []byte, n int) {
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		defer mem.AssertSize(t, 0)
+		d, err := plainStrings(data, n, mem)
+		if err != nil {
+			if !errors.Is(err, errDictPage) {
+				t.Fatalf("error %v is not a dictionary page error", err)
+			}
+			return
+		}
+		defer d.Release()
+		if d.Len() != n {
+			t.Fatalf("%d values, want %d", d.Len(), n)
+		}
+		total := 0
+		for i := range n {
+			total += 4 + len(d.Value(i))
+		}
+		if total > len(data) {
+			t.Fatalf("values of %d bytes from a page of %d", total, len(data))
+		}
+	})
+}
+
 func TestCheckIndices(t *testing.T) {
 	if err := checkIndices([]int32{0, 3, 2}, 4); err != nil {
 		t.Error(err)
