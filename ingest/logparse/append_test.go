@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -112,5 +113,36 @@ func TestAppendersMatchBuilders(t *testing.T) {
 				want.Release()
 			}
 		})
+	}
+}
+
+// TestConstDict checks the constant columns against a dictionary builder
+// given the same value n times.
+func TestConstDict(t *testing.T) {
+	for _, s := range []string{"", "E1EXAMPLE"} {
+		for _, n := range []int{1, 7, 8, 9, 1000} {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			got := constDict(mem, s, n)
+			ref := array.NewDictionaryBuilder(mem, schema.ArrowType(schema.DictString).(*arrow.DictionaryType)).(*array.BinaryDictionaryBuilder)
+			for range n {
+				if s == "" {
+					ref.AppendNull()
+				} else if err := ref.AppendString(s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := ref.NewArray()
+			if !array.Equal(got, want) || got.NullN() != want.NullN() {
+				t.Errorf("%q × %d: got %v, want %v", s, n, got, want)
+			}
+			gd, wd := got.(*array.Dictionary), want.(*array.Dictionary)
+			if !array.Equal(gd.Indices(), wd.Indices()) || !array.Equal(gd.Dictionary(), wd.Dictionary()) {
+				t.Errorf("%q × %d: indices %v dictionary %v, want %v %v", s, n, gd.Indices(), gd.Dictionary(), wd.Indices(), wd.Dictionary())
+			}
+			got.Release()
+			want.Release()
+			ref.Release()
+			mem.AssertSize(t, 0)
+		}
 	}
 }

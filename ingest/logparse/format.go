@@ -155,8 +155,9 @@ func Open(r io.Reader, format Format, opts ...Option) (BatchReader, error) {
 	if err != nil {
 		return nil, err
 	}
+	var src io.Reader = text
 	if format == FormatAuto {
-		tb := bufio.NewReaderSize(text, 64*1024)
+		tb := bufio.NewReaderSize(text, readerBufSize)
 		peek, err := tb.Peek(512)
 		if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 			text.Close()
@@ -168,13 +169,16 @@ func Open(r io.Reader, format Format, opts ...Option) (BatchReader, error) {
 			text.Close()
 			return nil, fmt.Errorf("parquet inside gzip is not supported")
 		}
-		text = readCloser{tb, text}
+		// The reader takes tb as its own buffer (bufio.NewReaderSize
+		// returns a large enough *bufio.Reader as is), so the text is
+		// not copied from one buffer to another.
+		src = tb
 	}
 	var rd *Reader
 	if format == FormatJSON {
-		rd = NewJSONReader(text, opts...)
+		rd = NewJSONReader(src, opts...)
 	} else {
-		rd = NewReader(text, opts...)
+		rd = NewReader(src, opts...)
 	}
 	return &closingReader{Reader: rd, c: text}, nil
 }
@@ -182,11 +186,6 @@ func Open(r io.Reader, format Format, opts ...Option) (BatchReader, error) {
 type readerAtSeeker interface {
 	io.ReaderAt
 	io.Seeker
-}
-
-type readCloser struct {
-	io.Reader
-	io.Closer
 }
 
 // closingReader closes the decompressor when released.

@@ -47,6 +47,11 @@ const DefaultBatchRows = 64 * 1024
 // 8 KiB and request headers at 20 KiB, so real lines stay far below it.
 const DefaultMaxLineBytes = 256 * 1024
 
+// readerBufSize is the size of a Reader's line buffer. Lines longer than
+// it are gathered in Reader.long (see readLine), so it need not hold the
+// longest line allowed.
+const readerBufSize = 64 * 1024
+
 // initialReserve is the capacity builders start a batch with; they grow
 // as rows come, so many small objects do not each pay for a full batch.
 const initialReserve = 256
@@ -160,6 +165,7 @@ type Reader struct {
 	// output columns plus date and time, which the timestamp needs.
 	capture [schema.NumColumns]bool
 	apps    []appender // one per output column
+	fill    fillers    // the same appenders, by how a row fills them
 
 	// State of the current header block.
 	fields   []int // schema column (or pos*) of each field position
@@ -214,12 +220,9 @@ func NewReader(r io.Reader, opts ...Option) *Reader {
 			o.columns[i] = i
 		}
 	}
-	// Lines longer than the buffer are gathered in r.long (see readLine),
-	// so the buffer need not hold the longest line allowed.
-	bufSize := 64 * 1024
 	rd := &Reader{
 		o:      o,
-		br:     bufio.NewReaderSize(r, bufSize),
+		br:     bufio.NewReaderSize(r, readerBufSize),
 		legacy: schema.LegacyOrder(),
 		delim:  o.delim,
 		takeN:  -1,
@@ -251,6 +254,7 @@ func NewReader(r io.Reader, opts ...Option) *Reader {
 	rd.apps = make([]appender, len(o.columns))
 	for i, c := range o.columns {
 		rd.apps[i] = newAppender(o.mem, c)
+		rd.fill.add(c, rd.apps[i])
 	}
 	rd.stats.RejectedBy = map[string]int64{}
 	rd.stats.UnknownFields = map[string]int64{}
@@ -439,10 +443,12 @@ func (r *Reader) handle(line []byte) {
 			return
 		}
 	}
-	r.tsMilli, r.tsSec = nil, nil
 	if r.takeN != n {
 		r.setTake(fields[:n])
 	}
+	// The loop sets the same values on every line of this field count,
+	// and setTake cleared the others, so no line leaves a value behind
+	// and the values need no clearing per line.
 	for _, f := range r.take {
 		start := 0
 		if f.i > 0 {
@@ -465,12 +471,14 @@ func (r *Reader) handle(line []byte) {
 			r.tsSec = v
 		}
 	}
-	r.row(line)
+	r.appendRow(line)
 }
 
 // setTake lists the field positions whose values the line loop takes:
-// captured columns and the epoch timestamps.
+// captured columns and the epoch timestamps. It clears the values, which
+// the line loop then sets for the listed fields only.
 func (r *Reader) setTake(fields []int) {
+	r.clearVals()
 	r.take = r.take[:0]
 	for i, c := range fields {
 		if (c >= 0 && r.capture[c]) || c == posTsMilli || c == posTsSec {
@@ -494,10 +502,16 @@ func (r *Reader) parseDate(d []byte) (int32, bool) {
 	return day, ok
 }
 
-// row converts the captured values of one record and appends them; on a
-// conversion error it rejects the line and appends nothing.
+// row appends the captured values of one record (see appendRow) and
+// clears them for the next.
 func (r *Reader) row(line []byte) {
-	defer r.clearVals()
+	r.appendRow(line)
+	r.clearVals()
+}
+
+// appendRow converts the captured values of one record and appends them;
+// on a conversion error it rejects the line and appends nothing.
+func (r *Reader) appendRow(line []byte) {
 	var tsMS int64
 	var day int32
 	var haveDay bool
@@ -547,11 +561,11 @@ func (r *Reader) row(line []byte) {
 			day = int32(floorDiv(tsMS, 86400000))
 		}
 	}
-	// Convert the typed output columns before appending anything.
-	for i, c := range r.cols {
-		if v := r.vals[c]; v != nil {
-			if err := r.apps[i].check(v); err != nil {
-				r.reject(ReasonBadNumber, schema.Col(c).LogName, err.Error(), line)
+	// Convert the numeric output columns before appending anything.
+	for _, f := range r.fill.nums {
+		if v := r.vals[f.c]; v != nil {
+			if err := f.a.check(v); err != nil {
+				r.reject(ReasonBadNumber, schema.Col(f.c).LogName, err.Error(), line)
 				return
 			}
 		}
@@ -568,28 +582,45 @@ func (r *Reader) row(line []byte) {
 			a.reserve(n)
 		}
 	}
-	for i, c := range r.cols {
-		a := r.apps[i]
-		switch c {
-		case schema.Timestamp_:
-			a.(*tsAppender).b.Append(arrow.Timestamp(tsMS))
-		case schema.Date_:
-			a.(*dateAppender).b.Append(arrow.Date32(day))
-		case schema.Line:
-			a.(*numAppender[int64]).b.Append(r.lineNo) // never null
-		case schema.DistributionID, schema.Role, schema.Source:
-			// Constant per reader: filled in flush.
-		default:
-			if v := r.vals[c]; v != nil {
-				a.append(v)
-			} else {
-				a.appendNull()
-			}
-		}
-	}
+	r.appendValues(tsMS, day)
 	r.rows++
 	r.rowBytes += len(line)
 	r.stats.Rows++
+}
+
+// appendValues appends a row whose numbers check has parsed.
+func (r *Reader) appendValues(tsMS int64, day int32) {
+	f := &r.fill
+	for _, a := range f.ts {
+		a.put(arrow.Timestamp(tsMS))
+	}
+	for _, a := range f.dates {
+		a.put(arrow.Date32(day))
+	}
+	for _, a := range f.lines {
+		a.put(r.lineNo) // never null
+	}
+	for _, x := range f.nums {
+		if v := r.vals[x.c]; v != nil {
+			x.a.append(v)
+		} else {
+			x.a.appendNull()
+		}
+	}
+	for _, x := range f.dicts {
+		if v := r.vals[x.c]; v != nil {
+			x.a.append(v)
+		} else {
+			x.a.appendNull()
+		}
+	}
+	for _, x := range f.strs {
+		if v := r.vals[x.c]; v != nil {
+			x.a.append(v)
+		} else {
+			x.a.appendNull()
+		}
+	}
 }
 
 func (r *Reader) clearVals() {
@@ -597,6 +628,7 @@ func (r *Reader) clearVals() {
 		r.vals[c] = nil
 	}
 	r.vals[schema.Date_], r.vals[schema.Time] = nil, nil
+	r.tsMilli, r.tsSec = nil, nil
 }
 
 // header handles a line starting with '#'.
@@ -658,22 +690,26 @@ func (r *Reader) flush() {
 }
 
 // constDict builds a dictionary array of n copies of s (NULL when s is
-// empty).
+// empty). The indices, all 0, are written directly: appending them to a
+// dictionary builder would convert and copy them twice.
 func constDict(mem memory.Allocator, s string, n int) arrow.Array {
-	b := array.NewDictionaryBuilder(mem, schema.ArrowType(schema.DictString).(*arrow.DictionaryType)).(*array.BinaryDictionaryBuilder)
-	defer b.Release()
+	dt := schema.ArrowType(schema.DictString).(*arrow.DictionaryType)
 	if s == "" {
+		b := array.NewDictionaryBuilder(mem, dt)
+		defer b.Release()
 		b.AppendNulls(n)
 		return b.NewArray()
 	}
-	b.Reserve(n)
-	if err := b.AppendString(s); err != nil {
-		// Inserting into an empty dictionary cannot fail.
-		panic(err)
-	}
-	idx := make([]int, n-1)
-	b.AppendIndices(idx, nil)
-	return b.NewArray()
+	sb := array.NewStringBuilder(mem)
+	defer sb.Release()
+	sb.Append(s)
+	dict := sb.NewArray()
+	defer dict.Release()
+	idx := memory.NewResizableBuffer(mem)
+	defer idx.Release()
+	idx.Resize(n * arrow.Int32SizeBytes)
+	memory.Set(idx.Bytes(), 0)
+	return newDictArray(mem, dt, n, idx, &nullRuns{}, dict)
 }
 
 func isNull(v []byte) bool { return len(v) == 1 && v[0] == '-' }
