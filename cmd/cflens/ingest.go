@@ -51,7 +51,7 @@ rejected lines over --max-reject-rate), 2 usage error, 1 other errors.`,
 	cmd.Flags().StringVar(&o.summaryFile, "summary", "", "write the run summary as JSON to this file")
 	cmd.Flags().Float64Var(&o.maxRejectRate, "max-reject-rate", 0.001, "share of rejected lines above which the run is incomplete (exit 3)")
 	cmd.Flags().StringVar(&o.compression, "compression", "zstd", "Parquet compression: zstd or snappy")
-	cmd.Flags().Int64Var(&o.checkpointBytes, "checkpoint-bytes", 0, "memory of parsed rows held before they are written to the dataset (0: 64 MiB)")
+	cmd.Flags().Int64Var(&o.checkpointBytes, "checkpoint-bytes", 0, "memory of parsed rows held before they are written to the dataset; a second buffer as large fills while one is written (0: 32 MiB)")
 	cmd.Flags().BoolVarP(&o.verbose, "verbose", "v", false, "log retries and failures as they happen")
 	return cmd
 }
