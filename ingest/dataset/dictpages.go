@@ -14,20 +14,19 @@ import (
 )
 
 // dictChunk reads a string column chunk whose data pages are all
-// dictionary-encoded, as dictionary arrays that share
-// the chunk's dictionary: the pages' indices are decoded straight into
-// the batch's index buffer. arrow-go offers no public way to get at the
-// indices; its column chunk reader looks every value up, and its record
-// reader goes through spaced scratch buffers that it allocates afresh
-// for every chunk, which cost the analysis more than all its counting.
+// dictionary-encoded, as dictionary arrays that share the chunk's
+// dictionary: the pages' indices are decoded straight into the batch's
+// index buffer. arrow-go offers no public way to get at the indices; its
+// column chunk reader looks every value up, and its record reader goes
+// through spaced scratch buffers that it allocates afresh for every
+// chunk, which cost the analysis more than all its counting.
 //
 // The page layout is the Parquet format's: the definition levels of an
 // optional column as an RLE/bit-packed hybrid run of 1-bit levels, then
 // the bit width of the indices in one byte and the indices of the
 // non-null values as a hybrid run.
 type dictChunk struct {
-	pr     file.PageReader
-	page   file.Page // the current page, owned by pr
+	pr     file.PageReader // owns the pages
 	maxDef int16
 	dict   *array.String
 
@@ -48,10 +47,8 @@ func (d *dictChunk) open(pr file.PageReader, maxDef int16) {
 	d.pr, d.maxDef = pr, maxDef
 }
 
-// close releases the chunk's dictionary and page reader, which owns the
-// pages.
+// close releases the chunk's dictionary and page reader.
 func (d *dictChunk) close() error {
-	d.page = nil
 	if d.dict != nil {
 		d.dict.Release()
 		d.dict = nil
@@ -75,8 +72,7 @@ func (d *dictChunk) nextPage(mem memory.Allocator) error {
 			}
 			return fmt.Errorf("%w: the chunk ends early", errDictPage)
 		}
-		d.page = d.pr.Page()
-		switch p := d.page.(type) {
+		switch p := d.pr.Page().(type) {
 		case *file.DictionaryPage:
 			if d.dict != nil {
 				return fmt.Errorf("%w: a second dictionary page", errDictPage)
