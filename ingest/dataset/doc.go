@@ -20,6 +20,13 @@
 // is the commit point; see Writer for the order of steps and how a crashed
 // run is rolled back or forward when the dataset is next opened.
 //
+// Files hold row groups of Options.RowGroupRows rows, zstd by default,
+// strings dictionary-encoded but for the near-unique ones; the writer
+// gives all the batches of a row group one dictionary per column, so that
+// no column chunk falls back to plain pages (rowGroups). Read decodes
+// flat columns with the column chunk readers and dictionary pages by
+// their indices (flatBatches, dictChunk), and other files with pqarrow.
+//
 // Data goes through Store (whole-object Put, Get, List, Delete), with a
 // local folder implementation here (DirStore) and an S3 one in
 // ingest/s3source. The package imports neither the AWS SDK nor the parser.
