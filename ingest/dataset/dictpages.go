@@ -171,16 +171,16 @@ func (d *dictChunk) read(n int, dt arrow.DataType, mem memory.Allocator) (arrow.
 	out := arrow.Int32Traits.CastFromBytes(idxBuf.Bytes())
 	var valid *memory.Buffer
 	nulls := 0
-	release := func() {
+	// The array takes its own references to the buffers.
+	defer func() {
 		idxBuf.Release()
 		if valid != nil {
 			valid.Release()
 		}
-	}
+	}()
 	for done := 0; done < n; {
 		if d.left == 0 {
 			if err := d.nextPage(mem); err != nil {
-				release()
 				return nil, err
 			}
 			continue
@@ -189,9 +189,8 @@ func (d *dictChunk) read(n int, dt arrow.DataType, mem memory.Allocator) (arrow.
 		dst := out[done : done+k]
 		nn := k
 		if d.maxDef > 0 {
-			d.lv = grow(d.lv, k)
+			d.lv = flatGrow(d.lv, int64(k))
 			if err := d.defs.decode(d.lv); err != nil {
-				release()
 				return nil, fmt.Errorf("%w: definition levels: %v", errDictPage, err)
 			}
 			nn = 0
@@ -206,15 +205,13 @@ func (d *dictChunk) read(n int, dt arrow.DataType, mem memory.Allocator) (arrow.
 		}
 		vals := dst
 		if nn < k {
-			d.nnv = grow(d.nnv, nn)
+			d.nnv = flatGrow(d.nnv, int64(nn))
 			vals = d.nnv
 		}
 		if err := d.idx.decode(vals); err != nil {
-			release()
 			return nil, fmt.Errorf("%w: indices: %v", errDictPage, err)
 		}
 		if err := checkIndices(vals, d.dict.Len()); err != nil {
-			release()
 			return nil, err
 		}
 		if nn < k {
@@ -239,7 +236,6 @@ func (d *dictChunk) read(n int, dt arrow.DataType, mem memory.Allocator) (arrow.
 		buffers[0] = nil
 	}
 	data := array.NewData(arrow.PrimitiveTypes.Int32, n, buffers, nil, nulls, 0)
-	release()
 	indices := array.MakeFromData(data)
 	data.Release()
 	defer indices.Release()
@@ -261,13 +257,6 @@ func checkIndices(idx []int32, n int) error {
 		}
 	}
 	return nil
-}
-
-func grow(s []int32, n int) []int32 {
-	if cap(s) < n {
-		return make([]int32, n)
-	}
-	return s[:n]
 }
 
 // plainStrings decodes n PLAIN byte arrays (each a 4-byte length and its

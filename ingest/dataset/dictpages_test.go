@@ -214,13 +214,16 @@ func TestCheckIndices(t *testing.T) {
 	if err := checkIndices([]int32{0, 3, 2}, 4); err != nil {
 		t.Error(err)
 	}
-	for _, idx := range [][]int32{{0, 4}, {-1}, {0}} {
-		n := 4
-		if len(idx) == 1 && idx[0] == 0 {
-			n = 0
-		}
-		if err := checkIndices(idx, n); !errors.Is(err, errDictPage) {
-			t.Errorf("checkIndices(%v, %d) = %v, want an error", idx, n, err)
+	for _, tc := range []struct {
+		idx []int32
+		n   int
+	}{
+		{[]int32{0, 4}, 4},
+		{[]int32{-1}, 4},
+		{[]int32{0}, 0},
+	} {
+		if err := checkIndices(tc.idx, tc.n); !errors.Is(err, errDictPage) {
+			t.Errorf("checkIndices(%v, %d) = %v, want an error", tc.idx, tc.n, err)
 		}
 	}
 }
