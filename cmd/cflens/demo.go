@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cflens/cflens/analyze"
+	"github.com/cflens/cflens/cmd/internal/atomicfile"
 	"github.com/cflens/cflens/ingest/loggen"
 	"github.com/cflens/cflens/ingest/schema"
 )
@@ -99,7 +100,7 @@ func runDemo(ctx context.Context, o *demoOptions, stdout, stderr io.Writer) erro
 	}
 	step("generated %d log lines in %d objects for %s (production) and %s (staging)", truth.Records, len(truth.Files), prod, stg)
 	timelineFile := filepath.Join(o.out, "timeline.yaml")
-	if err := writeFileAtomic(timelineFile, sc.TimelineYAML()); err != nil {
+	if err := atomicfile.Write(timelineFile, sc.TimelineYAML()); err != nil {
 		return err
 	}
 

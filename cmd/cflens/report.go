@@ -17,6 +17,7 @@ import (
 
 	"github.com/cflens/cflens/analyze"
 	"github.com/cflens/cflens/analyze/report"
+	"github.com/cflens/cflens/cmd/internal/atomicfile"
 	"github.com/cflens/cflens/ingest"
 )
 
@@ -114,7 +115,7 @@ func writeReportTable(ctx context.Context, res *analyze.Result, format, out, tab
 		}
 		return nil
 	}
-	return writeFileAtomic(out, buf.Bytes())
+	return atomicfile.Write(out, buf.Bytes())
 }
 
 // writeCSVDir writes one CSV file per table into dir.
@@ -127,7 +128,7 @@ func writeCSVDir(res *analyze.Result, dir string) error {
 		if err := report.CSV(&buf, res, name); err != nil {
 			return err
 		}
-		if err := writeFileAtomic(filepath.Join(dir, name+".csv"), buf.Bytes()); err != nil {
+		if err := atomicfile.Write(filepath.Join(dir, name+".csv"), buf.Bytes()); err != nil {
 			return err
 		}
 	}
@@ -237,10 +238,10 @@ func runEvery(ctx context.Context, from, to time.Time, every time.Duration, form
 	if err := report.IndexMarkdown(&md, title, entries); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(out, "index.html"), html.Bytes()); err != nil {
+	if err := atomicfile.Write(filepath.Join(out, "index.html"), html.Bytes()); err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(out, "index.md"), md.Bytes()); err != nil {
+	if err := atomicfile.Write(filepath.Join(out, "index.md"), md.Bytes()); err != nil {
 		return err
 	}
 	if len(failed) > 0 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cflens/cflens/analyze"
 	"github.com/cflens/cflens/analyze/cloudtrail"
+	"github.com/cflens/cflens/cmd/internal/atomicfile"
 	"github.com/cflens/cflens/ingest"
 	"github.com/cflens/cflens/ingest/s3source"
 	"github.com/cflens/cflens/ingest/schema"
@@ -146,7 +147,7 @@ func runWindowsFromCloudTrail(ctx context.Context, o *windowsCloudTrailOptions, 
 		return err
 	}
 	if o.out != "" {
-		if err := writeFileAtomic(o.out, buf.Bytes()); err != nil {
+		if err := atomicfile.Write(o.out, buf.Bytes()); err != nil {
 			return err
 		}
 	} else if _, err := stdout.Write(buf.Bytes()); err != nil {

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cflens/cflens/cmd/internal/atomicfile"
 )
 
 // Tools, in the order they run within a repetition.
@@ -307,14 +309,14 @@ func writeReport(rep *benchReport, out string, stdout io.Writer) error {
 		if err := os.MkdirAll(out, 0o755); err != nil {
 			return fmt.Errorf("write report: %w", err)
 		}
-		if err := writeFileAtomic(filepath.Join(out, "bench.md"), []byte(md)); err != nil {
+		if err := atomicfile.Write(filepath.Join(out, "bench.md"), []byte(md)); err != nil {
 			return err
 		}
 		js, err := json.MarshalIndent(rep, "", "  ")
 		if err != nil {
 			return fmt.Errorf("encode report: %w", err)
 		}
-		if err := writeFileAtomic(filepath.Join(out, "bench.json"), append(js, '\n')); err != nil {
+		if err := atomicfile.Write(filepath.Join(out, "bench.json"), append(js, '\n')); err != nil {
 			return err
 		}
 	}
