@@ -29,8 +29,8 @@ import (
 	"github.com/cflens/cflens/ingest/logparse"
 )
 
-// corpusDir returns where the benchmark corpus and its dataset are kept
-// between runs: $CFLENS_BENCH_DIR, or the user cache folder.
+// corpusDir returns where the benchmark corpus is kept between runs:
+// $CFLENS_BENCH_DIR, or the user cache folder.
 func corpusDir(b *testing.B, lines int64) string {
 	root := os.Getenv("CFLENS_BENCH_DIR")
 	if root == "" {
@@ -178,13 +178,10 @@ func BenchmarkAnalyzeThroughput(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	// The dataset is written once and kept beside the corpus.
-	dsDir := filepath.Join(dir, "dataset")
-	if _, err := os.Stat(filepath.Join(dir, "dataset.done")); err != nil {
-		os.RemoveAll(dsDir)
-		if err := os.MkdirAll(dsDir, 0o755); err != nil {
-			b.Fatal(err)
-		}
+	// The dataset is written afresh: one kept between runs would have
+	// been written by whatever writer was current then.
+	dsDir := b.TempDir()
+	{
 		st, err := dataset.NewDirStore(dsDir)
 		if err != nil {
 			b.Fatal(err)
@@ -198,9 +195,6 @@ func BenchmarkAnalyzeThroughput(b *testing.B) {
 			b.Fatal(err)
 		}
 		if _, err := ingest.Run(ctx, ingest.DefaultOptions(), []ingest.Source{src}, w); err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, "dataset.done"), nil, 0o644); err != nil {
 			b.Fatal(err)
 		}
 	}

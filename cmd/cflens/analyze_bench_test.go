@@ -23,9 +23,9 @@ import (
 )
 
 // benchDataset returns a Parquet dataset written by the ingest path from
-// a generated corpus of lines lines, with the corpus. Both are kept
-// between runs under $CFLENS_BENCH_DIR (or the user cache folder), the
-// dataset beside a marker written once it is complete.
+// a generated corpus of lines lines, with the corpus. The corpus is kept
+// between runs under $CFLENS_BENCH_DIR (or the user cache folder); the
+// dataset is written for the run.
 func benchDataset(b *testing.B, lines int64, files int) (string, string, *loggen.Corpus) {
 	b.Helper()
 	ctx := context.Background()
@@ -43,29 +43,23 @@ func benchDataset(b *testing.B, lines int64, files int) (string, string, *loggen
 	if err != nil {
 		b.Fatal(err)
 	}
-	dsDir := filepath.Join(dir, "dataset")
-	done := filepath.Join(dir, "dataset.done")
-	if _, err := os.Stat(done); err != nil || !c.Reused {
-		os.Remove(done)
-		os.RemoveAll(dsDir)
-		st, err := dataset.NewDirStore(dsDir)
-		if err != nil {
-			b.Fatal(err)
-		}
-		w, err := dataset.NewWriter(ctx, st, dataset.DefaultOptions())
-		if err != nil {
-			b.Fatal(err)
-		}
-		src, err := dirsource.New(filepath.Join(gzDir, "*.gz"), "")
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := ingest.Run(ctx, ingest.DefaultOptions(), []ingest.Source{src}, w); err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(done, nil, 0o644); err != nil {
-			b.Fatal(err)
-		}
+	// The dataset is written afresh: one kept between runs would have
+	// been written by whatever writer was current then.
+	dsDir := b.TempDir()
+	st, err := dataset.NewDirStore(dsDir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, err := dataset.NewWriter(ctx, st, dataset.DefaultOptions())
+	if err != nil {
+		b.Fatal(err)
+	}
+	src, err := dirsource.New(filepath.Join(gzDir, "*.gz"), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := ingest.Run(ctx, ingest.DefaultOptions(), []ingest.Source{src}, w); err != nil {
+		b.Fatal(err)
 	}
 	return dsDir, gzDir, c
 }
