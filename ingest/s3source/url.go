@@ -47,9 +47,12 @@ func ParseURL(s string) (Location, error) {
 	return Location{Bucket: u.Host, Prefix: prefix}, nil
 }
 
-// String returns the location as s3://bucket/prefix.
+// String returns the location as s3://bucket/prefix, the prefix
+// escaped as a URL path so that the string parses back to the location
+// (a key may hold '#', '?' or '%').
 func (l Location) String() string {
-	return "s3://" + l.Bucket + "/" + l.Prefix
+	u := url.URL{Scheme: "s3", Host: l.Bucket, Path: "/" + l.Prefix}
+	return u.String()
 }
 
 // checkBucket applies the general-purpose bucket naming rules
