@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/klauspost/compress/gzip"
+	"github.com/cflens/cflens/ingest/inflate"
 )
 
 // ErrTooLarge is returned when an object inflates past the size limit
@@ -31,7 +31,7 @@ func Decompress(r io.Reader, limit int64) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("read start: %w", err)
 	}
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
+		zr, err := inflate.NewReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("gzip header: %w", err)
 		}

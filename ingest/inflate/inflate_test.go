@@ -1,0 +1,251 @@
+package inflate
+
+import (
+	"bytes"
+	stdflate "compress/flate"
+	stdgzip "compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"testing/iotest"
+
+	kflate "github.com/klauspost/compress/flate"
+	kgzip "github.com/klauspost/compress/gzip"
+)
+
+// sampleText is log-like text: repeated fields with varying parts, the
+// mix of literals and matches that CloudFront logs give.
+func sampleText(n int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, 1))
+	words := []string{"GET", "POST", "/index.html", "/api/v1/items", "Hit", "Miss", "Error", "200", "404", "500", "Mozilla/5.0%20(X11)", "-", "https", "TLSv1.3"}
+	var b bytes.Buffer
+	for b.Len() < n {
+		for range 12 {
+			if r.IntN(5) == 0 {
+				fmt.Fprintf(&b, "%x", r.Uint64())
+			} else {
+				b.WriteString(words[r.IntN(len(words))])
+			}
+			b.WriteByte('\t')
+		}
+		b.WriteByte('\n')
+	}
+	return b.Bytes()[:n]
+}
+
+// randomBytes is incompressible.
+func randomBytes(n int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, 2))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// inputs are texts that exercise every block type and match form.
+func inputs() map[string][]byte {
+	runs := bytes.Repeat([]byte("a"), 100000)
+	short := bytes.Repeat([]byte("abcabd"), 50000)
+	return map[string][]byte{
+		"empty":  nil,
+		"byte":   []byte("x"),
+		"text":   sampleText(1<<20, 1),
+		"random": randomBytes(300000, 3),
+		"runs":   runs,
+		"short":  short,
+		"mixed":  append(append(sampleText(70000, 4), randomBytes(70000, 5)...), runs...),
+	}
+}
+
+// stdCompress compresses with compress/flate at level.
+func stdCompress(t testing.TB, b []byte, level int) []byte {
+	var out bytes.Buffer
+	w, err := stdflate.NewWriter(&out, level)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(b)
+	w.Close()
+	return out.Bytes()
+}
+
+func kCompress(t testing.TB, b []byte, level int) []byte {
+	var out bytes.Buffer
+	w, err := kflate.NewWriter(&out, level)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(b)
+	w.Close()
+	return out.Bytes()
+}
+
+func TestDeflateMatchesCompressors(t *testing.T) {
+	for name, text := range inputs() {
+		for _, level := range []int{stdflate.HuffmanOnly, stdflate.NoCompression, 1, 5, 9} {
+			for _, c := range []struct {
+				lib string
+				z   []byte
+			}{{"std", stdCompress(t, text, level)}, {"klauspost", kCompress(t, text, level)}} {
+				for _, rd := range []struct {
+					name string
+					wrap func(io.Reader) io.Reader
+				}{{"whole", func(r io.Reader) io.Reader { return r }}, {"byte at a time", iotest.OneByteReader}, {"half", iotest.HalfReader}} {
+					got, err := io.ReadAll(NewDeflateReader(rd.wrap(bytes.NewReader(c.z))))
+					if err != nil {
+						t.Fatalf("%s %s level %d %s: %v", name, c.lib, level, rd.name, err)
+					}
+					if !bytes.Equal(got, text) {
+						t.Fatalf("%s %s level %d %s: %d bytes differ from the %d written", name, c.lib, level, rd.name, len(got), len(text))
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestGzipMembersAndChecks(t *testing.T) {
+	a, b := sampleText(200000, 7), sampleText(1000, 8)
+	var z bytes.Buffer
+	for _, text := range [][]byte{a, b} {
+		w := stdgzip.NewWriter(&z)
+		w.Name, w.Comment, w.Extra = "a.log", "two members", []byte{1, 2, 3}
+		w.Write(text)
+		w.Close()
+	}
+	zr, err := NewReader(bytes.NewReader(z.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := append(append([]byte{}, a...), b...); !bytes.Equal(got, want) {
+		t.Fatalf("got %d bytes, want the %d of both members", len(got), len(want))
+	}
+
+	bad := bytes.Clone(z.Bytes())
+	bad[len(bad)-6] ^= 1 // the last member's CRC
+	zr, _ = NewReader(bytes.NewReader(bad))
+	if _, err := io.ReadAll(zr); !errors.Is(err, ErrChecksum) {
+		t.Errorf("corrupt CRC: err = %v, want ErrChecksum", err)
+	}
+	zr, _ = NewReader(bytes.NewReader(z.Bytes()[:z.Len()-100]))
+	if _, err := io.ReadAll(zr); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("truncated: err = %v, want io.ErrUnexpectedEOF", err)
+	}
+	if _, err := NewReader(bytes.NewReader([]byte("plain text"))); !errors.Is(err, ErrHeader) {
+		t.Errorf("not gzip: err = %v, want ErrHeader", err)
+	}
+}
+
+// FuzzDeflate checks that any input inflates to what compress/flate
+// gives, or fails where it fails.
+func FuzzDeflate(f *testing.F) {
+	for _, text := range inputs() {
+		if len(text) > 20000 {
+			text = text[:20000]
+		}
+		f.Add(stdCompress(f, text, 1))
+		f.Add(stdCompress(f, text, 9))
+		f.Add(kCompress(f, text, 5))
+		f.Add(stdCompress(f, text, stdflate.HuffmanOnly))
+	}
+	f.Fuzz(func(t *testing.T, z []byte) {
+		want, wantErr := io.ReadAll(io.LimitReader(stdflate.NewReader(bytes.NewReader(z)), 1<<20))
+		got, gotErr := io.ReadAll(io.LimitReader(NewDeflateReader(bytes.NewReader(z)), 1<<20))
+		if (wantErr == nil) != (gotErr == nil) {
+			t.Fatalf("compress/flate err %v, here %v", wantErr, gotErr)
+		}
+		if wantErr == nil && !bytes.Equal(got, want) {
+			t.Fatalf("%d bytes, compress/flate %d", len(got), len(want))
+		}
+	})
+}
+
+func benchCorpus(b *testing.B) []byte {
+	if dir := os.Getenv("INFLATE_CORPUS"); dir != "" {
+		names, _ := filepath.Glob(filepath.Join(dir, "*.gz"))
+		var all []byte
+		for _, n := range names[:min(len(names), 10)] {
+			z, err := os.ReadFile(n)
+			if err != nil {
+				b.Fatal(err)
+			}
+			all = append(all, z...)
+		}
+		return all
+	}
+	var z bytes.Buffer
+	w := kgzip.NewWriter(&z)
+	w.Write(sampleText(8<<20, 9))
+	w.Close()
+	return z.Bytes()
+}
+
+// BenchmarkInflate compares this package with klauspost/compress on the
+// same gzip data.
+func BenchmarkInflate(b *testing.B) {
+	z := benchCorpus(b)
+	buf := make([]byte, 64<<10)
+	run := func(b *testing.B, open func(io.Reader) (io.Reader, error)) {
+		var n int64
+		for b.Loop() {
+			r, err := open(bytes.NewReader(z))
+			if err != nil {
+				b.Fatal(err)
+			}
+			n, err = io.CopyBuffer(io.Discard, struct{ io.Reader }{r}, buf)
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.SetBytes(n)
+	}
+	b.Run("klauspost", func(b *testing.B) {
+		run(b, func(r io.Reader) (io.Reader, error) { return kgzip.NewReader(r) })
+	})
+	b.Run("inflate", func(b *testing.B) {
+		run(b, func(r io.Reader) (io.Reader, error) { return NewReader(r) })
+	})
+}
+
+// FuzzGzip checks headers, trailers and members against compress/gzip.
+func FuzzGzip(f *testing.F) {
+	var two bytes.Buffer
+	for i, text := range [][]byte{sampleText(5000, 10), []byte("second member\n")} {
+		w := stdgzip.NewWriter(&two)
+		if i == 0 {
+			w.Name, w.Comment, w.Extra = "a.log", "c", []byte{9}
+		}
+		w.Write(text)
+		w.Close()
+	}
+	f.Add(two.Bytes())
+	f.Add(two.Bytes()[:two.Len()-3])
+	f.Add([]byte{0x1f, 0x8b, 8, 2, 0, 0, 0, 0, 0, 255, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, z []byte) {
+		var want []byte
+		wr, wantErr := stdgzip.NewReader(bytes.NewReader(z))
+		if wantErr == nil {
+			want, wantErr = io.ReadAll(io.LimitReader(wr, 1<<20))
+		}
+		var got []byte
+		gr, gotErr := NewReader(bytes.NewReader(z))
+		if gotErr == nil {
+			got, gotErr = io.ReadAll(io.LimitReader(gr, 1<<20))
+		}
+		if (wantErr == nil) != (gotErr == nil) {
+			t.Fatalf("compress/gzip err %v, here %v", wantErr, gotErr)
+		}
+		if wantErr == nil && !bytes.Equal(got, want) {
+			t.Fatalf("%d bytes, compress/gzip %d", len(got), len(want))
+		}
+	})
+}
