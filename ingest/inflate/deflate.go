@@ -57,7 +57,8 @@ type decoder struct {
 	final  bool // the block being decoded is the last one
 	stored int  // bytes left in a stored block
 
-	lit, dist []uint32 // tables of the current block
+	lit       *[litlenTableSize]uint32 // tables of the current block
+	dist      *[distTableSize]uint32
 	litArr    [litlenTableSize]uint32
 	distArr   [distTableSize]uint32
 	precode   [1 << precodeBits]uint32
@@ -222,7 +223,7 @@ func (d *decoder) blockHeader() error {
 		d.state = stateStored
 	case 1:
 		fixedOnce.Do(buildFixed)
-		d.lit, d.dist = fixedLit, fixedDist
+		d.lit, d.dist = &fixedLit, &fixedDist
 		d.state = stateHuffman
 	case 2:
 		if err := d.dynamicTables(); err != nil {
@@ -325,12 +326,13 @@ func (d *decoder) dynamicTables() error {
 			i++
 		}
 	}
-	if d.lit, err = buildTable(d.litArr[:], lengths[:nlit], litlenBits, litlenEntry); err != nil {
+	if _, err = buildTable(d.litArr[:], lengths[:nlit], litlenBits, litlenEntry); err != nil {
 		return d.corrupt("literal/length code")
 	}
-	if d.dist, err = buildTable(d.distArr[:], lengths[nlit:], distBits, distEntry); err != nil {
+	if _, err = buildTable(d.distArr[:], lengths[nlit:], distBits, distEntry); err != nil {
 		return d.corrupt("distance code")
 	}
+	d.lit, d.dist = &d.litArr, &d.distArr
 	return nil
 }
 
@@ -467,7 +469,15 @@ func (d *decoder) huffman() error {
 			err = d.corrupt("distance before the start of the output")
 			break
 		}
-		copyMatch(out, outPos, distance, length)
+		if distance >= 8 {
+			// The common case, inline: each 8-byte word is read before
+			// the bytes it overlaps are written.
+			for i := 0; i < length; i += 8 {
+				binary.LittleEndian.PutUint64(out[outPos+i:], binary.LittleEndian.Uint64(out[outPos-distance+i:]))
+			}
+		} else {
+			copyMatch(out, outPos, distance, length)
+		}
 		outPos += length
 	}
 	d.inPos, d.bitbuf, d.nbits, d.outPos = inPos, bitbuf, nbits, outPos
@@ -498,7 +508,7 @@ func copyMatch(out []byte, pos, distance, length int) {
 // slowSymbol decodes one symbol (and a match's distance) loading bytes
 // one at a time. It reports whether the block ended.
 func (d *decoder) slowSymbol() (bool, error) {
-	e, err := d.slowEntry(d.lit, litlenBits)
+	e, err := d.slowEntry(d.lit[:], litlenBits)
 	if err != nil {
 		return false, err
 	}
@@ -516,7 +526,7 @@ func (d *decoder) slowSymbol() (bool, error) {
 	n, cw := uint(e&31), uint(e>>8&15)
 	length := int(e>>16) + int(d.bitbuf&(1<<n-1)>>cw)
 	d.consume(n)
-	if e, err = d.slowEntry(d.dist, distBits); err != nil {
+	if e, err = d.slowEntry(d.dist[:], distBits); err != nil {
 		return false, err
 	}
 	n, cw = uint(e&31), uint(e>>8&15)

@@ -2,6 +2,7 @@ package inflate
 
 import (
 	"errors"
+	"math/bits"
 	"sync"
 )
 
@@ -182,20 +183,15 @@ func buildTable(table []uint32, lengths []uint8, bits uint, entry func(sym int, 
 
 // reverse returns the n low bits of v in reverse order.
 func reverse(v uint32, n uint) uint32 {
-	var r uint32
-	for range n {
-		r = r<<1 | v&1
-		v >>= 1
-	}
-	return r
+	return bits.Reverse32(v) >> (32 - n)
 }
 
 // The tables of the fixed code (RFC 1951, section 3.2.6), built on first
 // use.
 var (
 	fixedOnce sync.Once
-	fixedLit  []uint32
-	fixedDist []uint32
+	fixedLit  [litlenTableSize]uint32
+	fixedDist [distTableSize]uint32
 )
 
 func buildFixed() {
@@ -215,11 +211,10 @@ func buildFixed() {
 	for i := 288; i < len(lengths); i++ {
 		lengths[i] = 5
 	}
-	var err error
-	if fixedLit, err = buildTable(make([]uint32, litlenTableSize), lengths[:288], litlenBits, litlenEntry); err != nil {
+	if _, err := buildTable(fixedLit[:], lengths[:288], litlenBits, litlenEntry); err != nil {
 		panic(err)
 	}
-	if fixedDist, err = buildTable(make([]uint32, distTableSize), lengths[288:], distBits, distEntry); err != nil {
+	if _, err := buildTable(fixedDist[:], lengths[288:], distBits, distEntry); err != nil {
 		panic(err)
 	}
 }
