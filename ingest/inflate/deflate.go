@@ -57,12 +57,12 @@ type decoder struct {
 	final  bool // the block being decoded is the last one
 	stored int  // bytes left in a stored block
 
-	lit       *[litlenTableSize]uint32 // tables of the current block
-	dist      *[distTableSize]uint32
-	litArr    [litlenTableSize]uint32
-	distArr   [distTableSize]uint32
-	precode   [1 << precodeBits]uint32
-	lengths   [286 + 30]uint8
+	lit     *[litlenTableSize]uint32 // tables of the current block
+	dist    *[distTableSize]uint32
+	litArr  [litlenTableSize]uint32
+	distArr [distTableSize]uint32
+	precode [1 << precodeBits]uint32
+	lengths [286 + 30]uint8
 }
 
 func (d *decoder) init(src io.Reader) {
