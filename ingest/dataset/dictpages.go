@@ -165,8 +165,10 @@ func (d *dictChunk) startIndices(data []byte) error {
 }
 
 // read returns the chunk's next n rows as a dictionary array of type dt.
-func (d *dictChunk) read(n int, dt arrow.DataType, mem memory.Allocator) (arrow.Array, error) {
-	idxBuf := memory.NewResizableBuffer(mem)
+// Its index and validity buffers come from pool: every byte of them is
+// written.
+func (d *dictChunk) read(n int, dt arrow.DataType, mem memory.Allocator, pool memory.Allocator) (arrow.Array, error) {
+	idxBuf := memory.NewResizableBuffer(pool)
 	idxBuf.Resize(n * arrow.Int32SizeBytes)
 	out := arrow.Int32Traits.CastFromBytes(idxBuf.Bytes())
 	var valid *memory.Buffer
@@ -198,9 +200,11 @@ func (d *dictChunk) read(n int, dt arrow.DataType, mem memory.Allocator) (arrow.
 				nn += int(l)
 			}
 			if nn < k && valid == nil {
-				valid = memory.NewResizableBuffer(mem)
+				valid = memory.NewResizableBuffer(pool)
 				valid.Resize(int(bitutil.BytesForBits(int64(n))))
-				bitutil.SetBitsTo(valid.Bytes(), 0, int64(n), true)
+				for i := range valid.Bytes() {
+					valid.Bytes()[i] = 0xff
+				}
 			}
 		}
 		vals := dst

@@ -6,9 +6,11 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
@@ -261,6 +263,7 @@ func flatBatches(ctx context.Context, rd *file.Reader, cols []int, batchRows int
 		want := schema.ArrowType(col.Kind)
 		fc := crs[i]
 		fc.reset(col.Kind, mem)
+		fc.pool = &sc.pool
 		if col.Kind == schema.String && dictStrings {
 			want = schema.ArrowType(schema.DictString)
 			fc.kind = schema.DictString
@@ -378,16 +381,14 @@ type flatColumn struct {
 
 	defs  []int16
 	i32   []int32
-	i64   []int64
-	ts    []arrow.Timestamp
 	valid []bool
 	bas   []parquet.ByteArray
 	dict  stringMemo
 
 	i32b *array.Int32Builder
-	i64b *array.Int64Builder
-	tsb  *array.TimestampBuilder
 	strb *array.StringBuilder
+
+	pool *recycler // index and fixed-width value buffers
 }
 
 // startDictChunk reads the column's chunk of row group rg with dc.
@@ -442,6 +443,7 @@ func (c *flatColumn) closeChunk() error {
 // flatScratch keeps the flatColumns of a read from one file to the next.
 type flatScratch struct {
 	cols        []*flatColumn
+	pool        recycler
 	indexChunks int // chunks read with dictChunk, for tests
 }
 
@@ -468,16 +470,10 @@ func (c *flatColumn) release() {
 	if c.i32b != nil {
 		c.i32b.Release()
 	}
-	if c.i64b != nil {
-		c.i64b.Release()
-	}
-	if c.tsb != nil {
-		c.tsb.Release()
-	}
 	if c.strb != nil {
 		c.strb.Release()
 	}
-	c.i32b, c.i64b, c.tsb, c.strb = nil, nil, nil, nil
+	c.i32b, c.strb = nil, nil
 }
 
 // read returns the next n rows of the column as an array of type dt.
@@ -518,46 +514,17 @@ func (c *flatColumn) read(n int64, dt arrow.DataType) (arrow.Array, error) {
 	switch c.kind {
 	case schema.Int32:
 		cr := c.cr.(*file.Int32ColumnChunkReader)
-		c.i32 = flatGrow(c.i32, n)
-		nv, err := levels(func(want, lv int64, nv int) (int64, int, error) {
-			return cr.ReadBatch(want, c.i32[nv:], c.defs[lv:], nil)
+		return readFixed(c, n, dt, levels, &nulls, func(vals []int32, want, lv int64) (int64, int, error) {
+			return cr.ReadBatch(want, vals, c.defs[lv:], nil)
 		})
-		if err != nil {
-			return nil, err
-		}
-		if c.i32b == nil {
-			c.i32b = array.NewInt32Builder(c.mem)
-		}
-		flatSpread(c.i32b.AppendValues, c.i32[:n], nv, nulls, c.valid[:n])
-		return c.i32b.NewArray(), nil
 	case schema.Int64, schema.Timestamp:
 		cr := c.cr.(*file.Int64ColumnChunkReader)
-		c.i64 = flatGrow(c.i64, n)
-		nv, err := levels(func(want, lv int64, nv int) (int64, int, error) {
-			return cr.ReadBatch(want, c.i64[nv:], c.defs[lv:], nil)
+		return readFixed(c, n, dt, levels, &nulls, func(vals []int64, want, lv int64) (int64, int, error) {
+			return cr.ReadBatch(want, vals, c.defs[lv:], nil)
 		})
-		if err != nil {
-			return nil, err
-		}
-		if c.kind == schema.Int64 {
-			if c.i64b == nil {
-				c.i64b = array.NewInt64Builder(c.mem)
-			}
-			flatSpread(c.i64b.AppendValues, c.i64[:n], nv, nulls, c.valid[:n])
-			return c.i64b.NewArray(), nil
-		}
-		c.ts = flatGrow(c.ts, n)
-		for i, v := range c.i64[:nv] {
-			c.ts[i] = arrow.Timestamp(v)
-		}
-		if c.tsb == nil {
-			c.tsb = array.NewTimestampBuilder(c.mem, dt.(*arrow.TimestampType))
-		}
-		flatSpread(c.tsb.AppendValues, c.ts[:n], nv, nulls, c.valid[:n])
-		return c.tsb.NewArray(), nil
 	}
 	if c.indexPages {
-		return c.dc.read(int(n), dt, c.mem)
+		return c.dc.read(int(n), dt, c.mem, c.pool)
 	}
 	// Strings: values alias the page's buffers, so each page's values
 	// are taken in (copied or looked up) before the next page is read.
@@ -617,6 +584,50 @@ func (c *flatColumn) read(n int64, dt arrow.DataType) (arrow.Array, error) {
 	d := c.strb.NewArray()
 	defer d.Release()
 	return array.NewDictionaryArray(dt, idx, d), nil
+}
+
+// readFixed reads the next n rows of a fixed-width column straight into
+// a buffer of the recycler, spreading the values over the valid rows when
+// there are nulls. levels and nulls are those of flatColumn.read; page
+// reads values into vals.
+func readFixed[T int32 | int64](c *flatColumn, n int64, dt arrow.DataType, levels func(func(want, lv int64, nv int) (int64, int, error)) (int, error), nulls *bool, page func(vals []T, want, lv int64) (int64, int, error)) (arrow.Array, error) {
+	var zero T
+	buf := memory.NewResizableBuffer(c.pool)
+	defer buf.Release()
+	buf.Resize(int(n) * int(unsafe.Sizeof(zero)))
+	vals := arrow.GetData[T](buf.Bytes())
+	nv, err := levels(func(want, lv int64, nv int) (int64, int, error) {
+		return page(vals[nv:], want, lv)
+	})
+	if err != nil {
+		return nil, err
+	}
+	buffers := []*memory.Buffer{nil, buf}
+	if *nulls {
+		j := nv - 1
+		for i := len(vals) - 1; i >= 0; i-- {
+			if c.valid[i] {
+				vals[i] = vals[j]
+				j--
+			} else {
+				vals[i] = 0
+			}
+		}
+		valid := memory.NewResizableBuffer(c.pool)
+		defer valid.Release()
+		valid.Resize(int(bitutil.BytesForBits(n)))
+		vb := valid.Bytes()
+		clear(vb)
+		for i, ok := range c.valid[:n] {
+			if ok {
+				bitutil.SetBit(vb, i)
+			}
+		}
+		buffers[0] = valid
+	}
+	data := array.NewData(dt, int(n), buffers, nil, int(n)-nv, 0)
+	defer data.Release()
+	return array.MakeFromData(data), nil
 }
 
 // flatSpread appends n values, of which the first nv are the non-null
