@@ -394,6 +394,8 @@ type objectSink struct {
 	w                int // current window index
 	wLo, wHi, settle int64
 	zLo, zHi, zOff   int64 // current zone interval and offset (ms)
+	hLo, hHi, hour   int64 // current local hour: its interval and number
+	bLo, bHi, bucket int64 // current bucket: its interval and number
 	lastKey          fineKey
 	lastIdx          int
 	lastErrKey       fineKey // the same for error-path rows (regex)
@@ -635,11 +637,23 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 		if ms < o.zLo || ms >= o.zHi {
 			o.findZone(ms)
 		}
+		// Hour and bucket change rarely from one row to the next: divide
+		// only when the row leaves the current ones.
+		if ms < o.hLo || ms >= o.hHi {
+			o.hour = floorDiv(ms+o.zOff, 3600_000)
+			o.hLo = o.hour*3600_000 - o.zOff
+			o.hHi = o.hLo + 3600_000
+		}
+		if ms < o.bLo || ms >= o.bHi {
+			o.bucket = floorDiv(ms, a.bucketMS)
+			o.bLo = o.bucket * a.bucketMS
+			o.bHi = o.bLo + a.bucketMS
+		}
 		key := fineKey{
 			window: int32(o.w),
 			role:   role,
-			hour:   floorDiv(ms+o.zOff, 3600_000),
-			bucket: floorDiv(ms, a.bucketMS),
+			hour:   o.hour,
+			bucket: o.bucket,
 		}
 		if key != o.lastKey || len(p.fine.keys) == 0 {
 			o.lastKey, o.lastIdx = key, p.fine.at(key)
@@ -755,6 +769,7 @@ func (o *objectSink) findZone(ms int64) {
 	t := time.UnixMilli(ms).In(o.a.opts.Location)
 	_, off := t.Zone()
 	o.zOff = int64(off) * 1000
+	o.hLo, o.hHi = 0, 0 // local hours move with the offset
 	start, end := t.ZoneBounds()
 	o.zLo, o.zHi = math.MinInt64, math.MaxInt64
 	if !start.IsZero() {

@@ -215,8 +215,12 @@ func (d *dictChunk) read(n int, dt arrow.DataType, mem memory.Allocator, pool me
 		if err := d.idx.decode(vals); err != nil {
 			return nil, fmt.Errorf("%w: indices: %v", errDictPage, err)
 		}
-		if err := checkIndices(vals, d.dict.Len()); err != nil {
-			return nil, err
+		// Indices of w bits are below 1<<w: when the dictionary is at
+		// least that long, none can be outside it.
+		if w := d.idx.width; w > 30 || 1<<w > d.dict.Len() {
+			if err := checkIndices(vals, d.dict.Len()); err != nil {
+				return nil, err
+			}
 		}
 		if nn < k {
 			j := 0
@@ -389,6 +393,28 @@ func (h *hybrid) unpack(dst []int32) {
 	mask := uint64(1)<<w - 1
 	p, pos := h.packed, h.pos
 	i := 0
+	if w <= 8 {
+		// Eight values of up to 8 bits that start on a byte boundary
+		// take w bytes: one load gives all of them. Groups of eight
+		// start on one, so at most seven values come before.
+		for ; i < len(dst) && pos%8 != 0 && int(pos/8)+8 <= len(p); i++ {
+			dst[i] = int32(binary.LittleEndian.Uint64(p[pos/8:]) >> (pos % 8) & mask)
+			pos += w
+		}
+		for ; pos%8 == 0 && i+8 <= len(dst) && int(pos/8)+8 <= len(p); i += 8 {
+			word := binary.LittleEndian.Uint64(p[pos/8:])
+			d := dst[i : i+8 : i+8]
+			d[0] = int32(word & mask)
+			d[1] = int32(word >> w & mask)
+			d[2] = int32(word >> (2 * w) & mask)
+			d[3] = int32(word >> (3 * w) & mask)
+			d[4] = int32(word >> (4 * w) & mask)
+			d[5] = int32(word >> (5 * w) & mask)
+			d[6] = int32(word >> (6 * w) & mask)
+			d[7] = int32(word >> (7 * w) & mask)
+			pos += 8 * w
+		}
+	}
 	// Eight bytes at a time while they are all inside the run: a value
 	// of up to 32 bits at any bit offset fits in them.
 	for ; i < len(dst) && int(pos/8)+8 <= len(p); i++ {

@@ -146,6 +146,11 @@ func FuzzHybrid(f *testing.F) {
 	f.Add(hybridEncode([]uint32{1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 3}, 2), uint8(2), uint16(11))
 	f.Add(hybridEncode([]uint32{5, 0, 7, 3}, 3), uint8(3), uint16(4))
 	f.Add([]byte{3, 0xff, 0xff, 0xff, 0xff}, uint8(32), uint16(8))
+	long := make([]uint32, 300)
+	for i := range long {
+		long[i] = uint32(i*7+i/5) % 8
+	}
+	f.Add(hybridEncode(long, 3), uint8(3), uint16(len(long)))
 	f.Fuzz(func(t *testing.T, data []byte, width uint8, n uint16) {
 		w := uint(width % 33)
 		var h hybrid
@@ -159,7 +164,60 @@ func FuzzHybrid(f *testing.F) {
 				t.Fatalf("value %d wider than %d bits", uint32(v), w)
 			}
 		}
+		if want, ok := hybridRef(data, w, len(dst)); ok && !slices.Equal(dst, want) {
+			t.Fatalf("decoded %v, want %v", dst, want)
+		}
+		// In two calls, split anywhere, the values are the same.
+		if len(dst) > 1 {
+			k := int(data[0]) % len(dst)
+			h.reset(data, w)
+			split := make([]int32, len(dst))
+			if h.decode(split[:k]) != nil || h.decode(split[k:]) != nil || !slices.Equal(split, dst) {
+				t.Fatalf("split at %d: %v, want %v", k, split, dst)
+			}
+		}
 	})
+}
+
+// hybridRef decodes n values bit by bit, the plain way: the reference
+// for hybrid.decode. ok is false where the input runs short.
+func hybridRef(data []byte, w uint, n int) (out []int32, ok bool) {
+	for len(out) < n {
+		header, k := binary.Uvarint(data)
+		if k <= 0 {
+			return nil, false
+		}
+		data = data[k:]
+		count := int(header >> 1)
+		if header&1 == 0 {
+			nb := int(w+7) / 8
+			if len(data) < nb {
+				return nil, false
+			}
+			var v uint64
+			for i := nb - 1; i >= 0; i-- {
+				v = v<<8 | uint64(data[i])
+			}
+			data = data[nb:]
+			for i := 0; i < count && len(out) < n; i++ {
+				out = append(out, int32(v))
+			}
+			continue
+		}
+		for i := 0; i < count*8 && len(out) < n; i++ {
+			var v uint64
+			for b := uint(0); b < w; b++ {
+				bit := uint(i)*w + b
+				if int(bit/8) >= len(data) {
+					return nil, false
+				}
+				v |= uint64(data[bit/8]>>(bit%8)&1) << b
+			}
+			out = append(out, int32(v))
+		}
+		data = data[min(len(data), (count*8*int(w)+7)/8):]
+	}
+	return out, true
 }
 
 func TestPlainStringsDamaged(t *testing.T) {
