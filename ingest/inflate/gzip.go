@@ -38,14 +38,12 @@ type Reader struct {
 	err  error
 }
 
-// NewReader reads the header of the first member of r.
+// NewReader reads the header of the first member of r. Like
+// compress/gzip, it returns io.EOF for empty input.
 func NewReader(r io.Reader) (*Reader, error) {
 	z := new(Reader)
 	z.d.init(r)
 	if err := z.header(); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
-		}
 		return nil, err
 	}
 	return z, nil

@@ -130,50 +130,67 @@ func buildTable(table []uint32, lengths []uint8, bits uint, entry func(sym int, 
 		}
 	}
 
-	// Codewords longer than the first level share a subtable per first
-	// tableBits bits; a subtable is as large as its longest codeword needs.
-	var subBits [1 << litlenBits]uint8
-	if maxLen > int(bits) {
-		c := next
-		for _, n := range lengths {
-			if int(n) <= int(bits) {
-				if n > 0 {
-					c[n]++
-				}
-				continue
-			}
-			prefix := reverse(uint32(c[n]), uint(n)) & uint32(root-1)
-			c[n]++
-			subBits[prefix] = max(subBits[prefix], n-uint8(bits))
-		}
-		for prefix := range root {
-			if sb := subBits[prefix]; sb > 0 {
-				if len(table)+1<<sb > cap(table) {
-					return nil, errCode
-				}
-				table[prefix] = kindSubtable | uint32(len(table))<<16 | uint32(sb)<<8 | uint32(bits)
-				table = table[:len(table)+1<<sb]
-			}
+	// The symbols by codeword length, in symbol order within a length:
+	// the order of their canonical codewords.
+	var sorted [288]uint16
+	var end [maxCodeLen + 1]int
+	for n := 1; n <= maxCodeLen; n++ {
+		end[n] = end[n-1] + count[n]
+	}
+	pos := end
+	for sym := len(lengths) - 1; sym >= 0; sym-- {
+		if n := lengths[sym]; n > 0 {
+			pos[n]--
+			sorted[pos[n]] = uint16(sym)
 		}
 	}
 
-	for sym, n := range lengths {
-		if n == 0 {
-			continue
+	// First level: the entries of the codewords of n bits go into the
+	// first 1<<n entries, which are doubled before the next length, so
+	// that a codeword fills every entry whose low n bits are its bits
+	// reversed. Entries no codeword fills hold a subtable pointer when
+	// done, or stay invalid (an incomplete code).
+	for n := 1; n <= int(bits); n++ {
+		if n > 1 {
+			copy(table[1<<(n-1):1<<n], table[:1<<(n-1)])
 		}
+		for _, sym := range sorted[end[n-1]:end[n]] {
+			table[reverse(uint32(next[n]), uint(n))] = entry(int(sym), uint32(n))
+			next[n]++
+		}
+	}
+	if maxLen <= int(bits) {
+		return table, nil
+	}
+
+	// Codewords longer than the first level share a subtable per first
+	// bits bits; a subtable is as large as its longest codeword needs.
+	var subBits [1 << litlenBits]uint8
+	long := sorted[end[bits]:end[maxCodeLen]]
+	c := next
+	for _, sym := range long {
+		n := lengths[sym]
+		prefix := reverse(uint32(c[n]), uint(n)) & uint32(root-1)
+		c[n]++
+		subBits[prefix] = max(subBits[prefix], n-uint8(bits))
+	}
+	for prefix := range root {
+		if sb := subBits[prefix]; sb > 0 {
+			if len(table)+1<<sb > cap(table) {
+				return nil, errCode
+			}
+			table[prefix] = kindSubtable | uint32(len(table))<<16 | uint32(sb)<<8 | uint32(bits)
+			table = table[:len(table)+1<<sb]
+		}
+	}
+	for _, sym := range long {
+		n := lengths[sym]
 		rev := reverse(uint32(next[n]), uint(n))
 		next[n]++
-		if uint(n) <= bits {
-			e := entry(sym, uint32(n))
-			for i := int(rev); i < root; i += 1 << n {
-				table[i] = e
-			}
-			continue
-		}
 		ptr := table[rev&uint32(root-1)]
 		start, sb := int(ptr>>16), uint((ptr>>8)&0xf)
 		rest := uint(n) - bits
-		e := entry(sym, uint32(rest))
+		e := entry(int(sym), uint32(rest))
 		for i := int(rev >> bits); i < 1<<sb; i += 1 << rest {
 			table[start+i] = e
 		}

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"testing/iotest"
 
@@ -143,6 +144,30 @@ func TestGzipMembersAndChecks(t *testing.T) {
 	if _, err := NewReader(bytes.NewReader([]byte("plain text"))); !errors.Is(err, ErrHeader) {
 		t.Errorf("not gzip: err = %v, want ErrHeader", err)
 	}
+	if _, err := NewReader(bytes.NewReader(nil)); err != io.EOF {
+		t.Errorf("empty: err = %v, want io.EOF", err)
+	}
+	if _, err := NewReader(bytes.NewReader(z.Bytes()[:5])); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("header cut short: err = %v, want io.ErrUnexpectedEOF", err)
+	}
+	// Trailing bytes that are not a member are an error, as in compress/gzip.
+	zr, _ = NewReader(io.MultiReader(bytes.NewReader(z.Bytes()), bytes.NewReader([]byte("junk after the members"))))
+	if _, err := io.ReadAll(zr); !errors.Is(err, ErrHeader) {
+		t.Errorf("trailing junk: err = %v, want ErrHeader", err)
+	}
+}
+
+// stalled returns no bytes and no error, forever.
+type stalled struct{}
+
+func (stalled) Read([]byte) (int, error) { return 0, nil }
+
+func TestStalledSourceEnds(t *testing.T) {
+	z := stdCompress(t, sampleText(1000, 11), 5)
+	_, err := io.ReadAll(NewDeflateReader(io.MultiReader(bytes.NewReader(z[:len(z)/2]), stalled{})))
+	if !errors.Is(err, io.ErrNoProgress) {
+		t.Errorf("err = %v, want io.ErrNoProgress", err)
+	}
 }
 
 // FuzzDeflate checks that any input inflates to what compress/flate
@@ -248,4 +273,32 @@ func FuzzGzip(f *testing.F) {
 			t.Fatalf("%d bytes, compress/gzip %d", len(got), len(want))
 		}
 	})
+}
+
+// TestMemoryFlat checks that inflating allocates the same whatever the
+// size of the data: the buffers are fixed.
+func TestMemoryFlat(t *testing.T) {
+	allocated := func(n int) uint64 {
+		var z bytes.Buffer
+		w := kgzip.NewWriter(&z)
+		w.Write(sampleText(n, 12))
+		w.Close()
+		buf := make([]byte, 32<<10)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		r, err := NewReader(bytes.NewReader(z.Bytes()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.CopyBuffer(io.Discard, struct{ io.Reader }{r}, buf); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	small, large := allocated(1<<20), allocated(16<<20)
+	if large > small+64<<10 {
+		t.Errorf("inflating 16 MiB allocated %d bytes, 1 MiB %d: memory grows with the data", large, small)
+	}
 }
