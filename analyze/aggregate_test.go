@@ -367,3 +367,45 @@ func TestAggregatorUnboundedRangeDropsEmptyWindows(t *testing.T) {
 		t.Errorf("%d cells, want 2", len(res.Cells))
 	}
 }
+
+// TestAggregatorHourAcrossOffsetChange: rows of one batch, in and out of
+// order, across the end of summer time in Paris (01:00 UTC on 26 October
+// 2025, when local 03:00 becomes 02:00 again) and in a zone half an hour
+// off the hour, land in the local hour time.Time gives them.
+func TestAggregatorHourAcrossOffsetChange(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
+	start := time.Date(2025, 10, 25, 22, 0, 0, 0, time.UTC)
+	var rows []row
+	for m := 0; m < 6*60; m += 7 {
+		rows = append(rows, row{ts: start.Add(time.Duration(m) * time.Minute), dist: "EPROD", status: 200, stem: "/", result: "Hit"})
+	}
+	// Back and forth in time, as objects that overlap give them.
+	rows = append(rows, rows[3], rows[40], rows[5], rows[len(rows)-1], rows[0])
+	for _, loc := range []*time.Location{paris, time.FixedZone("+05:30", 5*3600+1800)} {
+		t.Run(loc.String(), func(t *testing.T) {
+			a := newTestAggregator(t, func(o *Options) {
+				o.Location = loc
+				o.From, o.To = start, start.Add(24*time.Hour)
+			})
+			feed(t, a, mem, [][]row{rows})
+			want := map[int]int64{}
+			for _, r := range rows {
+				want[r.ts.In(loc).Hour()]++
+			}
+			got := map[int]int64{}
+			for _, h := range a.Result().Hours {
+				if h.Role == "production" && h.Requests > 0 {
+					got[h.Hour] = h.Requests
+				}
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("requests by local hour (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
