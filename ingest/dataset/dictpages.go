@@ -202,8 +202,9 @@ func (d *dictChunk) read(n int, dt arrow.DataType, mem memory.Allocator, pool me
 			if nn < k && valid == nil {
 				valid = memory.NewResizableBuffer(pool)
 				valid.Resize(int(bitutil.BytesForBits(int64(n))))
-				for i := range valid.Bytes() {
-					valid.Bytes()[i] = 0xff
+				vb := valid.Bytes()
+				for i := range vb {
+					vb[i] = 0xff // recycled memory: every byte set
 				}
 			}
 		}

@@ -52,6 +52,9 @@ type decoder struct {
 
 	out    []byte
 	outPos int // end of the decoded bytes; the window is out[:outPos]
+	r      int // start of the decoded bytes not yet read
+	err    error
+	next   func() error // at the end of the stream: io.EOF, or a next stream
 
 	state  blockState
 	final  bool // the block being decoded is the last one
@@ -65,13 +68,13 @@ type decoder struct {
 	lengths [286 + 30]uint8
 }
 
-func (d *decoder) init(src io.Reader) {
-	d.src = src
+func (d *decoder) init(src io.Reader, next func() error) {
+	d.src, d.next = src, next
 	if d.in == nil {
 		d.in = make([]byte, inSize)
 		d.out = make([]byte, windowSize+outChunk)
 	}
-	d.srcErr = nil
+	d.srcErr, d.err = nil, nil
 	d.inPos, d.inEnd, d.inBase = 0, 0, 0
 	d.resetStream()
 }
@@ -80,7 +83,7 @@ func (d *decoder) init(src io.Reader) {
 // byte of the input.
 func (d *decoder) resetStream() {
 	d.bitbuf, d.nbits = 0, 0
-	d.outPos = 0
+	d.outPos, d.r = 0, 0
 	d.state = stateHeader
 	d.final = false
 }
@@ -168,6 +171,29 @@ func (d *decoder) readByte() (byte, error) {
 // atEOF reports whether the input has no byte left.
 func (d *decoder) atEOF() bool {
 	return d.inPos == d.inEnd && !d.fill()
+}
+
+// read copies decoded bytes into p, decoding more when all were read.
+// At the end of the stream it calls next; an error from it (io.EOF at the
+// very end) or from decoding is returned once the bytes before it are.
+func (d *decoder) read(p []byte) (int, error) {
+	for d.r == d.outPos {
+		if d.err != nil {
+			return 0, d.err
+		}
+		if d.state == stateEnd {
+			d.err = d.next()
+			continue
+		}
+		if d.outPos > windowSize {
+			d.outPos = copy(d.out, d.out[d.outPos-windowSize:d.outPos])
+			d.r = d.outPos
+		}
+		d.err = d.decode()
+	}
+	n := copy(p, d.out[d.r:d.outPos])
+	d.r += n
+	return n, nil
 }
 
 // decode inflates into out until fewer than outSlack bytes are free or

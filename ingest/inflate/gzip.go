@@ -32,17 +32,15 @@ var (
 // CRC-32 and length.
 type Reader struct {
 	d    decoder
-	r    int    // start of the decoded bytes not yet read
 	crc  uint32 // of the member's bytes read so far
 	size uint32 // the member's bytes read so far, modulo 2³²
-	err  error
 }
 
 // NewReader reads the header of the first member of r. Like
 // compress/gzip, it returns io.EOF for empty input.
 func NewReader(r io.Reader) (*Reader, error) {
 	z := new(Reader)
-	z.d.init(r)
+	z.d.init(r, z.nextMember)
 	if err := z.header(); err != nil {
 		return nil, err
 	}
@@ -130,32 +128,16 @@ func (z *Reader) header() error {
 		}
 	}
 	d.resetStream()
-	z.r, z.crc, z.size = 0, 0, 0
+	z.crc, z.size = 0, 0
 	return nil
 }
 
 // Read reads inflated bytes.
 func (z *Reader) Read(p []byte) (int, error) {
-	d := &z.d
-	for z.r == d.outPos {
-		if z.err != nil {
-			return 0, z.err
-		}
-		if d.state == stateEnd {
-			z.err = z.nextMember()
-			continue
-		}
-		if d.outPos > windowSize {
-			d.outPos = copy(d.out, d.out[d.outPos-windowSize:d.outPos])
-			z.r = d.outPos
-		}
-		z.err = d.decode()
-	}
-	n := copy(p, d.out[z.r:d.outPos])
-	z.r += n
+	n, err := z.d.read(p)
 	z.crc = crc32.Update(z.crc, crc32.IEEETable, p[:n])
 	z.size += uint32(n)
-	return n, nil
+	return n, err
 }
 
 // nextMember checks the trailer of the member that ended and reads the
@@ -181,36 +163,15 @@ func (z *Reader) Close() error { return nil }
 
 // DeflateReader inflates one raw DEFLATE stream.
 type DeflateReader struct {
-	d   decoder
-	r   int
-	err error
+	d decoder
 }
 
 // NewDeflateReader returns a reader of the DEFLATE stream in r.
 func NewDeflateReader(r io.Reader) *DeflateReader {
 	f := new(DeflateReader)
-	f.d.init(r)
+	f.d.init(r, func() error { return io.EOF })
 	return f
 }
 
 // Read reads inflated bytes. It returns io.EOF after the final block.
-func (f *DeflateReader) Read(p []byte) (int, error) {
-	d := &f.d
-	for f.r == d.outPos {
-		if f.err != nil {
-			return 0, f.err
-		}
-		if d.state == stateEnd {
-			f.err = io.EOF
-			continue
-		}
-		if d.outPos > windowSize {
-			d.outPos = copy(d.out, d.out[d.outPos-windowSize:d.outPos])
-			f.r = d.outPos
-		}
-		f.err = d.decode()
-	}
-	n := copy(p, d.out[f.r:d.outPos])
-	f.r += n
-	return n, nil
-}
+func (f *DeflateReader) Read(p []byte) (int, error) { return f.d.read(p) }
