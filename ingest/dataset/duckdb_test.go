@@ -425,19 +425,9 @@ func BenchmarkGzToParquet(b *testing.B) {
 		db := openDuckDB(b)
 		var cols []string
 		for _, f := range strings.Fields(strings.TrimPrefix(strings.TrimSpace(dataset.Fields33), "#Fields:")) {
+			// Athena's type names, which DuckDB takes as its own.
 			i := schema.Lookup(f)
-			typ := "VARCHAR"
-			switch schema.Col(i).Kind {
-			case schema.Int32:
-				typ = "INTEGER"
-			case schema.Int64:
-				typ = "BIGINT"
-			case schema.Float64:
-				typ = "DOUBLE"
-			case schema.Date:
-				typ = "DATE"
-			}
-			cols = append(cols, fmt.Sprintf("'%s': '%s'", schema.Col(i).Name, typ))
+			cols = append(cols, fmt.Sprintf("'%s': '%s'", schema.Col(i).Name, schema.AthenaType(schema.Col(i).Kind)))
 		}
 		for i := 0; i < b.N; i++ {
 			out := filepath.Join(b.TempDir(), "out.parquet")

@@ -217,23 +217,16 @@ FROM %s) TO %s (FORMAT parquet, COMPRESSION zstd)`, read, sqlString(out)), nil
 }
 
 // duckdbColumns is the columns={…} struct of read_csv: the 33 fields of a
-// legacy file, named and typed as in the cflens schema.
+// legacy file, named and typed as in the cflens schema. The types are the
+// Athena DDL's (int, bigint, double, date, string), which DuckDB takes as
+// names of its own types.
 func duckdbColumns() string {
 	fields := loggen.LegacyFields()
 	parts := make([]string, len(fields))
 	for i, f := range fields {
-		typ := "VARCHAR"
+		typ := "string"
 		if c := schema.Lookup(f); c >= 0 {
-			switch schema.Col(c).Kind {
-			case schema.Int32:
-				typ = "INTEGER"
-			case schema.Int64:
-				typ = "BIGINT"
-			case schema.Float64:
-				typ = "DOUBLE"
-			case schema.Date:
-				typ = "DATE"
-			}
+			typ = schema.AthenaType(schema.Col(c).Kind)
 		}
 		parts[i] = sqlString(schema.ColumnName(f)) + ": " + sqlString(typ)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -49,6 +50,32 @@ func TestDuckDB(t *testing.T) {
 	}
 	if fi, err := os.Stat(out); err != nil || fi.Size() == 0 {
 		t.Errorf("copy left no Parquet file: %v", err)
+	}
+	// COPY types the fields as the cflens schema does: it writes what
+	// cflens ingest writes, not text.
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got := map[string]string{}
+	rows, err := db.QueryContext(ctx, "SELECT name, type FROM parquet_schema("+sqlString(out)+")")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var name string
+		var typ sql.NullString
+		if err := rows.Scan(&name, &typ); err != nil {
+			t.Fatal(err)
+		}
+		got[name] = typ.String
+	}
+	rows.Close()
+	for col, want := range map[string]string{"sc_status": "INT32", "sc_bytes": "INT64", "time_taken": "DOUBLE", "date": "INT32", "cs_uri_stem": "BYTE_ARRAY"} {
+		if got[col] != want {
+			t.Errorf("column %s is %q in the COPY output, want %s", col, got[col], want)
+		}
 	}
 	// The second call reuses the corpus.
 	again, err := runCorpus(ctx, []string{"--dir", dir, "--lines", "300", "--files", "3", "--seed", "7"})
