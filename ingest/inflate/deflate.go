@@ -442,22 +442,16 @@ func (d *decoder) huffman() error {
 			outPos++
 			// At least 41 bits are left: room for two more literals
 			// of the first level.
-			e = lit[bitbuf&(1<<litlenBits-1)]
-			if e&kindLiteral == 0 {
-				continue
+			for range 2 {
+				e = lit[bitbuf&(1<<litlenBits-1)]
+				if e&kindLiteral == 0 {
+					break
+				}
+				bitbuf >>= e & 31
+				nbits -= uint(e & 31)
+				out[outPos] = byte(e >> 16)
+				outPos++
 			}
-			bitbuf >>= e & 31
-			nbits -= uint(e & 31)
-			out[outPos] = byte(e >> 16)
-			outPos++
-			e = lit[bitbuf&(1<<litlenBits-1)]
-			if e&kindLiteral == 0 {
-				continue
-			}
-			bitbuf >>= e & 31
-			nbits -= uint(e & 31)
-			out[outPos] = byte(e >> 16)
-			outPos++
 			continue
 		}
 		if e&kindMask != 0 {
