@@ -839,7 +839,7 @@ func (w *Writer) writeFile(ctx context.Context, j *job, replaced map[string]bool
 	}
 	bw := bufio.NewWriterSize(dst, 1<<20)
 	cw := &countingWriter{w: bw}
-	fw, err := pqarrow.NewFileWriter(schema.Arrow(), cw, w.props, w.arrowProps)
+	fw, err := newColumnFile(cw, schema.Arrow(), w.props, w.arrowProps)
 	if err != nil {
 		abort()
 		return 0, err
@@ -861,7 +861,7 @@ func (w *Writer) writeFile(ctx context.Context, j *job, replaced map[string]bool
 	return cw.n, nil
 }
 
-func (w *Writer) encode(ctx context.Context, fw *pqarrow.FileWriter, j *job, replaced map[string]bool) error {
+func (w *Writer) encode(ctx context.Context, fw *columnFile, j *job, replaced map[string]bool) error {
 	all := make([]int, schema.NumColumns)
 	for i := range all {
 		all[i] = i
@@ -939,12 +939,11 @@ func (w *Writer) encode(ctx context.Context, fw *pqarrow.FileWriter, j *job, rep
 // dictionaries, which costs an index array per dictionary column and
 // copies no strings.
 type rowGroups struct {
-	fw      *pqarrow.FileWriter
+	fw      *columnFile
 	mem     memory.Allocator
 	rows    int64
 	pending []arrow.RecordBatch
 	n       int64 // rows in pending
-	started bool  // a row group was written
 }
 
 // write adds b (which the caller keeps) to the row group being gathered,
@@ -1006,18 +1005,7 @@ func (g *rowGroups) flush() error {
 			return err
 		}
 	}
-	if g.started {
-		if err := g.fw.NewBufferedRowGroupChecked(); err != nil {
-			return err
-		}
-	}
-	g.started = true
-	for _, b := range parts {
-		if err := g.fw.WriteBuffered(b); err != nil {
-			return err
-		}
-	}
-	return nil
+	return g.fw.writeRowGroup(parts)
 }
 
 func (g *rowGroups) release() {

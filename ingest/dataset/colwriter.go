@@ -1,0 +1,110 @@
+package dataset
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"runtime"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/flight"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"golang.org/x/sync/errgroup"
+)
+
+// columnFile writes Arrow batches of a flat schema as a Parquet file whose
+// row groups have their columns encoded in parallel, one goroutine per
+// column at a time up to GOMAXPROCS. pqarrow.FileWriter encodes one column
+// after the other; a checkpoint is mostly one large file, so that left the
+// parsers waiting on one core while the other idled.
+//
+// The file is what pqarrow.FileWriter writes for the same batches: the
+// Parquet schema from pqarrow.ToParquet, the Arrow schema stored under
+// ARROW:schema, and every column written by pqarrow.WriteArrowToColumn.
+type columnFile struct {
+	wr         *file.Writer
+	arrowProps pqarrow.ArrowWriterProperties
+	ncols      int
+	levels     [][]int16 // definition levels, one scratch per column
+}
+
+func newColumnFile(w io.Writer, sc *arrow.Schema, props *parquet.WriterProperties, arrowProps pqarrow.ArrowWriterProperties) (*columnFile, error) {
+	for _, f := range sc.Fields() {
+		if !f.Nullable || arrow.IsNested(f.Type.ID()) {
+			return nil, fmt.Errorf("column %s: only flat nullable columns are supported", f.Name)
+		}
+	}
+	pqs, err := pqarrow.ToParquet(sc, props, arrowProps)
+	if err != nil {
+		return nil, err
+	}
+	meta := make(metadata.KeyValueMetadata, 0, 1)
+	meta.Append("ARROW:schema", base64.StdEncoding.EncodeToString(flight.SerializeSchema(sc, props.Allocator())))
+	wr, err := file.NewParquetWriterWithError(w, pqs.Root(), file.WithWriterProps(props), file.WithWriteMetadata(meta))
+	if err != nil {
+		return nil, err
+	}
+	n := sc.NumFields()
+	return &columnFile{wr: wr, arrowProps: arrowProps, ncols: n, levels: make([][]int16, n)}, nil
+}
+
+// writeRowGroup writes parts, batches of the file's schema, as one row
+// group.
+func (f *columnFile) writeRowGroup(parts []arrow.RecordBatch) error {
+	rgw, err := f.wr.AppendBufferedRowGroupChecked()
+	if err != nil {
+		return err
+	}
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i := range f.ncols {
+		cw, err := rgw.Column(i)
+		if err != nil {
+			return err
+		}
+		g.Go(func() error {
+			ctx := pqarrow.NewArrowWriteContext(context.Background(), &f.arrowProps)
+			for _, b := range parts {
+				col := b.Column(i)
+				defs := defLevels(f.levels[i], col)
+				f.levels[i] = defs
+				if err := pqarrow.WriteArrowToColumn(ctx, cw, col, defs, nil, true); err != nil {
+					return fmt.Errorf("column %s: %w", b.ColumnName(i), err)
+				}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// defLevels returns the definition levels of a flat nullable column: 1
+// for a value, 0 for a null, in scratch when it is large enough.
+func defLevels(scratch []int16, a arrow.Array) []int16 {
+	n := a.Len()
+	if cap(scratch) < n {
+		scratch = make([]int16, n)
+	}
+	defs := scratch[:n]
+	if a.NullN() == 0 {
+		for i := range defs {
+			defs[i] = 1
+		}
+		return defs
+	}
+	for i := range defs {
+		if a.IsValid(i) {
+			defs[i] = 1
+		} else {
+			defs[i] = 0
+		}
+	}
+	return defs
+}
+
+// Close writes the last row group and the footer.
+func (f *columnFile) Close() error { return f.wr.Close() }
