@@ -23,9 +23,11 @@
 // Files hold row groups of Options.RowGroupRows rows, zstd by default,
 // strings dictionary-encoded but for the near-unique ones; the writer
 // gives all the batches of a row group one dictionary per column, so that
-// no column chunk falls back to plain pages (rowGroups). Read decodes
-// flat columns with the column chunk readers and dictionary pages by
-// their indices (flatBatches, dictChunk), and other files with pqarrow.
+// no column chunk falls back to plain pages (rowGroups), and encodes the
+// columns of a row group in parallel (columnFile). Read decodes flat
+// columns with the column chunk readers and dictionary pages by their
+// indices (flatBatches, dictChunk), into buffers it recycles from batch
+// to batch, and other files with pqarrow.
 //
 // Data goes through Store (whole-object Put, Get, List, Delete), with a
 // local folder implementation here (DirStore) and an S3 one in

@@ -398,22 +398,24 @@ func (d *decoder) slowEntry(table []uint32, bits uint) (uint32, error) {
 // ends or the output buffer is full. The loop keeps its state in locals;
 // the last few bytes of the input go through slowSymbol.
 func (d *decoder) huffman() error {
+	// The buffers as arrays: their lengths are constants, which leaves
+	// registers free in the loop.
 	var (
-		in            = d.in
-		inPos, inEnd  = d.inPos, d.inEnd
+		in            = (*[inSize]byte)(d.in)
+		inPos         = d.inPos
+		inLimit       = d.inEnd - 8 // the last position 8 bytes can be loaded from
 		bitbuf, nbits = d.bitbuf, d.nbits
-		out           = d.out
+		out           = (*[windowSize + outChunk]byte)(d.out)
 		outPos        = d.outPos
-		outLimit      = len(out) - outSlack
 		lit, dist     = d.lit, d.dist
 		err           error
 	)
-	for outPos <= outLimit {
-		if inEnd-inPos < 8 {
+	for outPos <= len(out)-outSlack {
+		if inPos > inLimit {
 			d.inPos, d.bitbuf, d.nbits, d.outPos = inPos, bitbuf, nbits, outPos
 			if d.fill() {
-				inPos, inEnd = d.inPos, d.inEnd
-				if inEnd-inPos >= 8 {
+				inPos, inLimit = d.inPos, d.inEnd-8
+				if inPos <= inLimit {
 					continue
 				}
 			}
@@ -422,7 +424,7 @@ func (d *decoder) huffman() error {
 			if err != nil || done {
 				return err
 			}
-			inPos, inEnd, bitbuf, nbits, outPos = d.inPos, d.inEnd, d.bitbuf, d.nbits, d.outPos
+			inPos, inLimit, bitbuf, nbits, outPos = d.inPos, d.inEnd-8, d.bitbuf, d.nbits, d.outPos
 			continue
 		}
 		bitbuf |= binary.LittleEndian.Uint64(in[inPos:]) << nbits
@@ -496,7 +498,7 @@ func (d *decoder) huffman() error {
 				binary.LittleEndian.PutUint64(out[outPos+i:], binary.LittleEndian.Uint64(out[outPos-distance+i:]))
 			}
 		} else {
-			copyMatch(out, outPos, distance, length)
+			copyMatch(out[:], outPos, distance, length)
 		}
 		outPos += length
 	}
