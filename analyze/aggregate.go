@@ -204,6 +204,7 @@ func (c *cellAgg) merge(o *cellAgg) {
 // requests are kept by fine key, so that they can be counted as
 // error-path requests at the end.
 type stemAgg struct {
+	key       string // the stem
 	good      bool
 	req, s500 int64
 	fine      *fineSet // candidates only
@@ -402,6 +403,7 @@ type objectSink struct {
 	lastErrIdx       int
 	lastCell         cellKey
 	cell             *cellAgg
+	stemSlots        [64]*stemAgg // the last stem of each length (mod 64)
 }
 
 // batchCols are the columns of one batch, looked up by name.
@@ -701,9 +703,15 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 				stemByIdx[ix] = st
 			}
 		} else if c.stem.plain != nil {
+			// The last stem of each length answers most rows without
+			// hashing: the paths of one length are mostly one path.
 			b := c.stem.bytes(i)
-			if st = o.part.stems[string(b)]; st == nil {
-				st = o.stem(string(b))
+			slot := &o.stemSlots[len(b)%len(o.stemSlots)]
+			if st = *slot; st == nil || st.key != string(b) {
+				if st = o.part.stems[string(b)]; st == nil {
+					st = o.stem(string(b))
+				}
+				*slot = st
 			}
 		} else {
 			st = o.stem(c.stem.value(i))
@@ -739,11 +747,11 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 func (o *objectSink) stem(s string) *stemAgg {
 	st := o.part.stems[s]
 	if st == nil {
-		st = &stemAgg{}
+		st = &stemAgg{key: strings.Clone(s)}
 		if !o.a.auto {
 			st.good = !o.a.opts.ErrorPath.MatchString(s)
 		}
-		o.part.stems[strings.Clone(s)] = st
+		o.part.stems[st.key] = st
 	}
 	return st
 }

@@ -409,3 +409,27 @@ func TestAggregatorHourAcrossOffsetChange(t *testing.T) {
 		})
 	}
 }
+
+// TestAggregatorStemsOfOneLength: stems of the same length share a slot
+// of the last-stem cache; each still counts on its own, in any order,
+// with a stem of another length between them.
+func TestAggregatorStemsOfOneLength(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	stems := []string{"/a1", "/b2", "/a1", "/a1", "/longer", "/b2", "/c3", "/a1"}
+	var rows []row
+	want := map[string]int64{}
+	for i, s := range stems {
+		rows = append(rows, row{ts: at(9, i), dist: "EPROD", status: 500, stem: s, result: "Error"})
+		want[s]++
+	}
+	a := newTestAggregator(t, nil)
+	feed(t, a, mem, [][]row{rows[:5], rows[5:]})
+	got := map[string]int64{}
+	for _, p := range a.Result().ErrorPaths.Top {
+		got[p.Stem] = p.Requests
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("requests by stem (-want +got):\n%s", diff)
+	}
+}
