@@ -59,13 +59,15 @@ func (f *columnFile) writeRowGroup(parts []arrow.RecordBatch) error {
 	if err != nil {
 		return err
 	}
-	var g errgroup.Group
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	for i := range f.ncols {
-		cw, err := rgw.Column(i)
-		if err != nil {
+	cws := make([]file.ColumnChunkWriter, f.ncols)
+	for i := range cws {
+		if cws[i], err = rgw.Column(i); err != nil {
 			return err
 		}
+	}
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, cw := range cws {
 		g.Go(func() error {
 			ctx := pqarrow.NewArrowWriteContext(context.Background(), &f.arrowProps)
 			for _, b := range parts {
