@@ -483,23 +483,22 @@ func (c *flatColumn) read(n int64, dt arrow.DataType) (arrow.Array, error) {
 	}
 	c.defs = flatGrow(c.defs, n)
 	c.valid = flatGrow(c.valid, n)
-	var nulls bool
 	// levels reads the pages' levels and values batch by batch with
 	// page, which returns the levels and values it read into defs[lv:]
-	// and at value position nv.
-	levels := func(page func(want int64, lv int64, nv int) (int64, int, error)) (int, error) {
+	// and at value position nv. It returns the count of values and
+	// whether there are nulls, whose rows it marks in c.valid.
+	levels := func(page func(want int64, lv int64, nv int) (int64, int, error)) (nv int, nulls bool, err error) {
 		var lv int64
-		var nv int
 		for lv < n {
 			l, v, err := page(n-lv, lv, nv)
 			if err != nil {
-				return 0, err
+				return 0, false, err
 			}
 			if l == 0 {
 				if err := c.cr.Err(); err != nil {
-					return 0, err
+					return 0, false, err
 				}
-				return 0, fmt.Errorf("%d rows, want %d", lv, n)
+				return 0, false, fmt.Errorf("%d rows, want %d", lv, n)
 			}
 			lv, nv = lv+l, nv+v
 		}
@@ -509,17 +508,17 @@ func (c *flatColumn) read(n int64, dt arrow.DataType) (arrow.Array, error) {
 				c.valid[i] = d > 0
 			}
 		}
-		return nv, nil
+		return nv, nulls, nil
 	}
 	switch c.kind {
 	case schema.Int32:
 		cr := c.cr.(*file.Int32ColumnChunkReader)
-		return readFixed(c, n, dt, levels, &nulls, func(vals []int32, want, lv int64) (int64, int, error) {
+		return readFixed(c, n, dt, levels, func(vals []int32, want, lv int64) (int64, int, error) {
 			return cr.ReadBatch(want, vals, c.defs[lv:], nil)
 		})
 	case schema.Int64, schema.Timestamp:
 		cr := c.cr.(*file.Int64ColumnChunkReader)
-		return readFixed(c, n, dt, levels, &nulls, func(vals []int64, want, lv int64) (int64, int, error) {
+		return readFixed(c, n, dt, levels, func(vals []int64, want, lv int64) (int64, int, error) {
 			return cr.ReadBatch(want, vals, c.defs[lv:], nil)
 		})
 	}
@@ -540,7 +539,7 @@ func (c *flatColumn) read(n int64, dt arrow.DataType) (arrow.Array, error) {
 		}
 		c.strb.Reserve(int(n))
 	}
-	nv, err := levels(func(want, lv int64, nv int) (int64, int, error) {
+	nv, nulls, err := levels(func(want, lv int64, nv int) (int64, int, error) {
 		l, v, err := cr.ReadBatchInPage(want, c.bas[:want], c.defs[lv:], nil)
 		if err != nil {
 			return 0, 0, err
@@ -588,31 +587,23 @@ func (c *flatColumn) read(n int64, dt arrow.DataType) (arrow.Array, error) {
 
 // readFixed reads the next n rows of a fixed-width column straight into
 // a buffer of the recycler, spreading the values over the valid rows when
-// there are nulls. levels and nulls are those of flatColumn.read; page
-// reads values into vals.
-func readFixed[T int32 | int64](c *flatColumn, n int64, dt arrow.DataType, levels func(func(want, lv int64, nv int) (int64, int, error)) (int, error), nulls *bool, page func(vals []T, want, lv int64) (int64, int, error)) (arrow.Array, error) {
+// there are nulls. levels is flatColumn.read's; page reads values into
+// vals.
+func readFixed[T int32 | int64](c *flatColumn, n int64, dt arrow.DataType, levels func(func(want, lv int64, nv int) (int64, int, error)) (int, bool, error), page func(vals []T, want, lv int64) (int64, int, error)) (arrow.Array, error) {
 	var zero T
 	buf := memory.NewResizableBuffer(c.pool)
 	defer buf.Release()
 	buf.Resize(int(n) * int(unsafe.Sizeof(zero)))
 	vals := arrow.GetData[T](buf.Bytes())
-	nv, err := levels(func(want, lv int64, nv int) (int64, int, error) {
+	nv, nulls, err := levels(func(want, lv int64, nv int) (int64, int, error) {
 		return page(vals[nv:], want, lv)
 	})
 	if err != nil {
 		return nil, err
 	}
 	buffers := []*memory.Buffer{nil, buf}
-	if *nulls {
-		j := nv - 1
-		for i := len(vals) - 1; i >= 0; i-- {
-			if c.valid[i] {
-				vals[i] = vals[j]
-				j--
-			} else {
-				vals[i] = 0
-			}
-		}
+	if nulls {
+		spreadValues(vals, nv, c.valid[:n])
 		valid := memory.NewResizableBuffer(c.pool)
 		defer valid.Release()
 		valid.Resize(int(bitutil.BytesForBits(n)))
@@ -633,19 +624,27 @@ func readFixed[T int32 | int64](c *flatColumn, n int64, dt arrow.DataType, level
 // flatSpread appends n values, of which the first nv are the non-null
 // ones in order, to a builder: spread over the valid rows when there are
 // nulls. vals has room for n values.
-func flatSpread[T any](add func([]T, []bool), vals []T, nv int, nulls bool, valid []bool) {
+func flatSpread[T int32 | int64](add func([]T, []bool), vals []T, nv int, nulls bool, valid []bool) {
 	if !nulls {
 		add(vals, nil)
 		return
 	}
+	spreadValues(vals, nv, valid)
+	add(vals, valid)
+}
+
+// spreadValues moves the first nv values of vals, the non-null ones in
+// order, to the rows valid marks, and zeroes the others.
+func spreadValues[T int32 | int64](vals []T, nv int, valid []bool) {
 	j := nv - 1
 	for i := len(vals) - 1; i >= 0; i-- {
 		if valid[i] {
 			vals[i] = vals[j]
 			j--
+		} else {
+			vals[i] = 0
 		}
 	}
-	add(vals, valid)
 }
 
 // flatGrow returns s with length n, reusing its storage when large enough.
