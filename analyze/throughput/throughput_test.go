@@ -24,21 +24,17 @@ import (
 	"github.com/cflens/cflens/analyze"
 	"github.com/cflens/cflens/ingest"
 	"github.com/cflens/cflens/ingest/dataset"
+	"github.com/cflens/cflens/ingest/dataset/datasettest"
 	"github.com/cflens/cflens/ingest/dirsource"
 	"github.com/cflens/cflens/ingest/loggen"
 	"github.com/cflens/cflens/ingest/logparse"
 )
 
-// corpusDir returns where the benchmark corpus is kept between runs:
-// $CFLENS_BENCH_DIR, or the user cache folder.
+// corpusDir returns where the benchmark corpus is kept between runs.
 func corpusDir(b *testing.B, lines int64) string {
-	root := os.Getenv("CFLENS_BENCH_DIR")
-	if root == "" {
-		c, err := os.UserCacheDir()
-		if err != nil {
-			return b.TempDir()
-		}
-		root = filepath.Join(c, "cflens-bench")
+	root, err := loggen.CacheDir()
+	if err != nil {
+		return b.TempDir()
 	}
 	return filepath.Join(root, fmt.Sprintf("analyze-%d", lines))
 }
@@ -181,23 +177,7 @@ func BenchmarkAnalyzeThroughput(b *testing.B) {
 	// The dataset is written afresh: one kept between runs would have
 	// been written by whatever writer was current then.
 	dsDir := b.TempDir()
-	{
-		st, err := dataset.NewDirStore(dsDir)
-		if err != nil {
-			b.Fatal(err)
-		}
-		w, err := dataset.NewWriter(ctx, st, dataset.DefaultOptions())
-		if err != nil {
-			b.Fatal(err)
-		}
-		src, err := dirsource.New(filepath.Join(gzDir, "*.gz"), "")
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := ingest.Run(ctx, ingest.DefaultOptions(), []ingest.Source{src}, w); err != nil {
-			b.Fatal(err)
-		}
-	}
+	datasettest.Ingest(b, dsDir, filepath.Join(gzDir, "*.gz"))
 	db, err := sql.Open("duckdb", "")
 	if err != nil {
 		b.Fatal(err)

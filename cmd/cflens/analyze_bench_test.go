@@ -15,52 +15,30 @@ import (
 	"time"
 
 	"github.com/cflens/cflens/analyze"
-	"github.com/cflens/cflens/ingest"
 	"github.com/cflens/cflens/ingest/dataset"
-	"github.com/cflens/cflens/ingest/dirsource"
+	"github.com/cflens/cflens/ingest/dataset/datasettest"
 	"github.com/cflens/cflens/ingest/loggen"
 	"github.com/cflens/cflens/ingest/logparse"
 )
 
 // benchDataset returns a Parquet dataset written by the ingest path from
 // a generated corpus of lines lines, with the corpus. The corpus is kept
-// between runs under $CFLENS_BENCH_DIR (or the user cache folder); the
-// dataset is written for the run.
+// between runs in loggen.CacheDir; the dataset is written for the run, as
+// one kept between runs would have been written by whatever writer was
+// current then.
 func benchDataset(b *testing.B, lines int64, files int) (string, string, *loggen.Corpus) {
 	b.Helper()
-	ctx := context.Background()
-	root := os.Getenv("CFLENS_BENCH_DIR")
-	if root == "" {
-		c, err := os.UserCacheDir()
-		if err != nil {
-			c = b.TempDir()
-		}
-		root = filepath.Join(c, "cflens-bench")
+	root, err := loggen.CacheDir()
+	if err != nil {
+		root = b.TempDir()
 	}
-	dir := filepath.Join(root, fmt.Sprintf("analyze-dataset-%d", lines))
-	gzDir := filepath.Join(dir, "gz")
-	c, err := loggen.WriteCorpus(ctx, gzDir, loggen.CorpusOptions{Lines: lines, Files: files, Seed: 1})
+	gzDir := filepath.Join(root, fmt.Sprintf("analyze-dataset-%d", lines), "gz")
+	c, err := loggen.WriteCorpus(context.Background(), gzDir, loggen.CorpusOptions{Lines: lines, Files: files, Seed: 1})
 	if err != nil {
 		b.Fatal(err)
 	}
-	// The dataset is written afresh: one kept between runs would have
-	// been written by whatever writer was current then.
 	dsDir := b.TempDir()
-	st, err := dataset.NewDirStore(dsDir)
-	if err != nil {
-		b.Fatal(err)
-	}
-	w, err := dataset.NewWriter(ctx, st, dataset.DefaultOptions())
-	if err != nil {
-		b.Fatal(err)
-	}
-	src, err := dirsource.New(filepath.Join(gzDir, "*.gz"), "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := ingest.Run(ctx, ingest.DefaultOptions(), []ingest.Source{src}, w); err != nil {
-		b.Fatal(err)
-	}
+	datasettest.Ingest(b, dsDir, filepath.Join(gzDir, "*.gz"))
 	return dsDir, gzDir, c
 }
 

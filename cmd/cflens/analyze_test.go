@@ -13,9 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cflens/cflens/analyze"
-	"github.com/cflens/cflens/ingest"
-	"github.com/cflens/cflens/ingest/dataset"
-	"github.com/cflens/cflens/ingest/dirsource"
+	"github.com/cflens/cflens/ingest/dataset/datasettest"
 	"github.com/cflens/cflens/ingest/loggen"
 )
 
@@ -139,26 +137,11 @@ func TestAnalyzeUsage(t *testing.T) {
 // agree.
 func TestAnalyzeDatasetMatchesLogs(t *testing.T) {
 	logs, timeline, sc := smallScenario(t)
-	ctx := context.Background()
 	dsDir := filepath.Join(t.TempDir(), "dataset")
 	if err := os.Mkdir(dsDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	st, err := dataset.NewDirStore(dsDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := dataset.NewWriter(ctx, st, dataset.DefaultOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := dirsource.New(logs, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ingest.Run(ctx, ingest.DefaultOptions(), []ingest.Source{src}, w); err != nil {
-		t.Fatal(err)
-	}
+	datasettest.Ingest(t, dsDir, logs)
 	run := func(args ...string) analyze.Result {
 		t.Helper()
 		stdout, stderr, err := runAnalyzeCmd(t, append(args, "--timeline", timeline, "--format", "json", "--from", "2025-09-10T06", "--to", "2025-09-11T20")...)

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cflens/cflens/cmd/internal/atomicfile"
+	"github.com/cflens/cflens/ingest/loggen"
 )
 
 // Tools, in the order they run within a repetition.
@@ -92,7 +93,7 @@ exit status is 0 unless a tool failed or read the wrong number of rows.`,
 	fs.IntVar(&o.reps, "reps", 3, "repetitions of each measurement")
 	fs.IntSliceVar(&o.scales, "scales", []int{1, 4, 16}, "corpus multiples to measure")
 	fs.IntSliceVar(&o.workers, "workers", []int{1, 2}, "cores given to each tool")
-	fs.StringVar(&o.corpus, "corpus", "", "folder keeping the corpora between runs (default: the user cache folder's cflens-bench)")
+	fs.StringVar(&o.corpus, "corpus", "", "folder keeping the corpora between runs (default: $CFLENS_BENCH_DIR, else the user cache folder's cflens-bench)")
 	fs.StringSliceVar(&o.tools, "tools", []string{"all"}, "tools to measure: "+strings.Join(allTools, ",")+", duckdb or all")
 	fs.StringVar(&o.out, "out", "", "folder to write bench.md and bench.json into")
 	fs.StringVar(&o.cflens, "cflens", "", "cflens binary (default: cflens beside this program, then on PATH)")
@@ -226,11 +227,9 @@ func runBench(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) er
 	}
 	corpusRoot := o.corpus
 	if corpusRoot == "" {
-		c, err := os.UserCacheDir()
-		if err != nil {
+		if corpusRoot, err = loggen.CacheDir(); err != nil {
 			return fmt.Errorf("find a folder for the corpus: %w (use --corpus)", err)
 		}
-		corpusRoot = filepath.Join(c, "cflens-bench")
 	}
 	if b.work, err = os.MkdirTemp("", "cflensbench-"); err != nil {
 		return fmt.Errorf("make work folder: %w", err)

@@ -291,3 +291,16 @@ func (c *Corpus) write(dir string) error {
 	}
 	return nil
 }
+
+// CacheDir returns the folder that keeps benchmark corpora between runs:
+// $CFLENS_BENCH_DIR if set, else cflens-bench in the user cache folder.
+func CacheDir() (string, error) {
+	if d := os.Getenv("CFLENS_BENCH_DIR"); d != "" {
+		return d, nil
+	}
+	c, err := os.UserCacheDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(c, "cflens-bench"), nil
+}
