@@ -203,6 +203,21 @@ func isNull(raw json.RawMessage) bool {
 	return len(t) == 0 || bytes.Equal(t, []byte("null"))
 }
 
+// decodeRequest decodes the request parameters of rec into p. When they
+// are missing or of another shape it says why in ev.Problem and returns
+// false.
+func decodeRequest(rec *Record, ev *event, p any) bool {
+	if isNull(rec.RequestParameters) {
+		ev.Problem = "no requestParameters"
+		return false
+	}
+	if err := json.Unmarshal(rec.RequestParameters, p); err != nil {
+		ev.Problem = "requestParameters: " + err.Error()
+		return false
+	}
+	return true
+}
+
 // decodeEvent decodes a record of one of the operations in eventNames.
 // Records whose time cannot be read return an error; records whose
 // parameters do not have the documented shape come back with Problem set.
@@ -238,12 +253,7 @@ func decodeEvent(rec *Record, name, file string, index int64) (event, error) {
 
 func decodeDistributionEvent(rec *Record, ev *event) {
 	var p distributionParams
-	if isNull(rec.RequestParameters) {
-		ev.Problem = "no requestParameters"
-		return
-	}
-	if err := json.Unmarshal(rec.RequestParameters, &p); err != nil {
-		ev.Problem = "requestParameters: " + err.Error()
+	if !decodeRequest(rec, ev, &p) {
 		return
 	}
 	var resp distributionResponse
@@ -306,12 +316,7 @@ func decodeDistributionEvent(rec *Record, ev *event) {
 
 func decodePolicyEvent(rec *Record, ev *event) {
 	var p policyParams
-	if isNull(rec.RequestParameters) {
-		ev.Problem = "no requestParameters"
-		return
-	}
-	if err := json.Unmarshal(rec.RequestParameters, &p); err != nil {
-		ev.Problem = "requestParameters: " + err.Error()
+	if !decodeRequest(rec, ev, &p) {
 		return
 	}
 	ev.Policy = p.ID

@@ -126,6 +126,16 @@ func TestEventShapes(t *testing.T) {
 			wantUnknown: 1,
 		},
 		{
+			name:        "requestParameters null",
+			records:     []string{`{"eventTime":"2025-09-10T08:00:00Z","eventSource":"cloudfront.amazonaws.com","eventName":"UpdateDistribution","requestParameters":null,"eventID":"e1"}`},
+			wantUnknown: 1,
+		},
+		{
+			name:        "policy requestParameters not an object",
+			records:     []string{`{"eventTime":"2025-09-10T08:00:00Z","eventSource":"cloudfront.amazonaws.com","eventName":"UpdateContinuousDeploymentPolicy","requestParameters":[1],"eventID":"e1"}`},
+			wantUnknown: 1,
+		},
+		{
 			name:        "bad quantity",
 			records:     []string{updateRecord(prodID, "2025-09-10T08:00:00Z", "e1", `"customErrorResponses":{"quantity":"many"}`)},
 			wantUnknown: 1,
