@@ -52,6 +52,8 @@ const (
 	flagExtra   = 1 << 2
 	flagName    = 1 << 3
 	flagComment = 1 << 4
+
+	maxHeaderString = 512
 )
 
 // header reads a member header. It returns io.EOF when the input has no
@@ -79,8 +81,10 @@ func (z *Reader) header() error {
 		crc = crc32.Update(crc, crc32.IEEETable, p)
 		return nil
 	}
+	// A file name or comment ends with a zero byte. Like compress/gzip,
+	// longer than maxHeaderString bytes with it is not a header.
 	skipString := func() error {
-		for {
+		for range maxHeaderString {
 			var b [1]byte
 			if err := read(b[:]); err != nil {
 				return err
@@ -89,6 +93,7 @@ func (z *Reader) header() error {
 				return nil
 			}
 		}
+		return ErrHeader
 	}
 	if err := read(buf[:]); err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 	"testing/iotest"
 
@@ -154,6 +155,34 @@ func TestGzipMembersAndChecks(t *testing.T) {
 	zr, _ = NewReader(io.MultiReader(bytes.NewReader(z.Bytes()), bytes.NewReader([]byte("junk after the members"))))
 	if _, err := io.ReadAll(zr); !errors.Is(err, ErrHeader) {
 		t.Errorf("trailing junk: err = %v, want ErrHeader", err)
+	}
+}
+
+// TestGzipLongName checks that file names and comments are taken up to
+// the length compress/gzip takes, and refused beyond it, as it does.
+func TestGzipLongName(t *testing.T) {
+	for _, n := range []int{maxHeaderString - 1, maxHeaderString} {
+		for _, comment := range []bool{false, true} {
+			// compress/gzip's writer takes any length; its reader refuses
+			// strings of maxHeaderString bytes or more.
+			var z bytes.Buffer
+			w := stdgzip.NewWriter(&z)
+			if comment {
+				w.Comment = strings.Repeat("c", n)
+			} else {
+				w.Name = strings.Repeat("n", n)
+			}
+			w.Write([]byte("text"))
+			w.Close()
+			_, wantErr := stdgzip.NewReader(bytes.NewReader(z.Bytes()))
+			_, err := NewReader(bytes.NewReader(z.Bytes()))
+			if (err == nil) != (wantErr == nil) {
+				t.Errorf("%d bytes, comment %v: err = %v, compress/gzip %v", n, comment, err, wantErr)
+			}
+			if n == maxHeaderString && !errors.Is(err, ErrHeader) {
+				t.Errorf("%d bytes, comment %v: err = %v, want ErrHeader", n, comment, err)
+			}
+		}
 	}
 }
 
