@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cflens/cflens/analyze"
+	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest"
 	"github.com/cflens/cflens/ingest/dataset"
 	"github.com/cflens/cflens/ingest/schema"
@@ -100,7 +101,7 @@ func analyzeSettings(o *analyzeOptions) (analyze.Options, error) {
 		return opts, err
 	}
 	if o.timeline != "" && len(o.windowsFromCloudTrail) > 0 {
-		return opts, usagef("", "give --timeline or --windows-from-cloudtrail, not both")
+		return opts, usage.Errorf("", "give --timeline or --windows-from-cloudtrail, not both")
 	}
 	if o.timeline != "" {
 		f, err := os.Open(o.timeline)
@@ -112,7 +113,7 @@ func analyzeSettings(o *analyzeOptions) (analyze.Options, error) {
 		if err != nil {
 			var te *analyze.TimelineError
 			if errors.As(err, &te) {
-				return opts, usagef("see the README for the timeline format", "%w", err)
+				return opts, usage.Errorf("see the README for the timeline format", "%w", err)
 			}
 			return opts, err
 		}
@@ -120,32 +121,32 @@ func analyzeSettings(o *analyzeOptions) (analyze.Options, error) {
 	}
 	loc, err := time.LoadLocation(o.timezone)
 	if err != nil {
-		return opts, usagef("time zones are IANA names such as UTC or Europe/Paris", "--timezone: %v", err)
+		return opts, usage.Errorf("time zones are IANA names such as UTC or Europe/Paris", "--timezone: %v", err)
 	}
 	opts.Location = loc
 	if o.settle < 0 {
-		return opts, usagef("", "--settle %s is negative", o.settle)
+		return opts, usage.Errorf("", "--settle %s is negative", o.settle)
 	}
 	opts.Settle = o.settle
 	if o.bucket <= 0 || o.bucket%time.Millisecond != 0 {
-		return opts, usagef("buckets look like 5m or 1h", "--bucket %s: want a positive whole number of milliseconds", o.bucket)
+		return opts, usage.Errorf("buckets look like 5m or 1h", "--bucket %s: want a positive whole number of milliseconds", o.bucket)
 	}
 	opts.Bucket = o.bucket
 	if o.errorPath != "" {
 		re, err := regexp.Compile(o.errorPath)
 		if err != nil {
-			return opts, usagef("", "--error-path: %v", err)
+			return opts, usage.Errorf("", "--error-path: %v", err)
 		}
 		opts.ErrorPath = re
 	}
 	if opts.From, err = parseTimeFlag(o.src.from); err != nil {
-		return opts, usagef("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--from: %v", err)
+		return opts, usage.Errorf("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--from: %v", err)
 	}
 	if opts.To, err = parseTimeFlag(o.src.to); err != nil {
-		return opts, usagef("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--to: %v", err)
+		return opts, usage.Errorf("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--to: %v", err)
 	}
 	if !opts.From.IsZero() && !opts.To.IsZero() && !opts.From.Before(opts.To) {
-		return opts, usagef("", "--from %s is not before --to %s", o.src.from, o.src.to)
+		return opts, usage.Errorf("", "--from %s is not before --to %s", o.src.from, o.src.to)
 	}
 	return opts, nil
 }
@@ -204,13 +205,13 @@ func analyzeResult(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*a
 	)
 	if o.dataset != "" {
 		if len(o.src.sources) > 0 {
-			return nil, usagef("read either logs or a dataset", "--dataset cannot be combined with log sources")
+			return nil, usage.Errorf("read either logs or a dataset", "--dataset cannot be combined with log sources")
 		}
 		roles := map[string]string{}
 		for role, vals := range map[string][]string{schema.RoleProduction: o.src.production, schema.RoleStaging: o.src.staging} {
 			for _, v := range vals {
 				if !distributionIDPattern.MatchString(v) {
-					return nil, usagef("with --dataset, --production and --staging take distribution IDs", "%q is not a distribution ID", v)
+					return nil, usage.Errorf("with --dataset, --production and --staging take distribution IDs", "%q is not a distribution ID", v)
 				}
 				roles[v] = role
 			}

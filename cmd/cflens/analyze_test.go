@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cflens/cflens/analyze"
+	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest/dataset/datasettest"
 	"github.com/cflens/cflens/ingest/loggen"
 )
@@ -121,7 +122,7 @@ func TestAnalyzeUsage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, _, err := runAnalyzeCmd(t, tt.args...)
-			var uerr *usageError
+			var uerr *usage.Error
 			if !errors.As(err, &uerr) {
 				t.Fatalf("err = %v, want a usage error", err)
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/queries"
 )
 
@@ -60,18 +61,18 @@ distributionid=/year=/month=/day=/hour= layout.`,
 
 func runAthenaDDL(ctx context.Context, o *athenaDDLOptions, w io.Writer) error {
 	if o.location == "" {
-		return usagef("the DDL needs the dataset's S3 prefix, e.g. --location s3://bucket/cflens/", "missing --location")
+		return usage.Errorf("the DDL needs the dataset's S3 prefix, e.g. --location s3://bucket/cflens/", "missing --location")
 	}
 	if !strings.HasPrefix(o.location, "s3://") {
-		return usagef("Athena reads from S3: --location s3://bucket/prefix/", "location %q is not an s3:// prefix", o.location)
+		return usage.Errorf("Athena reads from S3: --location s3://bucket/prefix/", "location %q is not an s3:// prefix", o.location)
 	}
 	if len(o.distributions) == 0 {
-		return usagef("partition projection lists the distribution IDs: --distribution E1ABC… --distribution E2DEF…", "missing --distribution")
+		return usage.Errorf("partition projection lists the distribution IDs: --distribution E1ABC… --distribution E2DEF…", "missing --distribution")
 	}
 	p := queries.Params{Database: o.database, Table: o.table, Location: o.location, Distributions: o.distributions}
 	if o.years != "" {
 		if err := p.SetParam("years=" + o.years); err != nil {
-			return usagef("--years FROM-TO, e.g. 2024-2026", "%v", err)
+			return usage.Errorf("--years FROM-TO, e.g. 2024-2026", "%v", err)
 		}
 	} else {
 		now := time.Now
@@ -83,7 +84,7 @@ func runAthenaDDL(ctx context.Context, o *athenaDDLOptions, w io.Writer) error {
 	}
 	sql, err := queries.Render("ddl", p)
 	if err != nil {
-		return usagef("", "%v", err)
+		return usage.Errorf("", "%v", err)
 	}
 	_, err = io.WriteString(w, sql)
 	return err
@@ -113,7 +114,7 @@ Parameters (--param key=value, repeatable):
 			if o.list && len(args) == 0 || !o.list && len(args) == 1 {
 				return nil
 			}
-			return usagef("run 'cflens athena sql --list' to see the queries", "want one query name, or --list")
+			return usage.Errorf("run 'cflens athena sql --list' to see the queries", "want one query name, or --list")
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := ""
@@ -137,24 +138,24 @@ func runAthenaSQL(ctx context.Context, o *athenaSQLOptions, name string, w io.Wr
 		return tw.Flush()
 	}
 	if name == "ddl" {
-		return usagef("run 'cflens athena ddl --help'", "the DDL has its own command")
+		return usage.Errorf("run 'cflens athena ddl --help'", "the DDL has its own command")
 	}
 	found := false
 	for _, q := range queries.List() {
 		found = found || q.Name == name
 	}
 	if !found {
-		return usagef("run 'cflens athena sql --list' to see the queries", "unknown query %s", strconv.Quote(name))
+		return usage.Errorf("run 'cflens athena sql --list' to see the queries", "unknown query %s", strconv.Quote(name))
 	}
 	var p queries.Params
 	for _, kv := range o.params {
 		if err := p.SetParam(kv); err != nil {
-			return usagef("run 'cflens athena sql --help' for the parameters", "%v", err)
+			return usage.Errorf("run 'cflens athena sql --help' for the parameters", "%v", err)
 		}
 	}
 	sql, err := queries.Render(name, p)
 	if err != nil {
-		return usagef("run 'cflens athena sql --help' for the parameters", "%v", err)
+		return usage.Errorf("run 'cflens athena sql --help' for the parameters", "%v", err)
 	}
 	_, err = io.WriteString(w, sql)
 	return err

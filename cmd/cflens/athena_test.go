@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cflens/cflens/cmd/internal/usage"
 )
 
 func runCLI(t *testing.T, args ...string) (string, error) {
@@ -58,7 +60,7 @@ func TestAthenaCommands(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := runCLI(t, tc.args...)
 			if tc.usage != "" {
-				var ue *usageError
+				var ue *usage.Error
 				if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.usage) {
 					t.Fatalf("error %v, want a usage error containing %q", err, tc.usage)
 				}

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 	"github.com/spf13/pflag"
 
+	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest"
 	"github.com/cflens/cflens/ingest/s3source"
 )
@@ -109,7 +110,7 @@ func loadS3Client(ctx context.Context, a awsOptions, getenv func(string) string)
 	}
 	if cfg.Region == "" {
 		if !custom {
-			return nil, usagef("set --region, AWS_REGION, or a region in the AWS profile", "no aws region configured")
+			return nil, usage.Errorf("set --region, AWS_REGION, or a region in the AWS profile", "no aws region configured")
 		}
 		// S3-compatible stores rarely care; the signature needs one.
 		cfg.Region = "us-east-1"
@@ -131,7 +132,7 @@ func loadS3Client(ctx context.Context, a awsOptions, getenv func(string) string)
 func checkEndpoint(endpoint string, allowInsecure bool) error {
 	u, err := url.Parse(endpoint)
 	if err != nil || u.Host == "" {
-		return usagef("an endpoint looks like https://s3.example.com or http://127.0.0.1:9000", "endpoint %q is not a URL", endpoint)
+		return usage.Errorf("an endpoint looks like https://s3.example.com or http://127.0.0.1:9000", "endpoint %q is not a URL", endpoint)
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "https":
@@ -140,9 +141,9 @@ func checkEndpoint(endpoint string, allowInsecure bool) error {
 		if allowInsecure || isLoopback(u.Hostname()) {
 			return nil
 		}
-		return usagef("use https, or --allow-insecure-endpoint to accept plain HTTP", "endpoint %s is plain HTTP and not on loopback", u.Redacted())
+		return usage.Errorf("use https, or --allow-insecure-endpoint to accept plain HTTP", "endpoint %s is plain HTTP and not on loopback", u.Redacted())
 	default:
-		return usagef("an endpoint starts with https:// or http://", "endpoint %q: scheme %q not supported", endpoint, u.Scheme)
+		return usage.Errorf("an endpoint starts with https:// or http://", "endpoint %q: scheme %q not supported", endpoint, u.Scheme)
 	}
 }
 
@@ -159,7 +160,7 @@ func isLoopback(host string) bool {
 func newS3Source(ctx context.Context, spec string, a awsOptions, ids map[string]string) (ingest.Source, error) {
 	loc, err := s3source.ParseURL(spec)
 	if err != nil {
-		return nil, usagef("an S3 source looks like s3://bucket/prefix/", "%w", err)
+		return nil, usage.Errorf("an S3 source looks like s3://bucket/prefix/", "%w", err)
 	}
 	client, err := a.s3Client(ctx)
 	if err != nil {
@@ -179,7 +180,7 @@ func newS3Source(ctx context.Context, spec string, a awsOptions, ids map[string]
 func newS3Store(ctx context.Context, spec string, a awsOptions) (*s3source.Store, error) {
 	loc, err := s3source.ParseURL(spec)
 	if err != nil {
-		return nil, usagef("an S3 dataset looks like s3://bucket/prefix/", "%w", err)
+		return nil, usage.Errorf("an S3 dataset looks like s3://bucket/prefix/", "%w", err)
 	}
 	client, err := a.s3Client(ctx)
 	if err != nil {

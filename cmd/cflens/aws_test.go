@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest/s3source/s3test"
 )
 
@@ -65,7 +66,7 @@ func TestCheckEndpoint(t *testing.T) {
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("checkEndpoint(%q, %v) = %v, want error %v", tt.endpoint, tt.insecure, err, tt.wantErr)
 			}
-			var uerr *usageError
+			var uerr *usage.Error
 			if err != nil && !errors.As(err, &uerr) {
 				t.Errorf("error %v is not a usage error", err)
 			}
@@ -108,7 +109,7 @@ func TestLoadS3Client(t *testing.T) {
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("loadS3Client = %v, want error %v", err, tt.wantErr)
 			}
-			var uerr *usageError
+			var uerr *usage.Error
 			if tt.wantUsage && !errors.As(err, &uerr) {
 				t.Errorf("error %v is not a usage error", err)
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest"
 	"github.com/cflens/cflens/ingest/dataset"
 )
@@ -29,7 +30,7 @@ func openDatasetWriter(ctx context.Context, o *ingestOptions) (ingest.Sink, erro
 	case dataset.CompressionZstd, dataset.CompressionSnappy:
 		opts.Compression = o.compression
 	default:
-		return nil, usagef("compressions are zstd and snappy", "unknown compression %q", o.compression)
+		return nil, usage.Errorf("compressions are zstd and snappy", "unknown compression %q", o.compression)
 	}
 	if o.checkpointBytes > 0 {
 		opts.BufferBytes = o.checkpointBytes

@@ -24,6 +24,7 @@ import (
 
 	"github.com/cflens/cflens/analyze"
 	"github.com/cflens/cflens/cmd/internal/atomicfile"
+	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest/loggen"
 	"github.com/cflens/cflens/ingest/schema"
 )
@@ -64,7 +65,7 @@ const demoBucket = "cflens-demo-logs"
 func runDemo(ctx context.Context, o *demoOptions, stdout, stderr io.Writer) error {
 	scale, ok := demoScales[o.scale]
 	if !ok {
-		return usagef("scales are small, default and large", "unknown scale %q", o.scale)
+		return usage.Errorf("scales are small, default and large", "unknown scale %q", o.scale)
 	}
 	start := time.Now()
 	step := func(format string, args ...any) {

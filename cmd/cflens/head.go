@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/spf13/cobra"
 
+	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest"
 	"github.com/cflens/cflens/ingest/schema"
 )
@@ -51,7 +52,7 @@ func runHead(ctx context.Context, o *headOptions, stdout io.Writer) error {
 	for _, name := range o.columns {
 		i := schema.Index(name)
 		if i < 0 {
-			return usagef("column names are those of the schema, e.g. sc_status, cs_uri_stem", "unknown column %q", name)
+			return usage.Errorf("column names are those of the schema, e.g. sc_status, cs_uri_stem", "unknown column %q", name)
 		}
 		cols = append(cols, i)
 	}

@@ -14,6 +14,7 @@ import (
 	"runtime/pprof"
 	"syscall"
 
+	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest"
 )
 
@@ -93,11 +94,11 @@ func run(ctx context.Context, args []string) int {
 		return exitOK
 	}
 	fmt.Fprintln(os.Stderr, "cflens:", err)
-	var uerr *usageError
+	var uerr *usage.Error
 	switch {
 	case errors.As(err, &uerr):
-		if uerr.hint != "" {
-			fmt.Fprintln(os.Stderr, uerr.hint)
+		if uerr.Hint != "" {
+			fmt.Fprintln(os.Stderr, uerr.Hint)
 		}
 		return exitUsage
 	case errors.Is(err, ingest.ErrIncomplete):
@@ -105,18 +106,4 @@ func run(ctx context.Context, args []string) int {
 	default:
 		return exitError
 	}
-}
-
-// usageError is a mistake in the command line; main exits with 2 and
-// prints the hint.
-type usageError struct {
-	err  error
-	hint string
-}
-
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
-
-func usagef(hint, format string, args ...any) error {
-	return &usageError{err: fmt.Errorf(format, args...), hint: hint}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/cflens/cflens/analyze"
 	"github.com/cflens/cflens/analyze/report"
 	"github.com/cflens/cflens/cmd/internal/atomicfile"
+	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest"
 )
 
@@ -52,7 +53,7 @@ func reportFormat(format, out string) (string, error) {
 			}
 		}
 	}
-	return "", usagef("--format is one of "+strings.Join(reportFormats, ", "), "unknown format %q", format)
+	return "", usage.Errorf("--format is one of "+strings.Join(reportFormats, ", "), "unknown format %q", format)
 }
 
 // writeReport renders an analysis in a format to out, or to stdout when
@@ -76,7 +77,7 @@ func writeReportTable(ctx context.Context, res *analyze.Result, format, out, tab
 	}
 	if format == "csv" && out != "" && !strings.EqualFold(filepath.Ext(out), ".csv") {
 		if table != "" {
-			return usagef("--table picks the table written to stdout or to a .csv file", "--table %s with a folder for --out", table)
+			return usage.Errorf("--table picks the table written to stdout or to a .csv file", "--table %s with a folder for --out", table)
 		}
 		return writeCSVDir(res, out)
 	}
@@ -103,7 +104,7 @@ func writeReportTable(ctx context.Context, res *analyze.Result, format, out, tab
 		}
 		err = report.CSV(&buf, res, table)
 		if errors.Is(err, report.ErrUnknownTable) {
-			return usagef("tables: "+strings.Join(report.CSVTables(), ", "), "unknown table %q", table)
+			return usage.Errorf("tables: "+strings.Join(report.CSVTables(), ", "), "unknown table %q", table)
 		}
 	}
 	if err != nil {
@@ -143,16 +144,16 @@ const maxPeriods = 10000
 // last one shorter when every does not divide the range.
 func periods(from, to time.Time, every time.Duration) ([][2]time.Time, error) {
 	if from.IsZero() || to.IsZero() {
-		return nil, usagef("a batch needs both ends of the range", "--every needs --from and --to")
+		return nil, usage.Errorf("a batch needs both ends of the range", "--every needs --from and --to")
 	}
 	if every <= 0 {
-		return nil, usagef("periods look like 24h or 1h", "--every %s is not positive", every)
+		return nil, usage.Errorf("periods look like 24h or 1h", "--every %s is not positive", every)
 	}
 	if !from.Before(to) {
-		return nil, usagef("", "--from %s is not before --to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
+		return nil, usage.Errorf("", "--from %s is not before --to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
 	if n := to.Sub(from) / every; n >= maxPeriods {
-		return nil, usagef("", "--every %s cuts the range into more than %d periods", every, maxPeriods)
+		return nil, usage.Errorf("", "--every %s cuts the range into more than %d periods", every, maxPeriods)
 	}
 	var ps [][2]time.Time
 	for t := from; t.Before(to); t = t.Add(every) {
@@ -192,7 +193,7 @@ func runEvery(ctx context.Context, from, to time.Time, every time.Duration, form
 		return err
 	}
 	if out == "" {
-		return usagef("a batch writes into a folder", "--every needs --out DIR")
+		return usage.Errorf("a batch writes into a folder", "--every needs --out DIR")
 	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return fmt.Errorf("create report folder: %w", err)
@@ -205,7 +206,7 @@ func runEvery(ctx context.Context, from, to time.Time, every time.Duration, form
 		}
 		e := report.Entry{From: p[0], To: p[1]}
 		res, err := run(ctx, p[0], p[1])
-		var uerr *usageError
+		var uerr *usage.Error
 		if errors.As(err, &uerr) {
 			return err
 		}
@@ -256,11 +257,11 @@ func runEvery(ctx context.Context, from, to time.Time, every time.Duration, form
 func runAnalyzeEvery(ctx context.Context, o *analyzeOptions, stderr io.Writer) error {
 	from, err := parseTimeFlag(o.src.from)
 	if err != nil {
-		return usagef("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--from: %v", err)
+		return usage.Errorf("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--from: %v", err)
 	}
 	to, err := parseTimeFlag(o.src.to)
 	if err != nil {
-		return usagef("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--to: %v", err)
+		return usage.Errorf("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--to: %v", err)
 	}
 	format := o.format
 	if format == "" {
@@ -323,7 +324,7 @@ atomically.`,
 
 func runReport(ctx context.Context, o *reportOptions, stdin io.Reader, stdout io.Writer) error {
 	if o.in == "" {
-		return usagef("save one with 'cflens analyze --format json --out analysis.json'", "--in is required")
+		return usage.Errorf("save one with 'cflens analyze --format json --out analysis.json'", "--in is required")
 	}
 	res, err := readAnalysis(o.in, stdin)
 	if err != nil {
@@ -346,10 +347,10 @@ func readAnalysis(path string, stdin io.Reader) (*analyze.Result, error) {
 	}
 	var res analyze.Result
 	if err := json.Unmarshal(data, &res); err != nil {
-		return nil, usagef("--in takes the JSON written by 'cflens analyze --format json'", "read analysis %s: %w", path, err)
+		return nil, usage.Errorf("--in takes the JSON written by 'cflens analyze --format json'", "read analysis %s: %w", path, err)
 	}
 	if res.Schema != analyze.SchemaVersion {
-		return nil, usagef("--in takes the JSON written by 'cflens analyze --format json'",
+		return nil, usage.Errorf("--in takes the JSON written by 'cflens analyze --format json'",
 			"analysis %s has schema %q, want %q", path, res.Schema, analyze.SchemaVersion)
 	}
 	return &res, nil

@@ -15,6 +15,7 @@ import (
 
 	"github.com/cflens/cflens/analyze"
 	"github.com/cflens/cflens/analyze/report"
+	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest"
 )
 
@@ -187,7 +188,7 @@ func TestReportUsageErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, _, err := runReportCmd(t, tt.args...)
-			var uerr *usageError
+			var uerr *usage.Error
 			if !errors.As(err, &uerr) {
 				t.Fatalf("err = %v, want a usage error", err)
 			}

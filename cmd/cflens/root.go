@@ -2,6 +2,8 @@ package main
 
 import (
 	"github.com/spf13/cobra"
+
+	"github.com/cflens/cflens/cmd/internal/usage"
 )
 
 func newRootCmd() *cobra.Command {
@@ -11,9 +13,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &usageError{err: err, hint: "run '" + c.CommandPath() + " --help' for usage"}
-	})
+	root.SetFlagErrorFunc(usage.FlagError)
 	// One line per subcommand; each lives in its own file.
 	root.AddCommand(newVersionCmd())
 	root.AddCommand(newIngestCmd())

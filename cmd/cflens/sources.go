@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
 
+	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest"
 	"github.com/cflens/cflens/ingest/dirsource"
 	"github.com/cflens/cflens/ingest/logparse"
@@ -73,16 +74,16 @@ func resolveSources(ctx context.Context, o *sourceOptions) (*resolvedSources, er
 	rs := &resolvedSources{roles: map[string]string{}}
 	var err error
 	if rs.from, err = parseTimeFlag(o.from); err != nil {
-		return nil, usagef("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--from: %v", err)
+		return nil, usage.Errorf("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--from: %v", err)
 	}
 	if rs.to, err = parseTimeFlag(o.to); err != nil {
-		return nil, usagef("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--to: %v", err)
+		return nil, usage.Errorf("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--to: %v", err)
 	}
 	if rs.format, err = logparse.ParseFormat(o.format); err != nil {
-		return nil, usagef("formats are auto, w3c, json and parquet", "--format: %v", err)
+		return nil, usage.Errorf("formats are auto, w3c, json and parquet", "--format: %v", err)
 	}
 	if !rs.from.IsZero() && !rs.to.IsZero() && !rs.from.Before(rs.to) {
-		return nil, usagef("", "--from %s is not before --to %s", o.from, o.to)
+		return nil, usage.Errorf("", "--from %s is not before --to %s", o.from, o.to)
 	}
 	type spec struct{ src, role string }
 	var specs []spec
@@ -90,7 +91,7 @@ func resolveSources(ctx context.Context, o *sourceOptions) (*resolvedSources, er
 		for _, v := range vals {
 			if distributionIDPattern.MatchString(v) {
 				if prev, ok := rs.roles[v]; ok && prev != role {
-					return usagef("", "distribution %s is given as both %s and %s", v, prev, role)
+					return usage.Errorf("", "distribution %s is given as both %s and %s", v, prev, role)
 				}
 				rs.roles[v] = role
 				continue
@@ -108,7 +109,7 @@ func resolveSources(ctx context.Context, o *sourceOptions) (*resolvedSources, er
 		dec := yaml.NewDecoder(strings.NewReader(string(b)))
 		dec.KnownFields(true)
 		if err := dec.Decode(&fc); err != nil {
-			return nil, usagef("", "config %s: %v", o.configFile, err)
+			return nil, usage.Errorf("", "config %s: %v", o.configFile, err)
 		}
 		for role, rc := range map[string]roleConfig{schema.RoleProduction: fc.Production, schema.RoleStaging: fc.Staging} {
 			vals := rc.Sources
@@ -144,7 +145,7 @@ func resolveSources(ctx context.Context, o *sourceOptions) (*resolvedSources, er
 		rs.sources = append(rs.sources, src)
 	}
 	if len(rs.sources) == 0 {
-		return nil, usagef("give log sources as arguments, or as --production/--staging SRC", "no log source given")
+		return nil, usage.Errorf("give log sources as arguments, or as --production/--staging SRC", "no log source given")
 	}
 	return rs, nil
 }

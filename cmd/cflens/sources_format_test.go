@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest"
 	"github.com/cflens/cflens/ingest/loggen"
 )
@@ -74,7 +75,7 @@ func TestIngestLogFormatFlag(t *testing.T) {
 			root.SetOut(&out)
 			root.SetErr(&errw)
 			err := root.ExecuteContext(context.Background())
-			var uerr *usageError
+			var uerr *usage.Error
 			switch {
 			case tt.usage:
 				if !errors.As(err, &uerr) {

@@ -14,6 +14,7 @@ import (
 	"github.com/cflens/cflens/analyze"
 	"github.com/cflens/cflens/analyze/cloudtrail"
 	"github.com/cflens/cflens/cmd/internal/atomicfile"
+	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest"
 	"github.com/cflens/cflens/ingest/s3source"
 	"github.com/cflens/cflens/ingest/schema"
@@ -68,7 +69,7 @@ Exit status: 0 complete, 3 incomplete (files that could not be read; the
 timeline is still written), 2 usage error, 1 other errors.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return usagef("give the CloudTrail files as arguments: folders, globs, or s3://bucket/AWSLogs/<account>/CloudTrail/us-east-1/", "no CloudTrail source given")
+				return usage.Errorf("give the CloudTrail files as arguments: folders, globs, or s3://bucket/AWSLogs/<account>/CloudTrail/us-east-1/", "no CloudTrail source given")
 			}
 			return nil
 		},
@@ -95,31 +96,31 @@ func runWindowsFromCloudTrail(ctx context.Context, o *windowsCloudTrailOptions, 
 	opts := cloudtrail.DefaultOptions()
 	for _, id := range append([]string{o.production, o.staging}, o.distributions...) {
 		if id != "" && !distributionIDPattern.MatchString(id) {
-			return usagef("distribution IDs look like E1A2B3C4D5E6F7", "%q is not a distribution ID", id)
+			return usage.Errorf("distribution IDs look like E1A2B3C4D5E6F7", "%q is not a distribution ID", id)
 		}
 	}
 	if o.production == "" && o.staging == "" && len(o.distributions) == 0 {
-		return usagef("give --production ID and --staging ID, or --distribution ID", "no distribution given")
+		return usage.Errorf("give --production ID and --staging ID, or --distribution ID", "no distribution given")
 	}
 	if o.production != "" && o.production == o.staging {
-		return usagef("", "distribution %s is given as both production and staging", o.production)
+		return usage.Errorf("", "distribution %s is given as both production and staging", o.production)
 	}
 	opts.Production, opts.Staging, opts.Distributions = o.production, o.staging, o.distributions
 	var err error
 	if opts.From, err = parseTimeFlag(o.from); err != nil {
-		return usagef("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--from: %v", err)
+		return usage.Errorf("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--from: %v", err)
 	}
 	if opts.To, err = parseTimeFlag(o.to); err != nil {
-		return usagef("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--to: %v", err)
+		return usage.Errorf("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--to: %v", err)
 	}
 	if !opts.From.IsZero() && !opts.To.IsZero() && !opts.From.Before(opts.To) {
-		return usagef("", "--from %s is not before --to %s", o.from, o.to)
+		return usage.Errorf("", "--from %s is not before --to %s", o.from, o.to)
 	}
 	if o.workers <= 0 {
-		return usagef("", "--workers must be positive")
+		return usage.Errorf("", "--workers must be positive")
 	}
 	if o.current && !opts.To.IsZero() {
-		return usagef("the current configuration anchors a record read up to now", "--current cannot be combined with --to")
+		return usage.Errorf("the current configuration anchors a record read up to now", "--current cannot be combined with --to")
 	}
 	opts.Workers = o.workers
 	opts.Logger = newLogger(stderr, o.verbose)
@@ -133,7 +134,7 @@ func runWindowsFromCloudTrail(ctx context.Context, o *windowsCloudTrailOptions, 
 	}
 	if runErr != nil && !errors.Is(runErr, ingest.ErrIncomplete) {
 		if errors.Is(runErr, cloudtrail.ErrRole) {
-			return usagef("give the roles with --production and --staging", "%w", runErr)
+			return usage.Errorf("give the roles with --production and --staging", "%w", runErr)
 		}
 		return runErr
 	}
@@ -199,7 +200,7 @@ func openCloudTrailSources(ctx context.Context, specs []string, a awsOptions) ([
 		}
 		loc, err := s3source.ParseURL(spec)
 		if err != nil {
-			return nil, usagef("a CloudTrail prefix looks like s3://bucket/AWSLogs/<account>/CloudTrail/us-east-1/", "%w", err)
+			return nil, usage.Errorf("a CloudTrail prefix looks like s3://bucket/AWSLogs/<account>/CloudTrail/us-east-1/", "%w", err)
 		}
 		client, err := a.s3Client(ctx)
 		if err != nil {
@@ -241,12 +242,12 @@ func timelineFromCloudTrail(ctx context.Context, specs []string, a awsOptions, r
 			continue
 		}
 		if *slot != "" {
-			return nil, usagef("", "--windows-from-cloudtrail follows one %s distribution, not %s and %s", roles[id], *slot, id)
+			return nil, usage.Errorf("", "--windows-from-cloudtrail follows one %s distribution, not %s and %s", roles[id], *slot, id)
 		}
 		*slot = id
 	}
 	if opts.Production == "" && opts.Staging == "" && len(opts.Distributions) == 0 {
-		return nil, usagef("give the distribution IDs with --production and --staging", "--windows-from-cloudtrail needs distribution IDs")
+		return nil, usage.Errorf("give the distribution IDs with --production and --staging", "--windows-from-cloudtrail needs distribution IDs")
 	}
 	srcs, err := openCloudTrailSources(ctx, specs, a)
 	if err != nil {
@@ -258,7 +259,7 @@ func timelineFromCloudTrail(ctx context.Context, specs []string, a awsOptions, r
 	}
 	if err != nil && !errors.Is(err, ingest.ErrIncomplete) {
 		if errors.Is(err, cloudtrail.ErrRole) {
-			return nil, usagef("give the roles with --production and --staging", "%w", err)
+			return nil, usage.Errorf("give the roles with --production and --staging", "%w", err)
 		}
 		return nil, err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"github.com/cflens/cflens/analyze"
+	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest"
 	"github.com/cflens/cflens/ingest/schema"
 )
@@ -189,7 +190,7 @@ func TestWindowsFromCloudTrailUsage(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, _, err := runCmd(t, append([]string{"windows", "from-cloudtrail"}, tt.args...)...)
-			var uerr *usageError
+			var uerr *usage.Error
 			if !errors.As(err, &uerr) {
 				t.Errorf("err = %v, want a usage error", err)
 			}
@@ -279,7 +280,7 @@ func TestTimelineFromCloudTrail(t *testing.T) {
 	}
 
 	two := map[string]string{"E1PRODEXAMPLE": schema.RoleProduction, "E1OTHEREXAMPLE": schema.RoleProduction}
-	var uerr *usageError
+	var uerr *usage.Error
 	if _, err := timelineFromCloudTrail(context.Background(), []string{root}, awsOptions{}, two, time.Time{}, time.Time{}, &stderr); !errors.As(err, &uerr) {
 		t.Errorf("two production distributions: err = %v, want a usage error", err)
 	}
@@ -376,7 +377,7 @@ func TestWindowsFromCloudTrailCurrent(t *testing.T) {
 	}
 
 	o.to = "2025-09-11"
-	var uerr *usageError
+	var uerr *usage.Error
 	if err := runWindowsFromCloudTrail(context.Background(), o, &stdout, &stderr); !errors.As(err, &uerr) {
 		t.Errorf("--current with --to: err = %v, want a usage error", err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cflens/cflens/cmd/internal/atomicfile"
+	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest/loggen"
 )
 
@@ -140,7 +141,7 @@ func parseTools(names []string) ([]string, error) {
 			want[toolDuckGroupBy], want[toolDuckCopy] = true, true
 		default:
 			if !slices.Contains(allTools, n) {
-				return nil, usagef("tools are "+strings.Join(allTools, ", ")+", duckdb and all", "unknown tool %q", n)
+				return nil, usage.Errorf("tools are "+strings.Join(allTools, ", ")+", duckdb and all", "unknown tool %q", n)
 			}
 			want[n] = true
 		}
@@ -152,7 +153,7 @@ func parseTools(names []string) ([]string, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, usagef("", "no tool to measure")
+		return nil, usage.Errorf("", "no tool to measure")
 	}
 	return out, nil
 }
@@ -174,14 +175,14 @@ func runBench(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) er
 		return renderAgain(o, stdout)
 	}
 	if o.lines < 1 || o.files < 1 || o.reps < 1 {
-		return usagef("", "--lines, --files and --reps must be positive")
+		return usage.Errorf("", "--lines, --files and --reps must be positive")
 	}
 	if len(o.scales) == 0 || len(o.workers) == 0 {
-		return usagef("", "--scales and --workers need at least one value")
+		return usage.Errorf("", "--scales and --workers need at least one value")
 	}
 	for _, v := range append(slices.Clone(o.scales), o.workers...) {
 		if v < 1 {
-			return usagef("", "--scales and --workers take positive integers")
+			return usage.Errorf("", "--scales and --workers take positive integers")
 		}
 	}
 	tools, err := parseTools(o.tools)
@@ -329,7 +330,7 @@ func findProgram(name, flag, self, pkg string) (string, error) {
 	if flag != "" {
 		p, err := exec.LookPath(flag)
 		if err != nil {
-			return "", usagef(hint, "--%s: %v", name, err)
+			return "", usage.Errorf(hint, "--%s: %v", name, err)
 		}
 		return filepath.Abs(p)
 	}
@@ -340,7 +341,7 @@ func findProgram(name, flag, self, pkg string) (string, error) {
 	if p, err := exec.LookPath(name); err == nil {
 		return filepath.Abs(p)
 	}
-	return "", usagef(hint, "no %s binary beside this program or on PATH", name)
+	return "", usage.Errorf(hint, "no %s binary beside this program or on PATH", name)
 }
 
 // toolVersion returns the first line a program prints for its version.

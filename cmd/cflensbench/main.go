@@ -26,6 +26,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cflens/cflens/cmd/internal/usage"
 )
 
 // Exit codes.
@@ -49,10 +51,10 @@ func run(ctx context.Context, args []string) int {
 		return exitOK
 	}
 	fmt.Fprintln(os.Stderr, "cflensbench:", err)
-	var uerr *usageError
+	var uerr *usage.Error
 	if errors.As(err, &uerr) {
-		if uerr.hint != "" {
-			fmt.Fprintln(os.Stderr, uerr.hint)
+		if uerr.Hint != "" {
+			fmt.Fprintln(os.Stderr, uerr.Hint)
 		}
 		return exitUsage
 	}
@@ -63,24 +65,8 @@ func newRootCmd() *cobra.Command {
 	root := newBenchCmd()
 	root.SilenceUsage = true
 	root.SilenceErrors = true
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &usageError{err: err, hint: "run '" + c.CommandPath() + " --help' for usage"}
-	})
+	root.SetFlagErrorFunc(usage.FlagError)
 	root.AddCommand(newCeilingCmd())
 	root.AddCommand(newSpawnCmd())
 	return root
-}
-
-// usageError is a mistake in the command line; main exits with 2 and
-// prints the hint.
-type usageError struct {
-	err  error
-	hint string
-}
-
-func (e *usageError) Error() string { return e.err.Error() }
-func (e *usageError) Unwrap() error { return e.err }
-
-func usagef(hint, format string, args ...any) error {
-	return &usageError{err: fmt.Errorf(format, args...), hint: hint}
 }

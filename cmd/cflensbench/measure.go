@@ -93,7 +93,7 @@ func measure(ctx context.Context, self, dir string, cmds ...*exec.Cmd) (sample, 
 	var s sample
 	s.Wall = time.Since(start)
 	for _, ch := range children {
-		var u usage
+		var u resourceUse
 		b, err := os.ReadFile(ch.rusage)
 		if err == nil {
 			err = json.Unmarshal(b, &u)

@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cflens/cflens/cmd/internal/usage"
 )
 
 // spawnOptions are those of the hidden spawn subcommand.
@@ -18,8 +20,8 @@ type spawnOptions struct {
 	argv   []string
 }
 
-// usage is a child's resource use, as spawn records it.
-type usage struct {
+// resourceUse is a child's resource use, as spawn records it.
+type resourceUse struct {
 	// MaxRSSKiB is ru_maxrss: the peak resident set size in KiB.
 	MaxRSSKiB int64 `json:"max_rss_kib"`
 	UserNs    int64 `json:"user_ns"`
@@ -51,7 +53,7 @@ func newSpawnCmd() *cobra.Command {
 
 func runSpawn(o *spawnOptions) error {
 	if o.rusage == "" {
-		return usagef("", "spawn needs --rusage")
+		return usage.Errorf("", "spawn needs --rusage")
 	}
 	c := exec.Command(o.argv[0], o.argv[1:]...)
 	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
@@ -64,9 +66,9 @@ func runSpawn(o *spawnOptions) error {
 	if c.ProcessState == nil {
 		return fmt.Errorf("spawn %s: %w", o.argv[0], runErr)
 	}
-	var u usage
+	var u resourceUse
 	if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		u = usage{MaxRSSKiB: ru.Maxrss, UserNs: ru.Utime.Nano(), SysNs: ru.Stime.Nano()}
+		u = resourceUse{MaxRSSKiB: ru.Maxrss, UserNs: ru.Utime.Nano(), SysNs: ru.Stime.Nano()}
 	}
 	b, err := json.Marshal(u)
 	if err != nil {
