@@ -78,10 +78,42 @@ func (f *columnFile) writeRowGroup(parts []arrow.RecordBatch) error {
 					return fmt.Errorf("column %s: %w", b.ColumnName(i), err)
 				}
 			}
+			if err := flushLastPage(cw); err != nil {
+				return fmt.Errorf("column %s: %w", parts[0].ColumnName(i), err)
+			}
 			return nil
 		})
 	}
 	return g.Wait()
+}
+
+// pageFlusher is the method of arrow-go's column writers that encodes and
+// compresses the values buffered for the current page, if there are any,
+// as a page of the column.
+type pageFlusher interface {
+	FlushBufferedDataPages() error
+}
+
+// flushLastPage encodes and compresses the last page of a column that is
+// written PLAIN, here in the column's goroutine instead of when the row
+// group is closed, which goes through the columns one after the other. For
+// most columns of a row group that last page is the only one.
+//
+// A dictionary-encoded column is left to the close: its dictionary page
+// has to come first and is written only then. Once arrow-go has fallen
+// back to PLAIN for a column, it has written the dictionary page and the
+// pages before it, so that column is flushed here too. The file is the
+// same byte for byte: the page holds the same values either way, and the
+// close finds nothing left to flush.
+func flushLastPage(cw file.ColumnChunkWriter) error {
+	if cw.CurrentEncoder().Encoding() == parquet.Encodings.PlainDict {
+		return nil
+	}
+	f, ok := cw.(pageFlusher)
+	if !ok {
+		return nil
+	}
+	return f.FlushBufferedDataPages()
 }
 
 // defLevels returns the definition levels of a flat nullable column: 1

@@ -2,10 +2,17 @@ package dataset
 
 import (
 	"bytes"
+	"context"
+	"fmt"
+	"io"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/cflens/cflens/ingest/schema"
@@ -95,5 +102,150 @@ func TestColumnFileMatchesPqarrow(t *testing.T) {
 				t.Errorf("%d bytes differ from pqarrow.FileWriter's %d", got.Len(), want.Len())
 			}
 		})
+	}
+}
+
+// pageTestBatches returns batches of rows rows each with a column n of
+// int64 (never null), s and d of strings (d from few values), and z of
+// int64 (always null).
+func pageTestBatches(t *testing.T, mem memory.Allocator, sc *arrow.Schema, batches, rows int) []arrow.RecordBatch {
+	t.Helper()
+	var out []arrow.RecordBatch
+	for k := range batches {
+		b := array.NewRecordBuilder(mem, sc)
+		for i := range rows {
+			r := k*rows + i
+			b.Field(0).(*array.Int64Builder).Append(int64(r) * 7919)
+			b.Field(1).(*array.StringBuilder).Append(fmt.Sprintf("value-%d", r))
+			b.Field(2).(*array.StringBuilder).Append([]string{"Hit", "Miss", "Error"}[r%3])
+			b.Field(3).AppendNull()
+		}
+		out = append(out, b.NewRecordBatch())
+		b.Release()
+	}
+	return out
+}
+
+// TestColumnFilePageBoundaries: the last pages flushed in the column
+// goroutines leave the file as pqarrow.FileWriter writes it, also when a
+// row group ends exactly where a page is cut (no empty page), and for a
+// column of nulls only.
+func TestColumnFilePageBoundaries(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	sc := arrow.NewSchema([]arrow.Field{
+		{Name: "n", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "d", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "z", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	}, nil)
+	// Batches of 2048 rows: arrow-go checks the page size after every
+	// 1024 values, so a page of 8 KiB of int64 is cut exactly at the end
+	// of each batch, and so of each row group.
+	batches := pageTestBatches(t, mem, sc, 6, 2048)
+	defer func() {
+		for _, b := range batches {
+			b.Release()
+		}
+	}()
+	for _, pageBytes := range []int64{8 << 10, 3000, 1 << 20} {
+		t.Run(fmt.Sprint(pageBytes), func(t *testing.T) {
+			props := parquet.NewWriterProperties(
+				parquet.WithAllocator(mem),
+				parquet.WithCompression(compress.Codecs.Zstd),
+				parquet.WithStats(true),
+				parquet.WithDictionaryDefault(false),
+				parquet.WithDictionaryFor("d", true),
+				parquet.WithDataPageSize(pageBytes),
+			)
+			arrowProps := pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem), pqarrow.WithStoreSchema())
+			var want, got bytes.Buffer
+			fw, err := pqarrow.NewFileWriter(sc, &want, props, arrowProps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cf, err := newColumnFile(&got, sc, props, arrowProps)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k := 0; k < len(batches); k += 2 {
+				if k > 0 {
+					if err := fw.NewBufferedRowGroupChecked(); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for _, b := range batches[k : k+2] {
+					if err := fw.WriteBuffered(b); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := cf.writeRowGroup(batches[k : k+2]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := fw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := cf.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.Bytes(), want.Bytes()) {
+				t.Errorf("%d bytes differ from pqarrow.FileWriter's %d", got.Len(), want.Len())
+			}
+		})
+	}
+}
+
+// TestFlushLastPage: the last page of a PLAIN column is written by
+// flushLastPage, before the row group closes; a dictionary column's is
+// left to the close.
+func TestFlushLastPage(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	sc := arrow.NewSchema([]arrow.Field{
+		{Name: "n", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "d", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "z", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	}, nil)
+	batches := pageTestBatches(t, mem, sc, 1, 1000)
+	defer batches[0].Release()
+	props := parquet.NewWriterProperties(
+		parquet.WithAllocator(mem),
+		parquet.WithDictionaryDefault(false),
+		parquet.WithDictionaryFor("d", true),
+	)
+	arrowProps := pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem))
+	pqs, err := pqarrow.ToParquet(sc, props, arrowProps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wr := file.NewParquetWriter(io.Discard, pqs.Root(), file.WithWriterProps(props))
+	rgw, err := wr.AppendBufferedRowGroupChecked()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := pqarrow.NewArrowWriteContext(context.Background(), &arrowProps)
+	for i, wantFlushed := range []bool{true, true, false, true} {
+		cw, err := rgw.Column(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		col := batches[0].Column(i)
+		if err := pqarrow.WriteArrowToColumn(ctx, cw, col, defLevels(nil, col), nil, true); err != nil {
+			t.Fatal(err)
+		}
+		if cw.TotalCompressedBytes() != 0 {
+			t.Fatalf("column %d: a page was cut before the flush", i)
+		}
+		if err := flushLastPage(cw); err != nil {
+			t.Fatal(err)
+		}
+		if flushed := cw.TotalCompressedBytes() != 0; flushed != wantFlushed {
+			t.Errorf("column %s: flushed %v, want %v", sc.Field(i).Name, flushed, wantFlushed)
+		}
+	}
+	if err := wr.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
