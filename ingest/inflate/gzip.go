@@ -40,11 +40,19 @@ type Reader struct {
 // compress/gzip, it returns io.EOF for empty input.
 func NewReader(r io.Reader) (*Reader, error) {
 	z := new(Reader)
-	z.d.init(r, z.nextMember)
-	if err := z.header(); err != nil {
+	if err := z.Reset(r); err != nil {
 		return nil, err
 	}
 	return z, nil
+}
+
+// Reset makes z read the gzip stream r from its start, as NewReader does,
+// keeping its buffers: a pool of Readers saves allocating and clearing
+// them for each of many small files.
+func (z *Reader) Reset(r io.Reader) error {
+	z.crc, z.size = 0, 0
+	z.d.init(r, z.nextMember)
+	return z.header()
 }
 
 const (
@@ -163,8 +171,15 @@ func (z *Reader) nextMember() error {
 	return z.header()
 }
 
-// Close does nothing; it lets Reader stand in for gzip readers.
-func (z *Reader) Close() error { return nil }
+// ErrClosed is returned by Read after Close.
+var ErrClosed = errors.New("inflate: read after close")
+
+// Close lets go of the source; Read then fails with ErrClosed until Reset.
+// It does not close the source.
+func (z *Reader) Close() error {
+	z.d.src, z.d.err, z.d.r = nil, ErrClosed, z.d.outPos
+	return nil
+}
 
 // DeflateReader inflates one raw DEFLATE stream.
 type DeflateReader struct {

@@ -331,3 +331,52 @@ func TestMemoryFlat(t *testing.T) {
 		t.Errorf("inflating 16 MiB allocated %d bytes, 1 MiB %d: memory grows with the data", large, small)
 	}
 }
+
+// TestReset: a Reader reset onto another stream reads it as a new one
+// would, also after a stream that failed half way, and reads nothing
+// after Close.
+func TestReset(t *testing.T) {
+	gz := func(text []byte) []byte {
+		var z bytes.Buffer
+		w := stdgzip.NewWriter(&z)
+		w.Write(text)
+		w.Close()
+		return z.Bytes()
+	}
+	a, b := sampleText(300000, 3), sampleText(5000, 4)
+	za, zb := gz(a), gz(b)
+	bad := bytes.Clone(za)
+	bad[len(bad)/2] ^= 0x55
+	z := new(Reader)
+	for i, tc := range []struct {
+		in   []byte
+		want []byte // nil: an error
+	}{
+		{za, a}, {zb, b}, {bad, nil}, {zb, b}, {za[:len(za)/3], nil}, {za, a},
+	} {
+		if err := z.Reset(bytes.NewReader(tc.in)); err != nil {
+			t.Fatalf("stream %d: Reset: %v", i, err)
+		}
+		got, err := io.ReadAll(z)
+		if tc.want == nil {
+			if err == nil {
+				t.Errorf("stream %d: no error for a damaged stream", i)
+			}
+			continue
+		}
+		if err != nil || !bytes.Equal(got, tc.want) {
+			t.Errorf("stream %d: %d bytes, err %v; want the %d bytes", i, len(got), err, len(tc.want))
+		}
+	}
+	if err := z.Reset(bytes.NewReader(za)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 10)
+	if _, err := io.ReadFull(z, buf); err != nil {
+		t.Fatal(err)
+	}
+	z.Close()
+	if n, err := z.Read(buf); n != 0 || !errors.Is(err, ErrClosed) {
+		t.Errorf("after Close: %d bytes, err %v; want 0, ErrClosed", n, err)
+	}
+}

@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/cflens/cflens/ingest/inflate"
 )
+
+// errReleased is returned by a reader used after it was released.
+var errReleased = errors.New("read after release")
 
 // ErrTooLarge is returned when an object inflates past the size limit
 // (a gzip bomb, or a limit set too low).
@@ -25,28 +29,44 @@ func Decompress(r io.Reader, limit int64) (io.ReadCloser, error) {
 	if limit <= 0 {
 		limit = DefaultMaxBytes
 	}
-	br := bufio.NewReaderSize(r, 64*1024)
+	br := bufio.NewReaderSize(r, rawBufSize)
 	magic, err := br.Peek(2)
 	if err != nil && err != io.EOF {
 		return nil, fmt.Errorf("read start: %w", err)
 	}
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := inflate.NewReader(br)
-		if err != nil {
+		zr := inflaters.Get().(*inflate.Reader)
+		release := func() {
+			zr.Close()
+			inflaters.Put(zr)
+		}
+		if err := zr.Reset(br); err != nil {
+			release()
 			return nil, fmt.Errorf("gzip header: %w", err)
 		}
-		return &limited{r: zr, left: limit, close: zr.Close}, nil
+		return &limited{r: zr, left: limit, release: release}, nil
 	}
-	return &limited{r: br, left: limit, close: func() error { return nil }}, nil
+	return &limited{r: br, left: limit}, nil
 }
 
+// inflaters keeps gzip decoders, with their 350 KiB of buffers, from one
+// object to the next: a log bucket holds many small objects, and
+// allocating and clearing the buffers for each cost more than inflating
+// it.
+var inflaters = sync.Pool{New: func() any { return new(inflate.Reader) }}
+
+// limited reads at most left bytes of r. Closing it gives its decoder
+// back to the pool; reading after that fails.
 type limited struct {
-	r     io.Reader
-	left  int64
-	close func() error
+	r       io.Reader
+	left    int64
+	release func()
 }
 
 func (l *limited) Read(p []byte) (int, error) {
+	if l.r == nil {
+		return 0, errReleased
+	}
 	if l.left <= 0 {
 		// Tell a bomb from an object that ends exactly at the limit.
 		var one [1]byte
@@ -66,4 +86,11 @@ func (l *limited) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (l *limited) Close() error { return l.close() }
+func (l *limited) Close() error {
+	if l.release != nil {
+		l.release()
+		l.release = nil
+	}
+	l.r = nil
+	return nil
+}

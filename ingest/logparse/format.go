@@ -7,6 +7,7 @@ import (
 	"io"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
@@ -131,10 +132,11 @@ func Open(r io.Reader, format Format, opts ...Option) (BatchReader, error) {
 	if limit <= 0 {
 		limit = DefaultMaxBytes
 	}
-	br := bufio.NewReaderSize(r, 64*1024)
+	br := getBuf(&rawBufs, r)
 	if format == FormatAuto || format == FormatParquet {
 		magic, err := br.Peek(len(parquetMagic))
 		if err != nil && err != io.EOF {
+			putBuf(&rawBufs, br)
 			return nil, fmt.Errorf("read start: %w", err)
 		}
 		if format == FormatParquet || bytes.Equal(magic, parquetMagic) {
@@ -142,45 +144,68 @@ func Open(r io.Reader, format Format, opts ...Option) (BatchReader, error) {
 				// A file: read it in place (ReadAt ignores what the
 				// peek consumed).
 				if size, err := ra.Seek(0, io.SeekEnd); err == nil {
+					putBuf(&rawBufs, br)
 					if size > limit {
 						return nil, fmt.Errorf("%d bytes of parquet: %w", size, ErrTooLarge)
 					}
 					return NewParquetReader(ra, size, opts...)
 				}
 			}
+			defer putBuf(&rawBufs, br)
 			return openParquetCopy(br, limit, opts...)
 		}
 	}
 	text, err := Decompress(br, limit)
 	if err != nil {
+		putBuf(&rawBufs, br)
 		return nil, err
 	}
-	var src io.Reader = text
+	// The reader takes tb as its own buffer (bufio.NewReaderSize returns
+	// a large enough *bufio.Reader as is), so the text is not copied from
+	// one buffer to another.
+	cr := &closingReader{c: text, bufs: [2]*bufio.Reader{br, getBuf(&textBufs, text)}}
+	tb := cr.bufs[1]
 	if format == FormatAuto {
-		tb := bufio.NewReaderSize(text, readerBufSize)
 		peek, err := tb.Peek(512)
 		if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
-			text.Close()
+			cr.Release()
 			return nil, err
 		}
 		format = Detect(peek, o.source)
 		if format == FormatParquet {
 			// A gzip-wrapped Parquet file: not something CloudFront writes.
-			text.Close()
+			cr.Release()
 			return nil, fmt.Errorf("parquet inside gzip is not supported")
 		}
-		// The reader takes tb as its own buffer (bufio.NewReaderSize
-		// returns a large enough *bufio.Reader as is), so the text is
-		// not copied from one buffer to another.
-		src = tb
 	}
-	var rd *Reader
 	if format == FormatJSON {
-		rd = NewJSONReader(src, opts...)
+		cr.Reader = NewJSONReader(tb, opts...)
 	} else {
-		rd = NewReader(src, opts...)
+		cr.Reader = NewReader(tb, opts...)
 	}
-	return &closingReader{Reader: rd, c: text}, nil
+	return cr, nil
+}
+
+// rawBufs and textBufs keep the buffers of objects read through Open, as
+// they stream from their source and as text, from one object to the
+// next (see inflaters).
+var (
+	rawBufs  = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, rawBufSize) }}
+	textBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readerBufSize) }}
+)
+
+// rawBufSize is the buffer of an object as it comes from its source.
+const rawBufSize = 64 * 1024
+
+func getBuf(pool *sync.Pool, r io.Reader) *bufio.Reader {
+	b := pool.Get().(*bufio.Reader)
+	b.Reset(r)
+	return b
+}
+
+func putBuf(pool *sync.Pool, b *bufio.Reader) {
+	b.Reset(nil)
+	pool.Put(b)
 }
 
 type readerAtSeeker interface {
@@ -188,16 +213,29 @@ type readerAtSeeker interface {
 	io.Seeker
 }
 
-// closingReader closes the decompressor when released.
+// closingReader closes the decompressor and gives the buffers back to
+// their pools when released; the reader then reads nothing more.
 type closingReader struct {
 	*Reader
-	c io.Closer
+	c    io.Closer
+	bufs [2]*bufio.Reader // from rawBufs and textBufs
 }
 
 func (r *closingReader) Release() {
-	r.Reader.Release()
+	if r.Reader != nil {
+		r.Reader.Release()
+		r.Reader.br = nil
+		if r.Reader.err == nil {
+			r.Reader.err = errReleased
+		}
+	}
 	if r.c != nil {
 		r.c.Close()
 		r.c = nil
+	}
+	if r.bufs[0] != nil {
+		putBuf(&rawBufs, r.bufs[0])
+		putBuf(&textBufs, r.bufs[1])
+		r.bufs = [2]*bufio.Reader{}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -602,5 +603,76 @@ func TestOpen(t *testing.T) {
 				t.Errorf("temporary files left: %v", left)
 			}
 		})
+	}
+}
+
+// TestOpenPooledBuffers: objects read through Open one after another and
+// at once, sharing the pooled buffers and decoders, give the rows each
+// gives alone, and a released reader reads nothing more.
+func TestOpenPooledBuffers(t *testing.T) {
+	objects := make([][]byte, 12)
+	for i := range objects {
+		text := benchText(200 + 300*i)
+		if i%3 == 0 {
+			objects[i] = text // plain text among the gzip files
+		} else {
+			objects[i] = gzipBytes(text)
+		}
+	}
+	// sums reads one object and returns its rows and the sum of its
+	// sc-bytes.
+	sums := func(t *testing.T, data []byte) (int64, int64) {
+		br, err := Open(bytes.NewReader(data), FormatAuto, WithBatchRows(128))
+		if err != nil {
+			t.Error(err)
+			return 0, 0
+		}
+		defer br.Release()
+		var rows, bytesSum int64
+		col := schema.ScBytes
+		for br.Next() {
+			b := br.Batch()
+			rows += b.NumRows()
+			a := b.Column(col).(*array.Int64)
+			for i := range a.Len() {
+				bytesSum += a.Value(i)
+			}
+		}
+		if err := br.Err(); err != nil {
+			t.Error(err)
+		}
+		return rows, bytesSum
+	}
+	type result struct{ rows, sum int64 }
+	want := make([]result, len(objects))
+	for i, o := range objects {
+		want[i].rows, want[i].sum = sums(t, o)
+		if want[i].rows != int64(200+300*i) {
+			t.Fatalf("object %d: %d rows, want %d", i, want[i].rows, 200+300*i)
+		}
+	}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for k := range 3 * len(objects) {
+				i := (k + w) % len(objects)
+				if rows, sum := sums(t, objects[i]); rows != want[i].rows || sum != want[i].sum {
+					t.Errorf("object %d read at once with others: %d rows, sum %d; want %d, %d", i, rows, sum, want[i].rows, want[i].sum)
+				}
+			}
+		})
+	}
+	wg.Wait()
+
+	br, err := Open(bytes.NewReader(objects[1]), FormatAuto, WithBatchRows(64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !br.Next() {
+		t.Fatal(br.Err())
+	}
+	br.Release()
+	if br.Next() {
+		t.Error("a released reader gave a batch")
 	}
 }
