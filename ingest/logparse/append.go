@@ -143,8 +143,10 @@ func growInt32(mem memory.Allocator, buf *memory.Buffer, n int) (*memory.Buffer,
 // of its array, with one copy and one offset store per value, where the
 // builder's Append makes several calls (capacity checks, an offset append
 // through a function value, a validity bit). The array is the same as the
-// builder's. A batch starts with room for as much text as the previous
-// one held.
+// builder's. A batch starts with room for an eighth more text than the
+// previous one held: batches of the same rows hold a little more or less
+// text, and one that outgrew its buffer by a few bytes would double it
+// and copy it.
 type stringAppender struct {
 	mem      memory.Allocator
 	dt       arrow.DataType
@@ -191,7 +193,7 @@ func (a *stringAppender) grow(rows, bytes int) {
 		a.ends[0] = 0
 	}
 }
-func (a *stringAppender) reserve(n int) { a.grow(n, a.lastData) }
+func (a *stringAppender) reserve(n int) { a.grow(n, a.lastData+a.lastData/8) }
 func (a *stringAppender) newArray() arrow.Array {
 	a.grow(0, 0) // a batch without values still has buffers
 	a.offsets.ResizeNoShrink((a.n + 1) * arrow.Int32SizeBytes)

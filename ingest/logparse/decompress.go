@@ -25,6 +25,8 @@ const DefaultMaxBytes = 16 << 30
 // inflated content when it starts with the gzip magic number. Every gzip
 // member is read, as concatenated files hold several. Reading more than
 // limit bytes of text (0: DefaultMaxBytes) fails with ErrTooLarge.
+// Close gives the decoder back for the next object; the text cannot be
+// read after it. Close does not close r.
 func Decompress(r io.Reader, limit int64) (io.ReadCloser, error) {
 	if limit <= 0 {
 		limit = DefaultMaxBytes
