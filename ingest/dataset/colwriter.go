@@ -87,33 +87,40 @@ func (f *columnFile) writeRowGroup(parts []arrow.RecordBatch) error {
 	return g.Wait()
 }
 
-// pageFlusher is the method of arrow-go's column writers that encodes and
-// compresses the values buffered for the current page, if there are any,
-// as a page of the column.
-type pageFlusher interface {
-	FlushBufferedDataPages() error
-}
-
-// flushLastPage encodes and compresses the last page of a column that is
-// written PLAIN, here in the column's goroutine instead of when the row
-// group is closed, which goes through the columns one after the other. For
-// most columns of a row group that last page is the only one.
-//
-// A dictionary-encoded column is left to the close: its dictionary page
-// has to come first and is written only then. Once arrow-go has fallen
-// back to PLAIN for a column, it has written the dictionary page and the
-// pages before it, so that column is flushed here too. The file is the
-// same byte for byte: the page holds the same values either way, and the
+// flushLastPage encodes and compresses the last page of a column, here
+// in the column's goroutine instead of when the row group is closed,
+// which goes through the columns one after the other. For most columns
+// of a row group that last page is the only one. The file is the same
+// byte for byte: the page holds the same values either way, and the
 // close finds nothing left to flush.
+//
+// A page must not be flushed empty (arrow-go would write a page of no
+// values), so it is flushed only when values are known to be buffered:
+//
+//   - A column written PLAIN (or fallen back to PLAIN) goes through
+//     FlushBufferedDataPages, which flushes only a page that has values.
+//     arrow-go has written every earlier page of such a column, and its
+//     dictionary page if it had one.
+//   - A dictionary-encoded column keeps its pages until the close, which
+//     writes the dictionary page first; FlushCurrentPage only adds the
+//     last page to them. It is flushed when no page of the row group has
+//     been cut yet (TotalCompressedBytes counts the pages kept as well)
+//     and rows were written: then every row is buffered. A column whose
+//     pages were cut as it was written is left to the close.
 func flushLastPage(cw file.ColumnChunkWriter) error {
-	if cw.CurrentEncoder().Encoding() == parquet.Encodings.PlainDict {
+	if cw.CurrentEncoder().Encoding() != parquet.Encodings.PlainDict {
+		if f, ok := cw.(interface{ FlushBufferedDataPages() error }); ok {
+			return f.FlushBufferedDataPages()
+		}
 		return nil
 	}
-	f, ok := cw.(pageFlusher)
-	if !ok {
+	if cw.TotalCompressedBytes() != 0 || cw.RowsWritten() == 0 {
 		return nil
 	}
-	return f.FlushBufferedDataPages()
+	if f, ok := cw.(interface{ FlushCurrentPage() error }); ok {
+		return f.FlushCurrentPage()
+	}
+	return nil
 }
 
 // defLevels returns the definition levels of a flat nullable column: 1

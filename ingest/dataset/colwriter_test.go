@@ -196,9 +196,11 @@ func TestColumnFilePageBoundaries(t *testing.T) {
 	}
 }
 
-// TestFlushLastPage: the last page of a PLAIN column is written by
-// flushLastPage, before the row group closes; a dictionary column's is
-// left to the close.
+// TestFlushLastPage: flushLastPage writes the last page of a column before
+// the row group closes when values are buffered, and nothing when the
+// column's last page was cut as it was written: a PLAIN column, a
+// dictionary column, and a column of nulls, with pages larger than the
+// row group and with pages cut along the way.
 func TestFlushLastPage(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
@@ -210,42 +212,52 @@ func TestFlushLastPage(t *testing.T) {
 	}, nil)
 	batches := pageTestBatches(t, mem, sc, 1, 1000)
 	defer batches[0].Release()
-	props := parquet.NewWriterProperties(
-		parquet.WithAllocator(mem),
-		parquet.WithDictionaryDefault(false),
-		parquet.WithDictionaryFor("d", true),
-	)
-	arrowProps := pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem))
-	pqs, err := pqarrow.ToParquet(sc, props, arrowProps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wr := file.NewParquetWriter(io.Discard, pqs.Root(), file.WithWriterProps(props))
-	rgw, err := wr.AppendBufferedRowGroupChecked()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := pqarrow.NewArrowWriteContext(context.Background(), &arrowProps)
-	for i, wantFlushed := range []bool{true, true, false, true} {
-		cw, err := rgw.Column(i)
+	for _, tc := range []struct {
+		pageBytes   int64
+		wantFlushed []bool // n, s, d, z
+	}{
+		// One page per column, all buffered.
+		{1 << 20, []bool{true, true, true, true}},
+		// 1000 values are written as one batch, after which every column
+		// but the nulls has passed 1 KiB and cut its page: nothing is left.
+		{1 << 10, []bool{false, false, false, true}},
+	} {
+		props := parquet.NewWriterProperties(
+			parquet.WithAllocator(mem),
+			parquet.WithDictionaryDefault(false),
+			parquet.WithDictionaryFor("d", true),
+			parquet.WithDataPageSize(tc.pageBytes),
+		)
+		arrowProps := pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem))
+		pqs, err := pqarrow.ToParquet(sc, props, arrowProps)
 		if err != nil {
 			t.Fatal(err)
 		}
-		col := batches[0].Column(i)
-		if err := pqarrow.WriteArrowToColumn(ctx, cw, col, defLevels(nil, col), nil, true); err != nil {
+		wr := file.NewParquetWriter(io.Discard, pqs.Root(), file.WithWriterProps(props))
+		rgw, err := wr.AppendBufferedRowGroupChecked()
+		if err != nil {
 			t.Fatal(err)
 		}
-		if cw.TotalCompressedBytes() != 0 {
-			t.Fatalf("column %d: a page was cut before the flush", i)
+		ctx := pqarrow.NewArrowWriteContext(context.Background(), &arrowProps)
+		for i, wantFlushed := range tc.wantFlushed {
+			cw, err := rgw.Column(i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			col := batches[0].Column(i)
+			if err := pqarrow.WriteArrowToColumn(ctx, cw, col, defLevels(nil, col), nil, true); err != nil {
+				t.Fatal(err)
+			}
+			before := cw.TotalCompressedBytes()
+			if err := flushLastPage(cw); err != nil {
+				t.Fatal(err)
+			}
+			if flushed := cw.TotalCompressedBytes() != before; flushed != wantFlushed {
+				t.Errorf("pages of %d bytes, column %s: flushed %v, want %v", tc.pageBytes, sc.Field(i).Name, flushed, wantFlushed)
+			}
 		}
-		if err := flushLastPage(cw); err != nil {
+		if err := wr.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if flushed := cw.TotalCompressedBytes() != 0; flushed != wantFlushed {
-			t.Errorf("column %s: flushed %v, want %v", sc.Field(i).Name, flushed, wantFlushed)
-		}
-	}
-	if err := wr.Close(); err != nil {
-		t.Fatal(err)
 	}
 }
