@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -21,8 +20,8 @@ import (
 
 // Options configure a run.
 type Options struct {
-	// Workers is the number of objects read at once (default: four per
-	// core, at least 4: fetching waits on the network, parsing on a core).
+	// Workers is the number of objects read at once (0: DefaultWorkers
+	// of the sources).
 	Workers int
 	// From and To bound the records taken by their own timestamps
 	// (zero: unbounded).
@@ -58,12 +57,7 @@ type Options struct {
 
 // DefaultOptions returns the defaults of a run.
 func DefaultOptions() Options {
-	w := 4 * runtime.GOMAXPROCS(0)
-	if w < 4 {
-		w = 4
-	}
 	return Options{
-		Workers:        w,
 		Attempts:       4,
 		ObjectTimeout:  15 * time.Minute,
 		MaxObjectBytes: logparse.DefaultMaxBytes,
@@ -107,7 +101,7 @@ type objectResult struct {
 func Run(ctx context.Context, opts Options, sources []Source, sink Sink) (*Summary, error) {
 	def := DefaultOptions()
 	if opts.Workers <= 0 {
-		opts.Workers = def.Workers
+		opts.Workers = DefaultWorkers(sources)
 	}
 	if opts.Attempts <= 0 {
 		opts.Attempts = def.Attempts
@@ -333,6 +327,13 @@ const samplesPerReason = 10
 
 // readObject reads one object into the sink, retrying a failed read.
 func readObject(ctx context.Context, opts Options, src Source, ref ObjectRef, columns []int, sink Sink, prog *progressCounter) objectResult {
+	if a, ok := sink.(Admitter); ok {
+		release, err := a.Admit(ctx, ref)
+		if err != nil {
+			return objectResult{ref: ref, err: err} // the run was stopped
+		}
+		defer release()
+	}
 	backoff := opts.Backoff
 	var err error
 	for try := 1; ; try++ {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -311,5 +312,99 @@ func TestRunGoesOnAfterAListingError(t *testing.T) {
 	}
 	if len(sum.Failed) != 1 || !strings.Contains(sum.Failed[0].Error, `a\b`) {
 		t.Errorf("failed = %+v, want the refused key", sum.Failed)
+	}
+}
+
+// admittingSink admits one object at a time and checks that every object
+// is admitted before it is begun, and released once after its last try.
+type admittingSink struct {
+	*countingSink
+	mu       sync.Mutex
+	slot     chan struct{}
+	admitted map[string]int // key → admissions not released
+	admits   int
+	errs     []string
+}
+
+func (s *admittingSink) Admit(ctx context.Context, ref ingest.ObjectRef) (func(), error) {
+	select {
+	case s.slot <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	s.mu.Lock()
+	s.admitted[ref.Key]++
+	s.admits++
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		s.admitted[ref.Key]--
+		if s.admitted[ref.Key] < 0 {
+			s.errs = append(s.errs, ref.Key+" released twice")
+		}
+		s.mu.Unlock()
+		<-s.slot
+	}, nil
+}
+
+func (s *admittingSink) Begin(ctx context.Context, ref ingest.ObjectRef) (ingest.ObjectSink, error) {
+	s.mu.Lock()
+	if s.admitted[ref.Key] != 1 {
+		s.errs = append(s.errs, fmt.Sprintf("%s begun with %d admissions", ref.Key, s.admitted[ref.Key]))
+	}
+	s.mu.Unlock()
+	return s.countingSink.Begin(ctx, ref)
+}
+
+func TestRunAdmitsEachObjectOnce(t *testing.T) {
+	src := &memSource{objects: objects(t, 12, 300), failReads: map[string]int{
+		"E1EXAMPLE.2025-09-10-08.00000003.gz": 1, // succeeds on the second read
+		"E1EXAMPLE.2025-09-10-08.00000007.gz": 9, // never succeeds
+	}}
+	sink := &admittingSink{countingSink: newCountingSink(), slot: make(chan struct{}, 1), admitted: map[string]int{}}
+	opts := ingest.DefaultOptions()
+	opts.Workers = 4
+	opts.Backoff = time.Millisecond
+	sum, err := ingest.Run(context.Background(), opts, []ingest.Source{src}, sink)
+	if !errors.Is(err, ingest.ErrIncomplete) || len(sum.Failed) != 1 {
+		t.Fatalf("err = %v, failed %+v; want object 7 failed", err, sum.Failed)
+	}
+	if sink.admits != 12 {
+		t.Errorf("%d admissions, want one per object (12)", sink.admits)
+	}
+	for k, n := range sink.admitted {
+		if n != 0 {
+			t.Errorf("%s: %d admissions not released", k, n)
+		}
+	}
+	if len(sink.errs) > 0 {
+		t.Error(sink.errs)
+	}
+	if sum.Rows != 11*300 {
+		t.Errorf("%d rows, want %d", sum.Rows, 11*300)
+	}
+}
+
+// localSource is a memSource that says its objects are local files.
+type localSource struct{ *memSource }
+
+func (localSource) Local() bool { return true }
+
+func TestDefaultWorkers(t *testing.T) {
+	cores := runtime.GOMAXPROCS(0)
+	remote, local := &memSource{}, localSource{&memSource{}}
+	for _, tc := range []struct {
+		name    string
+		sources []ingest.Source
+		want    int
+	}{
+		{"local files", []ingest.Source{local, local}, cores},
+		{"a remote source among them", []ingest.Source{local, remote}, max(4, 4*cores)},
+		{"remote", []ingest.Source{remote}, max(4, 4*cores)},
+		{"none", nil, max(4, 4*cores)},
+	} {
+		if got := ingest.DefaultWorkers(tc.sources); got != tc.want {
+			t.Errorf("%s: %d workers, want %d", tc.name, got, tc.want)
+		}
 	}
 }

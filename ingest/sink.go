@@ -31,6 +31,15 @@ type Manifest interface {
 	Has(ref ObjectRef) bool
 }
 
+// Admitter is implemented by sinks that hold the rows of objects in
+// memory until they are committed. The pipeline calls Admit before it
+// opens an object, which waits until the sink has room for it, and calls
+// the returned release once the object is committed or abandoned (after
+// its last try).
+type Admitter interface {
+	Admit(ctx context.Context, ref ObjectRef) (release func(), err error)
+}
+
 // Projector is implemented by sinks that need only some columns; the
 // parser then builds only those (schema column indexes).
 type Projector interface {

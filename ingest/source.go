@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"iter"
+	"runtime"
 	"time"
 )
 
@@ -45,6 +46,30 @@ type Source interface {
 	Open(ctx context.Context, ref ObjectRef) (io.ReadCloser, error)
 	// String names the source for messages.
 	String() string
+}
+
+// Local is implemented by sources whose objects are files on this
+// machine. Reading them waits on no network, so DefaultWorkers reads as
+// many at once as there are cores.
+type Local interface {
+	Local() bool
+}
+
+// DefaultWorkers is the number of objects read at once when Options say
+// none: one per core when every source is local (parsing waits on a core,
+// and more objects at once only hold more rows in memory), otherwise four
+// per core and at least 4 (fetching waits on the network).
+func DefaultWorkers(sources []Source) int {
+	local := len(sources) > 0
+	for _, s := range sources {
+		if l, ok := s.(Local); !ok || !l.Local() {
+			local = false
+		}
+	}
+	if local {
+		return runtime.GOMAXPROCS(0)
+	}
+	return max(4, 4*runtime.GOMAXPROCS(0))
 }
 
 // ErrChanged is wrapped by sources whose object changed between listing

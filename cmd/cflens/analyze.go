@@ -274,7 +274,11 @@ func analyzeDataset(ctx context.Context, o *analyzeOptions, opts analyze.Options
 	if err != nil {
 		return err
 	}
-	if err := readDatasetSlices(ctx, st, opts.From, opts.To, agg.Columns(), o.src.workers, agg); err != nil {
+	workers := o.src.workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	if err := readDatasetSlices(ctx, st, opts.From, opts.To, agg.Columns(), workers, agg); err != nil {
 		return fmt.Errorf("read dataset %s: %w", o.dataset, err)
 	}
 	return nil

@@ -39,7 +39,7 @@ func bindSourceFlags(fs *pflag.FlagSet, o *sourceOptions) {
 	fs.StringVar(&o.configFile, "config", "", "YAML file naming the distributions and their sources (see README)")
 	fs.StringVar(&o.from, "from", "", "first time to take (RFC 3339, or YYYY-MM-DD[THH[:MM]], UTC)")
 	fs.StringVar(&o.to, "to", "", "time to stop before (same forms as --from)")
-	fs.IntVar(&o.workers, "workers", ingest.DefaultOptions().Workers, "objects read at once")
+	fs.IntVar(&o.workers, "workers", 0, "objects read at once (default: one per core for local files, four per core when any source is on S3)")
 	fs.StringVar(&o.format, "format", "auto", "log format: auto (per object: legacy or v2 W3C, v2 JSON, v2 Parquet), w3c, json or parquet")
 	bindAWSFlags(fs, &o.aws)
 }

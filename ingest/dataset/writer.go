@@ -124,11 +124,19 @@ type Writer struct {
 	smu   sync.RWMutex
 	state *state
 
-	mu      sync.Mutex // guards buf and closed
+	mu      sync.Mutex // guards buf, closed and what Admit uses
 	buf     *buffer
 	closed  bool
 	flushes chan *buffer
 	done    chan struct{}
+
+	// Admit's state (see admit.go): the objects admitted and not yet
+	// released, by admission and by source and key, and the stored size,
+	// rows' bytes and count of the objects committed so far.
+	admitted                         map[*admission]string
+	admitKeys                        map[string]*admission
+	admitCond                        *sync.Cond
+	seenSize, seenBytes, seenObjects int64
 
 	emu sync.Mutex
 	err error // the first checkpoint error; later commits fail with it
@@ -171,7 +179,11 @@ func NewWriter(ctx context.Context, st Store, o Options) (*Writer, error) {
 		flushes: make(chan *buffer),
 		done:    make(chan struct{}),
 		touched: map[string]bool{},
+
+		admitted:  map[*admission]string{},
+		admitKeys: map[string]*admission{},
 	}
+	w.admitCond = sync.NewCond(&w.mu)
 	go w.flusher()
 	return w, nil
 }
@@ -222,7 +234,10 @@ func (w *Writer) Begin(ctx context.Context, ref ingest.ObjectRef) (ingest.Object
 	if err := w.firstErr(); err != nil {
 		return nil, err
 	}
-	return &objectSink{w: w, ctx: ctx, obj: &pendingObject{ref: ref, parts: map[partKey][]arrow.RecordBatch{}}}, nil
+	w.mu.Lock()
+	adm := w.admitKeys[ref.Source+ref.Key]
+	w.mu.Unlock()
+	return &objectSink{w: w, ctx: ctx, adm: adm, obj: &pendingObject{ref: ref, parts: map[partKey][]arrow.RecordBatch{}}}, nil
 }
 
 // Close writes what was committed and waits for it.
@@ -337,6 +352,7 @@ func (b *buffer) release() {
 type objectSink struct {
 	w    *Writer
 	ctx  context.Context
+	adm  *admission // nil when the object was not admitted
 	obj  *pendingObject
 	done bool
 }
@@ -421,7 +437,11 @@ func (s *objectSink) Write(batch arrow.RecordBatch) error {
 		}
 	}
 	s.obj.rows += int64(n)
-	s.obj.bytes += batchBytes(full)
+	nb := batchBytes(full)
+	s.obj.bytes += nb
+	if s.adm != nil {
+		s.adm.used.Add(nb)
+	}
 	return nil
 }
 
@@ -450,11 +470,15 @@ func (s *objectSink) Commit() error {
 	}
 	w.buf.objects[s.obj.ref.Key] = s.obj
 	w.buf.bytes += s.obj.bytes
+	w.seenSize += s.obj.ref.Size
+	w.seenBytes += s.obj.bytes
+	w.seenObjects++
 	if w.buf.bytes < w.o.BufferBytes {
 		return nil
 	}
 	b := w.buf
 	w.buf = newBuffer()
+	w.admitCond.Broadcast()
 	select {
 	case w.flushes <- b:
 	case <-s.ctx.Done():

@@ -82,6 +82,11 @@ func (s *Source) String() string {
 	return filepath.ToSlash(filepath.Clean(s.root)) + "/"
 }
 
+var _ ingest.Local = (*Source)(nil)
+
+// Local reports that the source's objects are local files.
+func (s *Source) Local() bool { return true }
+
 // List yields the source's files in key order. Files whose name carries
 // an hour more than an hour away from [from, to) are left out (records
 // are filtered by their own timestamps later); hidden files are skipped.
