@@ -141,10 +141,91 @@ func TestAdmitLearnsExpansion(t *testing.T) {
 		t.Fatal(err)
 	}
 	release()
-	w.mu.Lock()
-	got := w.estimateLocked(ingest.ObjectRef{Key: "x", Size: 2 * obj.ref.Size})
-	w.mu.Unlock()
+	w.adm.mu.Lock()
+	got := w.adm.estimateLocked(ingest.ObjectRef{Key: "x", Size: 2 * obj.ref.Size})
+	buffered := w.adm.buffered
+	w.adm.mu.Unlock()
 	if want := 2 * rowBytes; got < want-1 || got > want+1 {
 		t.Errorf("estimate of an object twice as large: %d, want %d", got, want)
+	}
+	if buffered != rowBytes {
+		t.Errorf("%d bytes of rows wait for a checkpoint, want %d", buffered, rowBytes)
+	}
+	if err := w.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if w.adm.buffered != 0 {
+		t.Errorf("%d bytes of rows still wait after Close", w.adm.buffered)
+	}
+}
+
+// TestAdmitCountsBufferedRows: committed rows that wait for a checkpoint
+// take room from the objects to come.
+func TestAdmitCountsBufferedRows(t *testing.T) {
+	mem := memory.NewGoAllocator()
+	w, _ := openWriter(t, t.TempDir(), Options{Allocator: mem, BufferBytes: 1 << 30})
+	defer w.Close(context.Background())
+	obj := testObjects(t)[0]
+	release, err := w.Admit(context.Background(), obj.ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := w.Begin(context.Background(), obj.ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range parseLog(t, mem, obj.ref, obj.data) {
+		if err := s.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		b.Release()
+	}
+	if err := s.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	// The budget is admitFactor GiB; the rows of the committed object wait
+	// in the buffer. An object just larger than what is left waits while
+	// another object is read, and is admitted once that one is released.
+	w.adm.mu.Lock()
+	left := admitFactor*w.o.BufferBytes - w.adm.buffered
+	w.adm.mu.Unlock()
+	releaseOther, err := w.Admit(context.Background(), ingest.ObjectRef{Key: "other.gz"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.adm.mu.Lock()
+	perByte := float64(w.adm.seenBytes) / float64(w.adm.seenSize)
+	w.adm.mu.Unlock()
+	tooBig := admitSoon(w, context.Background(), ingest.ObjectRef{Key: "big.gz", Size: int64(float64(left)/perByte) + 100})
+	if !waiting(tooBig) {
+		t.Fatal("an object larger than the room the buffered rows leave was admitted")
+	}
+	releaseOther()
+	if err := within(t, tooBig); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestAdmitAloneWaitsForLargeCheckpoint: with no other object being read,
+// an object is admitted at once unless more than a buffer's worth of rows
+// is being written; then it waits for that checkpoint.
+func TestAdmitAloneWaitsForLargeCheckpoint(t *testing.T) {
+	w, _ := openWriter(t, t.TempDir(), Options{Allocator: memory.NewGoAllocator(), BufferBytes: 1000})
+	defer w.Close(context.Background())
+	huge := ingest.ObjectRef{Key: "huge.gz", Size: 1 << 30}
+	if err := within(t, admitSoon(w, context.Background(), huge)); err != nil {
+		t.Fatalf("an object larger than the budget, alone: %v", err)
+	}
+	w.adm.mu.Lock()
+	w.adm.buffered = 1001 // as if a checkpoint were writing a large object
+	w.adm.mu.Unlock()
+	next := admitSoon(w, context.Background(), huge)
+	if !waiting(next) {
+		t.Fatal("admitted while more than a buffer's worth of rows is being written")
+	}
+	w.adm.written(1001)
+	if err := within(t, next); err != nil {
+		t.Error(err)
 	}
 }

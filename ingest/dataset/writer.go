@@ -124,19 +124,13 @@ type Writer struct {
 	smu   sync.RWMutex
 	state *state
 
-	mu      sync.Mutex // guards buf, closed and what Admit uses
+	mu      sync.Mutex // guards buf and closed
 	buf     *buffer
 	closed  bool
 	flushes chan *buffer
 	done    chan struct{}
 
-	// Admit's state (see admit.go): the objects admitted and not yet
-	// released, by admission and by source and key, and the stored size,
-	// rows' bytes and count of the objects committed so far.
-	admitted                         map[*admission]string
-	admitKeys                        map[string]*admission
-	admitCond                        *sync.Cond
-	seenSize, seenBytes, seenObjects int64
+	adm admissions // see Admit
 
 	emu sync.Mutex
 	err error // the first checkpoint error; later commits fail with it
@@ -179,11 +173,8 @@ func NewWriter(ctx context.Context, st Store, o Options) (*Writer, error) {
 		flushes: make(chan *buffer),
 		done:    make(chan struct{}),
 		touched: map[string]bool{},
-
-		admitted:  map[*admission]string{},
-		admitKeys: map[string]*admission{},
 	}
-	w.admitCond = sync.NewCond(&w.mu)
+	w.adm.init()
 	go w.flusher()
 	return w, nil
 }
@@ -226,6 +217,7 @@ func (w *Writer) flusher() {
 			}
 		}
 		b.release()
+		w.adm.written(b.bytes)
 	}
 }
 
@@ -234,9 +226,7 @@ func (w *Writer) Begin(ctx context.Context, ref ingest.ObjectRef) (ingest.Object
 	if err := w.firstErr(); err != nil {
 		return nil, err
 	}
-	w.mu.Lock()
-	adm := w.admitKeys[ref.Source+ref.Key]
-	w.mu.Unlock()
+	adm := w.adm.lookup(ref.Source + ref.Key)
 	return &objectSink{w: w, ctx: ctx, adm: adm, obj: &pendingObject{ref: ref, parts: map[partKey][]arrow.RecordBatch{}}}, nil
 }
 
@@ -256,6 +246,7 @@ func (w *Writer) Close(ctx context.Context) error {
 	case w.flushes <- b:
 	case <-ctx.Done():
 		b.release()
+		w.adm.written(b.bytes)
 	}
 	close(w.flushes)
 	<-w.done
@@ -464,21 +455,20 @@ func (s *objectSink) Commit() error {
 		s.obj.release()
 		return errors.New("commit after close")
 	}
+	var replaced int64
 	if old := w.buf.objects[s.obj.ref.Key]; old != nil {
 		w.buf.bytes -= old.bytes
+		replaced = old.bytes
 		old.release()
 	}
 	w.buf.objects[s.obj.ref.Key] = s.obj
 	w.buf.bytes += s.obj.bytes
-	w.seenSize += s.obj.ref.Size
-	w.seenBytes += s.obj.bytes
-	w.seenObjects++
+	w.adm.committed(s.obj, replaced)
 	if w.buf.bytes < w.o.BufferBytes {
 		return nil
 	}
 	b := w.buf
 	w.buf = newBuffer()
-	w.admitCond.Broadcast()
 	select {
 	case w.flushes <- b:
 	case <-s.ctx.Done():
@@ -487,10 +477,12 @@ func (s *objectSink) Commit() error {
 		delete(b.objects, s.obj.ref.Key)
 		b.bytes -= s.obj.bytes
 		s.obj.release()
+		w.adm.written(s.obj.bytes)
 		w.buf = b
 		return s.ctx.Err()
 	case <-w.ctx.Done():
 		b.release()
+		w.adm.written(b.bytes)
 		return w.ctx.Err()
 	}
 	return w.firstErr()
