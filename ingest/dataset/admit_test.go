@@ -110,18 +110,16 @@ func TestAdmit(t *testing.T) {
 	}
 }
 
-// TestAdmitLearnsExpansion: after a commit, objects are estimated at the
-// memory per stored byte of the objects committed so far.
-func TestAdmitLearnsExpansion(t *testing.T) {
-	mem := memory.NewGoAllocator()
-	w, _ := openWriter(t, t.TempDir(), Options{Allocator: mem})
-	defer w.Close(context.Background())
-	obj := testObjects(t)[0]
-	obj.ref.Size = int64(len(obj.data))
+// admitAndCommit writes obj through w as the pipeline does (admitted,
+// begun, written, committed, released) and returns the memory of its
+// rows, checking that its admission counted them.
+func admitAndCommit(t *testing.T, w *Writer, mem memory.Allocator, obj object) int64 {
+	t.Helper()
 	release, err := w.Admit(context.Background(), obj.ref)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer release()
 	s, err := w.Begin(context.Background(), obj.ref)
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +138,18 @@ func TestAdmitLearnsExpansion(t *testing.T) {
 	if err := s.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	release()
+	return rowBytes
+}
+
+// TestAdmitLearnsExpansion: after a commit, objects are estimated at the
+// memory per stored byte of the objects committed so far.
+func TestAdmitLearnsExpansion(t *testing.T) {
+	mem := memory.NewGoAllocator()
+	w, _ := openWriter(t, t.TempDir(), Options{Allocator: mem})
+	defer w.Close(context.Background())
+	obj := testObjects(t)[0]
+	obj.ref.Size = int64(len(obj.data))
+	rowBytes := admitAndCommit(t, w, mem, obj)
 	w.adm.mu.Lock()
 	got := w.adm.estimateLocked(ingest.ObjectRef{Key: "x", Size: 2 * obj.ref.Size})
 	buffered := w.adm.buffered
@@ -165,25 +174,7 @@ func TestAdmitCountsBufferedRows(t *testing.T) {
 	mem := memory.NewGoAllocator()
 	w, _ := openWriter(t, t.TempDir(), Options{Allocator: mem, BufferBytes: 1 << 30})
 	defer w.Close(context.Background())
-	obj := testObjects(t)[0]
-	release, err := w.Admit(context.Background(), obj.ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := w.Begin(context.Background(), obj.ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, b := range parseLog(t, mem, obj.ref, obj.data) {
-		if err := s.Write(b); err != nil {
-			t.Fatal(err)
-		}
-		b.Release()
-	}
-	if err := s.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	release()
+	admitAndCommit(t, w, mem, testObjects(t)[0])
 	// The budget is admitFactor GiB; the rows of the committed object wait
 	// in the buffer. An object just larger than what is left waits while
 	// another object is read, and is admitted once that one is released.

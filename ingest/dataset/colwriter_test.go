@@ -105,9 +105,17 @@ func TestColumnFileMatchesPqarrow(t *testing.T) {
 	}
 }
 
-// pageTestBatches returns batches of rows rows each with a column n of
-// int64 (never null), s and d of strings (d from few values), and z of
-// int64 (always null).
+// pageTestSchema has a column n of int64, s and d of strings, and z of
+// int64.
+var pageTestSchema = arrow.NewSchema([]arrow.Field{
+	{Name: "n", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+	{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "d", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "z", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+}, nil)
+
+// pageTestBatches returns batches of rows rows each of pageTestSchema: n
+// never null, d from few values, and z always null.
 func pageTestBatches(t *testing.T, mem memory.Allocator, sc *arrow.Schema, batches, rows int) []arrow.RecordBatch {
 	t.Helper()
 	var out []arrow.RecordBatch
@@ -133,12 +141,7 @@ func pageTestBatches(t *testing.T, mem memory.Allocator, sc *arrow.Schema, batch
 func TestColumnFilePageBoundaries(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	sc := arrow.NewSchema([]arrow.Field{
-		{Name: "n", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
-		{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
-		{Name: "d", Type: arrow.BinaryTypes.String, Nullable: true},
-		{Name: "z", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
-	}, nil)
+	sc := pageTestSchema
 	// Batches of 2048 rows: arrow-go checks the page size after every
 	// 1024 values, so a page of 8 KiB of int64 is cut exactly at the end
 	// of each batch, and so of each row group.
@@ -204,12 +207,7 @@ func TestColumnFilePageBoundaries(t *testing.T) {
 func TestFlushLastPage(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	sc := arrow.NewSchema([]arrow.Field{
-		{Name: "n", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
-		{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
-		{Name: "d", Type: arrow.BinaryTypes.String, Nullable: true},
-		{Name: "z", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
-	}, nil)
+	sc := pageTestSchema
 	batches := pageTestBatches(t, mem, sc, 1, 1000)
 	defer batches[0].Release()
 	for _, tc := range []struct {
