@@ -64,21 +64,11 @@ func inputs() map[string][]byte {
 	}
 }
 
-// stdCompress compresses with compress/flate at level.
-func stdCompress(t testing.TB, b []byte, level int) []byte {
+// deflateWith compresses b at level with a DEFLATE writer of newWriter
+// (compress/flate's or klauspost/compress's NewWriter).
+func deflateWith[W io.WriteCloser](t testing.TB, newWriter func(io.Writer, int) (W, error), b []byte, level int) []byte {
 	var out bytes.Buffer
-	w, err := stdflate.NewWriter(&out, level)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write(b)
-	w.Close()
-	return out.Bytes()
-}
-
-func kCompress(t testing.TB, b []byte, level int) []byte {
-	var out bytes.Buffer
-	w, err := kflate.NewWriter(&out, level)
+	w, err := newWriter(&out, level)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +83,7 @@ func TestDeflateMatchesCompressors(t *testing.T) {
 			for _, c := range []struct {
 				lib string
 				z   []byte
-			}{{"std", stdCompress(t, text, level)}, {"klauspost", kCompress(t, text, level)}} {
+			}{{"std", deflateWith(t, stdflate.NewWriter, text, level)}, {"klauspost", deflateWith(t, kflate.NewWriter, text, level)}} {
 				for _, rd := range []struct {
 					name string
 					wrap func(io.Reader) io.Reader
@@ -192,7 +182,7 @@ type stalled struct{}
 func (stalled) Read([]byte) (int, error) { return 0, nil }
 
 func TestStalledSourceEnds(t *testing.T) {
-	z := stdCompress(t, sampleText(1000, 11), 5)
+	z := deflateWith(t, stdflate.NewWriter, sampleText(1000, 11), 5)
 	_, err := io.ReadAll(NewDeflateReader(io.MultiReader(bytes.NewReader(z[:len(z)/2]), stalled{})))
 	if !errors.Is(err, io.ErrNoProgress) {
 		t.Errorf("err = %v, want io.ErrNoProgress", err)
@@ -206,10 +196,10 @@ func FuzzDeflate(f *testing.F) {
 		if len(text) > 20000 {
 			text = text[:20000]
 		}
-		f.Add(stdCompress(f, text, 1))
-		f.Add(stdCompress(f, text, 9))
-		f.Add(kCompress(f, text, 5))
-		f.Add(stdCompress(f, text, stdflate.HuffmanOnly))
+		f.Add(deflateWith(f, stdflate.NewWriter, text, 1))
+		f.Add(deflateWith(f, stdflate.NewWriter, text, 9))
+		f.Add(deflateWith(f, kflate.NewWriter, text, 5))
+		f.Add(deflateWith(f, stdflate.NewWriter, text, stdflate.HuffmanOnly))
 	}
 	f.Fuzz(func(t *testing.T, z []byte) {
 		want, wantErr := io.ReadAll(io.LimitReader(stdflate.NewReader(bytes.NewReader(z)), 1<<20))
