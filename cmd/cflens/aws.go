@@ -20,6 +20,7 @@ import (
 	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest"
 	"github.com/cflens/cflens/ingest/s3source"
+	"github.com/cflens/cflens/ingest/s3store"
 )
 
 // awsOptions are the AWS flags. Copies share one loaded client: the AWS
@@ -177,7 +178,7 @@ func newS3Source(ctx context.Context, spec string, a awsOptions, ids map[string]
 
 // newS3Store opens the object store at spec (s3://bucket/prefix/) for a
 // dataset kept in S3.
-func newS3Store(ctx context.Context, spec string, a awsOptions) (*s3source.Store, error) {
+func newS3Store(ctx context.Context, spec string, a awsOptions) (*s3store.Store, error) {
 	loc, err := s3source.ParseURL(spec)
 	if err != nil {
 		return nil, usage.Errorf("an S3 dataset looks like s3://bucket/prefix/", "%w", err)
@@ -186,5 +187,5 @@ func newS3Store(ctx context.Context, spec string, a awsOptions) (*s3source.Store
 	if err != nil {
 		return nil, err
 	}
-	return s3source.NewStore(client, loc), nil
+	return s3store.NewStore(client, loc), nil
 }

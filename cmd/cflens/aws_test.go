@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/cflens/cflens/cmd/internal/usage"
-	"github.com/cflens/cflens/ingest/s3source/s3test"
+	"github.com/cflens/cflens/ingest/s3test"
 )
 
 // isolateAWS points the AWS configuration at nothing of this machine's and

@@ -31,5 +31,5 @@
 //
 // Data goes through Store (whole-object Put, Get, List, Delete), with a
 // local folder implementation here (DirStore) and an S3 one in
-// ingest/s3source. The package imports neither the AWS SDK nor the parser.
+// ingest/s3store. The package imports neither the AWS SDK nor the parser.
 package dataset

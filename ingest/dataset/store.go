@@ -22,7 +22,7 @@ import (
 // dataset root. Put must be atomic: a reader sees the old object, or the
 // new one complete, never a part (S3 PutObject is; DirStore writes a
 // hidden temporary file and renames it). The S3 implementation lives in
-// ingest/s3source.
+// ingest/s3store.
 type Store interface {
 	Put(ctx context.Context, key string, r io.Reader, size int64) error
 	// Get returns fs.ErrNotExist (wrapped) for a missing key.

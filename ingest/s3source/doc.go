@@ -1,8 +1,9 @@
 // Package s3source reads CloudFront standard access logs from Amazon S3 (or
-// an S3-compatible store) and writes objects for the Parquet dataset when it
-// lives in S3. It is the only package besides cmd/cflens that imports the
-// AWS SDK; it turns SDK errors into plain ones at its boundary (a missing
-// object wraps fs.ErrNotExist) so that callers never import smithy.
+// an S3-compatible store). With ingest/s3store, which it lends its request
+// helpers (OpenObject, ListObjects, ConvertErr), it is the only package
+// besides cmd/cflens that imports the AWS SDK; it turns SDK errors into
+// plain ones at its boundary (a missing object wraps fs.ErrNotExist) so
+// that callers never import smithy.
 //
 // Source lists log objects narrowed by key prefix to the requested hours,
 // for the legacy naming (prefix/<ID>.YYYY-MM-DD-HH.<unique>.gz) and for the
@@ -19,8 +20,8 @@
 // fails loudly when it comes back short or stalls, instead of ending early
 // or hanging; re-fetching is the pipeline's job.
 //
-// Store is the small object store that the dataset writer uses for
-// --out s3://bucket/prefix/.
+// The dataset's store for --out s3://bucket/prefix/ lives in
+// ingest/s3store; the S3 test server in ingest/s3test.
 //
 // The package receives a configured *s3.Client; it reads no flags and no
 // environment variables.

@@ -21,7 +21,7 @@ import (
 
 	"github.com/cflens/cflens/ingest"
 	"github.com/cflens/cflens/ingest/dirsource"
-	"github.com/cflens/cflens/ingest/s3source/s3test"
+	"github.com/cflens/cflens/ingest/s3test"
 )
 
 // sampleLog returns the header lines and the records of the AWS example.

@@ -17,7 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/cflens/cflens/ingest"
-	"github.com/cflens/cflens/ingest/s3source/s3test"
+	"github.com/cflens/cflens/ingest/s3test"
 )
 
 // openFixture is one bucket with one object per test case, behind a

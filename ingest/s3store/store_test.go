@@ -1,4 +1,4 @@
-package s3source
+package s3store
 
 import (
 	"bytes"
@@ -11,7 +11,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/cflens/cflens/ingest/s3source/s3test"
+	"github.com/cflens/cflens/ingest/s3source"
+	"github.com/cflens/cflens/ingest/s3test"
 )
 
 func newTestStore(t *testing.T) *Store {
@@ -19,7 +20,7 @@ func newTestStore(t *testing.T) *Store {
 	srv := s3test.Start(t)
 	c := s3test.Client(srv.URL)
 	s3test.CreateBucket(t, c, "cflens-store")
-	loc, err := ParseURL("s3://cflens-store/dataset/")
+	loc, err := s3source.ParseURL("s3://cflens-store/dataset/")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package s3source
+package s3store
 
 import (
 	"bytes"
@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/cflens/cflens/ingest"
+	"github.com/cflens/cflens/ingest/s3source"
 )
 
 // MaxPutSize is the largest object Put writes: S3's limit for a single
@@ -34,7 +35,7 @@ const maxBufferedPut = 64 << 20
 // dataset kept in S3. Keys are relative to the location's prefix.
 type Store struct {
 	client *s3.Client
-	loc    Location
+	loc    s3source.Location
 	// idle bounds the wait for a response or for the next part of a body.
 	idle time.Duration
 	// bufferLimit is maxBufferedPut, lowered by tests.
@@ -42,8 +43,8 @@ type Store struct {
 }
 
 // NewStore returns a store over loc.
-func NewStore(client *s3.Client, loc Location) *Store {
-	return &Store{client: client, loc: loc, idle: DefaultOptions().IdleTimeout, bufferLimit: maxBufferedPut}
+func NewStore(client *s3.Client, loc s3source.Location) *Store {
+	return &Store{client: client, loc: loc, idle: s3source.DefaultOptions().IdleTimeout, bufferLimit: maxBufferedPut}
 }
 
 // String returns s3://bucket/prefix.
@@ -126,7 +127,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) er
 		ChecksumCRC32C: aws.String(base64.StdEncoding.EncodeToString(sum)),
 	})
 	if err != nil {
-		return fmt.Errorf("put %s: %w", name, convertErr(err))
+		return fmt.Errorf("put %s: %w", name, s3source.ConvertErr(err))
 	}
 	return nil
 }
@@ -180,7 +181,7 @@ func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", s.loc, err)
 	}
-	return openObject(ctx, s.client, s.loc.Bucket, full, "", -1, s.idle)
+	return s3source.OpenObject(ctx, s.client, s.loc.Bucket, full, s.idle)
 }
 
 // List yields the objects whose keys start with prefix, in key order, with
@@ -188,13 +189,13 @@ func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 // a Hive-style dataset path names.
 func (s *Store) List(ctx context.Context, prefix string) iter.Seq2[ingest.ObjectRef, error] {
 	return func(yield func(ingest.ObjectRef, error) bool) {
-		err := listObjects(ctx, s.client, s.loc.Bucket, s.loc.Prefix+prefix, 0, 0, func(obj types.Object) bool {
+		err := s3source.ListObjects(ctx, s.client, s.loc.Bucket, s.loc.Prefix+prefix, func(obj types.Object) bool {
 			key := strings.TrimPrefix(aws.ToString(obj.Key), s.loc.Prefix)
 			info, _ := ingest.ParseKey(key)
 			return yield(ingest.ObjectRef{
 				Key:            key,
 				Size:           aws.ToInt64(obj.Size),
-				ETag:           unquote(aws.ToString(obj.ETag)),
+				ETag:           s3source.Unquote(aws.ToString(obj.ETag)),
 				ModTime:        aws.ToTime(obj.LastModified).UTC(),
 				DistributionID: info.DistributionID,
 				Hour:           info.Hour,
@@ -219,7 +220,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		Key:    aws.String(full),
 	})
 	if err != nil {
-		return fmt.Errorf("delete s3://%s/%s: %w", s.loc.Bucket, full, convertErr(err))
+		return fmt.Errorf("delete s3://%s/%s: %w", s.loc.Bucket, full, s3source.ConvertErr(err))
 	}
 	return nil
 }
