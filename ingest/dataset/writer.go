@@ -1,17 +1,11 @@
 package dataset
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
-	"path"
 	"runtime"
-	"slices"
-	"sort"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -20,7 +14,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/cflens/cflens/ingest"
 	"github.com/cflens/cflens/ingest/schema"
@@ -379,22 +372,44 @@ func (s *objectSink) Write(batch arrow.RecordBatch) error {
 			}
 		}
 	}
-	// Runs of rows of one hour become zero-copy slices. Records are not
-	// time-ordered, so when hours interleave the rows of each hour are
-	// gathered into one batch instead of many tiny slices.
-	type run struct {
-		hour       int64
-		start, end int
+	if err := s.keepByHour(full, dist, hourRuns(vals)); err != nil {
+		return err
 	}
-	var runs []run
-	for i := 0; i < n; i++ {
+	s.obj.rows += int64(n)
+	nb := batchBytes(full)
+	s.obj.bytes += nb
+	if s.adm != nil {
+		s.adm.used.Add(nb)
+	}
+	return nil
+}
+
+// hourRun is a run of consecutive rows of one hour.
+type hourRun struct {
+	hour       int64 // hours since the epoch
+	start, end int
+}
+
+// hourRuns cuts timestamps (milliseconds) into runs of one hour.
+func hourRuns(vals []arrow.Timestamp) []hourRun {
+	var runs []hourRun
+	for i := range vals {
 		h := hourOfMillis(int64(vals[i]))
 		if len(runs) > 0 && runs[len(runs)-1].hour == h {
 			runs[len(runs)-1].end = i + 1
 			continue
 		}
-		runs = append(runs, run{h, i, i + 1})
+		runs = append(runs, hourRun{h, i, i + 1})
 	}
+	return runs
+}
+
+// keepByHour adds the rows of full to the object's partitions. Runs of
+// rows of one hour become zero-copy slices. Records are not time-ordered,
+// so when hours interleave the rows of each hour are gathered into one
+// batch instead of many tiny slices.
+func (s *objectSink) keepByHour(full arrow.RecordBatch, dist string, runs []hourRun) error {
+	n := int(full.NumRows())
 	if len(runs) <= maxSlices {
 		for _, r := range runs {
 			k := partKey{dist: dist, hour: r.hour}
@@ -407,31 +422,25 @@ func (s *objectSink) Write(batch arrow.RecordBatch) error {
 			}
 			s.obj.parts[k] = append(s.obj.parts[k], piece)
 		}
-	} else {
-		idx := map[int64][]int32{}
-		var hours []int64
-		for _, r := range runs {
-			if _, ok := idx[r.hour]; !ok {
-				hours = append(hours, r.hour)
-			}
-			for i := r.start; i < r.end; i++ {
-				idx[r.hour] = append(idx[r.hour], int32(i))
-			}
+		return nil
+	}
+	idx := map[int64][]int32{}
+	var hours []int64
+	for _, r := range runs {
+		if _, ok := idx[r.hour]; !ok {
+			hours = append(hours, r.hour)
 		}
-		for _, h := range hours {
-			piece, err := take(s.w.o.Allocator, full, idx[h])
-			if err != nil {
-				return fmt.Errorf("object %s: split by hour: %w", s.obj.ref.Key, err)
-			}
-			k := partKey{dist: dist, hour: h}
-			s.obj.parts[k] = append(s.obj.parts[k], piece)
+		for i := r.start; i < r.end; i++ {
+			idx[r.hour] = append(idx[r.hour], int32(i))
 		}
 	}
-	s.obj.rows += int64(n)
-	nb := batchBytes(full)
-	s.obj.bytes += nb
-	if s.adm != nil {
-		s.adm.used.Add(nb)
+	for _, h := range hours {
+		piece, err := take(s.w.o.Allocator, full, idx[h])
+		if err != nil {
+			return fmt.Errorf("object %s: split by hour: %w", s.obj.ref.Key, err)
+		}
+		k := partKey{dist: dist, hour: h}
+		s.obj.parts[k] = append(s.obj.parts[k], piece)
 	}
 	return nil
 }
@@ -598,513 +607,4 @@ func dataBytes(d arrow.ArrayData) int64 {
 		n += dataBytes(dict)
 	}
 	return n
-}
-
-// job is the work of one partition in a checkpoint: the rows kept from
-// the files it replaces, then the new objects' rows, into one file.
-type job struct {
-	part  Partition
-	olds  []*FileEntry
-	news  []newPart
-	out   FileEntry
-	drops []string // replaced files, except one rewritten under the same name
-}
-
-type newPart struct {
-	obj     *pendingObject
-	batches []arrow.RecordBatch
-	rows    int64
-}
-
-func (w *Writer) checkpoint(ctx context.Context, b *buffer) error {
-	keys := make([]string, 0, len(b.objects))
-	for k := range b.objects {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-
-	w.smu.RLock()
-	seq := w.state.seq + 1
-	replaced := map[string]bool{}
-	for _, k := range keys {
-		if _, ok := w.state.objects[k]; ok || len(w.state.byObject[k]) > 0 {
-			replaced[k] = true
-		}
-	}
-	jobs := map[string]*job{}
-	get := func(p Partition) *job {
-		j := jobs[p.Dir()]
-		if j == nil {
-			j = &job{part: p}
-			jobs[p.Dir()] = j
-		}
-		return j
-	}
-	for _, k := range keys {
-		obj := b.objects[k]
-		pks := make([]partKey, 0, len(obj.parts))
-		for pk := range obj.parts {
-			pks = append(pks, pk)
-		}
-		for _, pk := range pks {
-			bs := obj.parts[pk]
-			var rows int64
-			for _, x := range bs {
-				rows += x.NumRows()
-			}
-			j := get(pk.partition())
-			j.news = append(j.news, newPart{obj: obj, batches: bs, rows: rows})
-		}
-	}
-	oldSet := map[string]bool{}
-	addOld := func(f *FileEntry) {
-		if oldSet[f.Key] {
-			return
-		}
-		p, ok := ParsePartition(f.Key)
-		if !ok {
-			return
-		}
-		oldSet[f.Key] = true
-		j := get(p)
-		j.olds = append(j.olds, f)
-	}
-	for k := range replaced {
-		for fk := range w.state.byObject[k] {
-			addOld(w.state.files[fk])
-		}
-	}
-	if b.final && w.o.CompactRows > 0 {
-		small := map[string][]*FileEntry{}
-		for _, f := range w.state.files {
-			d := path.Dir(f.Key)
-			if f.Rows < w.o.CompactRows && (w.touched[d] || jobs[d] != nil) {
-				small[d] = append(small[d], f)
-			}
-		}
-		for d, fs := range small {
-			if len(fs) < 2 && jobs[d] == nil {
-				continue // a lone small file would be rewritten as it is
-			}
-			for _, f := range fs {
-				addOld(f)
-			}
-		}
-	}
-	w.smu.RUnlock()
-	if len(jobs) == 0 && len(keys) == 0 {
-		return nil
-	}
-
-	// Plan each job's output file.
-	order := make([]string, 0, len(jobs))
-	for d := range jobs {
-		order = append(order, d)
-	}
-	sort.Strings(order)
-	pend := pendingRecord{Seq: seq}
-	for _, d := range order {
-		j := jobs[d]
-		sort.Slice(j.olds, func(a, c int) bool { return j.olds[a].Key < j.olds[c].Key })
-		var objs []fileObject
-		var rows int64
-		for _, f := range j.olds {
-			for _, o := range f.Objects {
-				if !replaced[o.Key] {
-					objs = append(objs, o)
-					rows += o.Rows
-				}
-			}
-		}
-		for _, n := range j.news {
-			objs = append(objs, fileObject{Key: n.obj.ref.Key, ETag: n.obj.ref.ETag, Rows: n.rows})
-			rows += n.rows
-		}
-		if rows > 0 {
-			j.out = FileEntry{Key: d + "/" + fileName(objs), Rows: rows, Objects: objs}
-			pend.Added = append(pend.Added, j.out.Key)
-		}
-		for _, f := range j.olds {
-			if f.Key != j.out.Key {
-				j.drops = append(j.drops, f.Key)
-				pend.Removed = append(pend.Removed, f.Key)
-			}
-		}
-	}
-	if err := putJSON(ctx, w.st, journalKey(seq, pendingSuffix), pend); err != nil {
-		return fmt.Errorf("checkpoint %d: %w", seq, err)
-	}
-
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(w.o.Parallel)
-	for _, d := range order {
-		j := jobs[d]
-		if j.out.Key == "" {
-			continue
-		}
-		g.Go(func() error {
-			n, err := w.writeFile(gctx, j, replaced)
-			if err != nil {
-				return fmt.Errorf("write %s: %w", j.out.Key, err)
-			}
-			j.out.Bytes = n
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		w.rollback(pend)
-		return fmt.Errorf("checkpoint %d: %w", seq, err)
-	}
-
-	cp := &checkpoint{Seq: seq, Removed: pend.Removed}
-	for _, k := range keys {
-		o := b.objects[k]
-		cp.Objects = append(cp.Objects, objectEntry{Key: k, ETag: o.ref.ETag, Size: o.ref.Size, Rows: o.rows})
-	}
-	for _, d := range order {
-		if j := jobs[d]; j.out.Key != "" {
-			cp.Added = append(cp.Added, j.out)
-		}
-	}
-	if err := putJSON(ctx, w.st, journalKey(seq, commitSuffix), cp); err != nil {
-		w.rollback(pend)
-		return fmt.Errorf("checkpoint %d: commit: %w", seq, err)
-	}
-	w.smu.Lock()
-	w.state.apply(cp)
-	w.smu.Unlock()
-	for _, d := range order {
-		w.touched[d] = true
-	}
-	for _, k := range pend.Removed {
-		if err := w.st.Delete(ctx, k); err != nil {
-			return fmt.Errorf("checkpoint %d: delete replaced file: %w", seq, err)
-		}
-	}
-	if err := w.st.Delete(ctx, journalKey(seq, pendingSuffix)); err != nil {
-		return fmt.Errorf("checkpoint %d: %w", seq, err)
-	}
-	w.o.Logger.Debug("checkpoint", "seq", seq, "objects", len(keys), "added", len(cp.Added), "removed", len(cp.Removed))
-	return nil
-}
-
-// rollback undoes a checkpoint that failed before its commit record, as
-// far as it can; what it cannot undo is undone when the dataset is next
-// opened.
-func (w *Writer) rollback(p pendingRecord) {
-	ctx := context.WithoutCancel(w.ctx)
-	w.smu.RLock()
-	var drop []string
-	for _, k := range p.Added {
-		if _, live := w.state.files[k]; !live {
-			drop = append(drop, k)
-		}
-	}
-	w.smu.RUnlock()
-	for _, k := range drop {
-		if err := w.st.Delete(ctx, k); err != nil {
-			w.o.Logger.Warn("roll back checkpoint", "seq", p.Seq, "err", err)
-			return
-		}
-	}
-	if err := w.st.Delete(ctx, journalKey(p.Seq, pendingSuffix)); err != nil {
-		w.o.Logger.Warn("roll back checkpoint", "seq", p.Seq, "err", err)
-	}
-}
-
-// countingWriter counts bytes and hides Close from pqarrow, which would
-// otherwise close the file before it is committed.
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
-// writeFile encodes a job's output file and stores it under its key.
-func (w *Writer) writeFile(ctx context.Context, j *job, replaced map[string]bool) (int64, error) {
-	var (
-		dst    io.Writer
-		commit func(size int64) error
-		abort  func()
-	)
-	if fc, ok := w.st.(FileCreator); ok {
-		pf, err := fc.Create(ctx, j.out.Key)
-		if err != nil {
-			return 0, err
-		}
-		dst, commit, abort = pf, func(int64) error { return pf.Commit() }, pf.Abort
-	} else {
-		f, err := os.CreateTemp(w.o.SpoolDir, ".cflens-write-*")
-		if err != nil {
-			return 0, fmt.Errorf("spool: %w", err)
-		}
-		cleanup := func() { f.Close(); os.Remove(f.Name()) }
-		dst, abort = f, cleanup
-		commit = func(size int64) error {
-			defer cleanup()
-			if _, err := f.Seek(0, io.SeekStart); err != nil {
-				return err
-			}
-			return w.st.Put(ctx, j.out.Key, f, size)
-		}
-	}
-	bw := bufio.NewWriterSize(dst, 1<<20)
-	cw := &countingWriter{w: bw}
-	fw, err := newColumnFile(cw, schema.Arrow(), w.props, w.arrowProps)
-	if err != nil {
-		abort()
-		return 0, err
-	}
-	err = w.encode(ctx, fw, j, replaced)
-	if cerr := fw.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err != nil {
-		abort()
-		return 0, err
-	}
-	if err := commit(cw.n); err != nil {
-		return 0, err
-	}
-	return cw.n, nil
-}
-
-func (w *Writer) encode(ctx context.Context, fw *columnFile, j *job, replaced map[string]bool) error {
-	all := make([]int, schema.NumColumns)
-	for i := range all {
-		all[i] = i
-	}
-	rg := &rowGroups{fw: fw, mem: w.o.Allocator, rows: w.o.RowGroupRows}
-	defer rg.release()
-	for _, old := range j.olds {
-		// Row ranges to keep: objects are contiguous, in the listed order.
-		type span struct{ from, to int64 }
-		var keep []span
-		var off int64
-		for _, o := range old.Objects {
-			if !replaced[o.Key] {
-				if n := len(keep); n > 0 && keep[n-1].to == off {
-					keep[n-1].to += o.Rows
-				} else {
-					keep = append(keep, span{off, off + o.Rows})
-				}
-			}
-			off += o.Rows
-		}
-		if len(keep) == 0 {
-			continue
-		}
-		rd, closeFile, err := openParquet(ctx, w.st, old.Key, w.o.SpoolDir, w.o.Allocator)
-		if err != nil {
-			return err
-		}
-		var pos int64
-		err = fileBatches(ctx, rd, all, 64*1024, w.o.Allocator, func(b arrow.RecordBatch) error {
-			lo, hi := pos, pos+b.NumRows()
-			pos = hi
-			for _, s := range keep {
-				from, to := max(s.from, lo), min(s.to, hi)
-				if from >= to {
-					continue
-				}
-				piece := b.NewSlice(from-lo, to-lo)
-				err := rg.write(piece)
-				piece.Release()
-				if err != nil {
-					return err
-				}
-			}
-			return ctx.Err()
-		})
-		closeFile()
-		if err != nil {
-			return fmt.Errorf("merge %s: %w", old.Key, err)
-		}
-		if pos != old.Rows {
-			return fmt.Errorf("merge %s: file has %d rows, journal says %d", old.Key, pos, old.Rows)
-		}
-	}
-	for _, n := range j.news {
-		for _, b := range n.batches {
-			if err := rg.write(b); err != nil {
-				return err
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
-	return rg.flush()
-}
-
-// rowGroups cuts the batches of a file into row groups of rows rows and
-// gives every batch of a row group the same dictionaries. pqarrow keeps a
-// column chunk dictionary-encoded only while each batch brings the
-// dictionary of the first: at the first other one it falls back to plain
-// pages for the rest of the chunk, which readers then hash value by
-// value. Batches with their own dictionaries (one per parsed object) are
-// therefore re-indexed against the union of the row group's
-// dictionaries, which costs an index array per dictionary column and
-// copies no strings.
-type rowGroups struct {
-	fw      *columnFile
-	mem     memory.Allocator
-	rows    int64
-	pending []arrow.RecordBatch
-	n       int64 // rows in pending
-}
-
-// write adds b (which the caller keeps) to the row group being gathered,
-// writing the row group out whenever it is full.
-func (g *rowGroups) write(b arrow.RecordBatch) error {
-	for off := int64(0); off < b.NumRows(); {
-		k := min(b.NumRows()-off, g.rows-g.n)
-		if off == 0 && k == b.NumRows() {
-			b.Retain()
-			g.pending = append(g.pending, b)
-		} else {
-			g.pending = append(g.pending, b.NewSlice(off, off+k))
-		}
-		g.n += k
-		off += k
-		if g.n == g.rows {
-			if err := g.flush(); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// flush writes the gathered batches as one row group. Small batches are
-// joined first: the Parquet writer has a fixed cost per column per call
-// (it clears pooled level buffers of the largest size seen).
-func (g *rowGroups) flush() error {
-	defer g.release()
-	if len(g.pending) == 0 {
-		return nil
-	}
-	var parts []arrow.RecordBatch
-	defer func() {
-		for _, b := range parts {
-			b.Release()
-		}
-	}()
-	for i := 0; i < len(g.pending); {
-		j, rows := i, int64(0)
-		for j < len(g.pending) && (j == i || rows+g.pending[j].NumRows() <= joinRows) {
-			rows += g.pending[j].NumRows()
-			j++
-		}
-		if j-i == 1 {
-			g.pending[i].Retain()
-			parts = append(parts, g.pending[i])
-		} else {
-			b, err := concatBatches(g.mem, g.pending[i:j])
-			if err != nil {
-				return err
-			}
-			parts = append(parts, b)
-		}
-		i = j
-	}
-	if len(parts) > 1 {
-		if err := unifyDicts(g.mem, parts); err != nil {
-			return err
-		}
-	}
-	return g.fw.writeRowGroup(parts)
-}
-
-func (g *rowGroups) release() {
-	for _, b := range g.pending {
-		b.Release()
-	}
-	g.pending, g.n = g.pending[:0], 0
-}
-
-// unifyDicts replaces, in place, each dictionary column of the batches
-// by one whose chunks share one dictionary.
-func unifyDicts(mem memory.Allocator, bs []arrow.RecordBatch) error {
-	sc := bs[0].Schema()
-	cols := make([][]arrow.Array, len(bs))
-	for k, b := range bs {
-		cols[k] = slices.Clone(b.Columns())
-		for _, c := range cols[k] {
-			c.Retain()
-		}
-	}
-	defer func() {
-		for _, cs := range cols {
-			for _, c := range cs {
-				c.Release()
-			}
-		}
-	}()
-	chunks := make([]arrow.Array, len(bs))
-	for i, f := range sc.Fields() {
-		if f.Type.ID() != arrow.DICTIONARY {
-			continue
-		}
-		for k := range bs {
-			chunks[k] = cols[k][i]
-		}
-		in := arrow.NewChunked(f.Type, chunks)
-		out, err := array.UnifyChunkedDicts(mem, in)
-		in.Release()
-		if err != nil {
-			return fmt.Errorf("unify dictionaries of %s: %w", f.Name, err)
-		}
-		for k, c := range out.Chunks() {
-			c.Retain()
-			cols[k][i].Release()
-			cols[k][i] = c
-		}
-		out.Release()
-	}
-	for k, b := range bs {
-		bs[k] = array.NewRecordBatch(sc, cols[k], b.NumRows())
-		b.Release()
-	}
-	return nil
-}
-
-// joinRows is the size up to which consecutive small batches are joined.
-const joinRows = 32 * 1024
-
-// concatBatches joins batches of one schema into one.
-func concatBatches(mem memory.Allocator, bs []arrow.RecordBatch) (arrow.RecordBatch, error) {
-	sc := bs[0].Schema()
-	cols := make([]arrow.Array, sc.NumFields())
-	defer func() {
-		for _, c := range cols {
-			if c != nil {
-				c.Release()
-			}
-		}
-	}()
-	parts := make([]arrow.Array, len(bs))
-	var n int64
-	for _, b := range bs {
-		n += b.NumRows()
-	}
-	for i := range cols {
-		for k, b := range bs {
-			parts[k] = b.Column(i)
-		}
-		c, err := array.Concatenate(parts, mem)
-		if err != nil {
-			return nil, fmt.Errorf("join column %s: %w", sc.Field(i).Name, err)
-		}
-		cols[i] = c
-	}
-	return array.NewRecordBatch(sc, cols, n), nil
 }
