@@ -38,8 +38,13 @@ s3://bucket/prefix/ URLs, parse them, and write them as a Hive-partitioned
 Parquet dataset with --out. Without --out the logs are only parsed and
 counted. A summary goes to stderr; --summary writes it as JSON.
 
+One run writes a dataset at a time: a run that finds another one writing
+it stops at once, naming that run (exit 4); a killed run's hold expires
+after a minute, or at once when the next run is on the same host.
+
 Exit status: 0 complete, 3 incomplete (objects that could not be read, or
-rejected lines over --max-reject-rate), 2 usage error, 1 other errors.`,
+rejected lines over --max-reject-rate), 4 the dataset is busy with another
+run, 2 usage error, 1 other errors.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.src.sources = args
 			return runIngest(cmd.Context(), o, cmd.ErrOrStderr())

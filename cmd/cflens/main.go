@@ -16,6 +16,7 @@ import (
 
 	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest"
+	"github.com/cflens/cflens/ingest/dataset"
 )
 
 // Exit codes.
@@ -24,6 +25,8 @@ const (
 	exitError      = 1
 	exitUsage      = 2
 	exitIncomplete = 3
+	// exitBusy: another run holds the dataset's lease; try again later.
+	exitBusy = 4
 )
 
 // defaultMemoryLimit is the soft limit of the Go heap when GOMEMLIMIT is
@@ -103,6 +106,8 @@ func run(ctx context.Context, args []string) int {
 		return exitUsage
 	case errors.Is(err, ingest.ErrIncomplete):
 		return exitIncomplete
+	case errors.Is(err, dataset.ErrBusy):
+		return exitBusy
 	default:
 		return exitError
 	}

@@ -219,6 +219,11 @@ func (w *Writer) applyCheckpoint(ctx context.Context, p *checkpointPlan) error {
 		return fmt.Errorf("checkpoint %d: %w", seq, err)
 	}
 	cp := p.commitRecord()
+	if err := w.lease.check(); err != nil {
+		// Another run may own the dataset now: its files are not ours to
+		// delete, and the next run that opens the dataset undoes ours.
+		return fmt.Errorf("checkpoint %d: %w", seq, err)
+	}
 	if err := putJSON(ctx, w.st, journalKey(seq, commitSuffix), cp); err != nil {
 		w.rollback(p.pending)
 		return fmt.Errorf("checkpoint %d: commit: %w", seq, err)

@@ -42,6 +42,23 @@ func (m *memStore) Put(ctx context.Context, key string, r io.Reader, size int64)
 	return nil
 }
 
+func (m *memStore) PutIfAbsent(ctx context.Context, key string, r io.Reader, size int64) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	if int64(len(b)) != size {
+		return fmt.Errorf("put %s: %d bytes, size says %d", key, len(b), size)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.objs[key]; ok {
+		return fmt.Errorf("put %s: %w", key, fs.ErrExist)
+	}
+	m.objs[key] = b
+	return nil
+}
+
 func (m *memStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	m.mu.Lock()
 	b, ok := m.objs[key]

@@ -31,6 +31,11 @@ type Store interface {
 	List(ctx context.Context, prefix string) iter.Seq2[ingest.ObjectRef, error]
 	// Delete removes key; deleting a missing key is not an error.
 	Delete(ctx context.Context, key string) error
+	// PutIfAbsent writes key like Put, but only when no object has that
+	// key; otherwise it returns an error wrapping fs.ErrExist and leaves
+	// the object as it was. Of calls racing for one key, one wins. The
+	// dataset's lease (see Writer) is created with it.
+	PutIfAbsent(ctx context.Context, key string, r io.Reader, size int64) error
 }
 
 // FileCreator is implemented by stores that can write an object in place
@@ -180,6 +185,46 @@ func (d *DirStore) Put(ctx context.Context, key string, r io.Reader, size int64)
 	return pf.Commit()
 }
 
+// PutIfAbsent writes r to a hidden temporary file and links it under key,
+// which fails when key exists: readers see no object or a complete one.
+func (d *DirStore) PutIfAbsent(ctx context.Context, key string, r io.Reader, size int64) error {
+	p, err := d.path(key)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(p)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create folder of %s: %w", key, err)
+	}
+	f, err := os.CreateTemp(dir, tempPrefix+"*-"+filepath.Base(p)+".tmp")
+	if err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	defer os.Remove(f.Name())
+	n, err := io.Copy(f, r)
+	if err == nil && size >= 0 && n != size {
+		err = fmt.Errorf("wrote %d bytes, expected %d", n, size)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		// link(2), unlike rename(2), refuses to replace an existing name.
+		err = os.Link(f.Name(), p)
+	}
+	if err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	syncDir(dir)
+	return nil
+}
+
 // Get opens key.
 func (d *DirStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	return d.OpenFile(ctx, key)
@@ -281,14 +326,20 @@ func (d *DirStore) List(ctx context.Context, prefix string) iter.Seq2[ingest.Obj
 	}
 }
 
-// RemoveTemp deletes temporary files left by an interrupted run.
+// RemoveTemp deletes temporary files left by an interrupted run. The
+// lease folder is left alone: a run waiting for the lease may be writing
+// its record there.
 func (d *DirStore) RemoveTemp(ctx context.Context) error {
+	leases := filepath.Join(d.root, filepath.FromSlash(strings.TrimSuffix(leaseDir, "/")))
 	return filepath.WalkDir(d.root, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil
 			}
 			return err
+		}
+		if e.IsDir() && p == leases {
+			return filepath.SkipDir
 		}
 		if !e.IsDir() && strings.HasPrefix(e.Name(), tempPrefix) {
 			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -47,6 +48,12 @@ type Options struct {
 	// SnapshotEvery: after this many journal records, Close writes one
 	// snapshot record and deletes the older ones.
 	SnapshotEvery int
+	// LeaseTTL is how long the run's hold on the dataset lasts without
+	// renewal; the Writer renews it every third of that. A killed run's
+	// lease can be taken over once it has expired.
+	LeaseTTL time.Duration
+	// Now is the clock of the lease; nil means time.Now.
+	Now func() time.Time
 	// SpoolDir holds temporary files for stores that cannot write in
 	// place; empty means the system's temporary folder.
 	SpoolDir  string
@@ -64,6 +71,7 @@ func DefaultOptions() Options {
 		CompactRows:      32 * 1024,
 		Parallel:         runtime.GOMAXPROCS(0),
 		SnapshotEvery:    32,
+		LeaseTTL:         time.Minute,
 	}
 }
 
@@ -83,6 +91,12 @@ func (o *Options) fill() {
 	}
 	if o.SnapshotEvery <= 0 {
 		o.SnapshotEvery = d.SnapshotEvery
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = d.LeaseTTL
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	if o.Allocator == nil {
 		o.Allocator = memory.DefaultAllocator
@@ -105,10 +119,15 @@ func (o *Options) fill() {
 // A run killed before step 3 is rolled back when the dataset is next
 // opened (the added files are deleted); one killed after it is rolled
 // forward (the replaced files are deleted). File names derive from the
-// source objects, so a rerun recreates the same names. Only one Writer may
-// work on a dataset at a time.
+// source objects, so a rerun recreates the same names.
+//
+// One Writer works on a dataset at a time: NewWriter takes the dataset's
+// lease (lock.go) and fails with a *BusyError (wrapping ErrBusy) naming
+// the holder while another run holds it; a checkpoint writes its commit
+// record only while the lease is held; Close releases it.
 type Writer struct {
 	st         Store
+	lease      *lease
 	o          Options
 	props      *parquet.WriterProperties
 	arrowProps pqarrow.ArrowWriterProperties
@@ -147,6 +166,34 @@ func NewWriter(ctx context.Context, st Store, o Options) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
+	l, err := acquireLease(ctx, st, o.LeaseTTL, o.Now, o.Logger)
+	if err != nil {
+		return nil, err
+	}
+	s, err := openForWrite(ctx, st)
+	if err != nil {
+		if rerr := l.release(context.WithoutCancel(ctx)); rerr != nil {
+			o.Logger.Warn("release dataset lease", "err", rerr)
+		}
+		return nil, err
+	}
+	w := &Writer{
+		st: st, lease: l, o: o, props: props, arrowProps: arrowProps, ctx: ctx,
+		state:   s,
+		buf:     newBuffer(),
+		flushes: make(chan *buffer),
+		done:    make(chan struct{}),
+		touched: map[string]bool{},
+	}
+	w.adm.init()
+	go w.flusher()
+	return w, nil
+}
+
+// openForWrite removes what an interrupted run left (temporary files,
+// pending checkpoints) and returns the replayed journal. Only the lease
+// holder may call it.
+func openForWrite(ctx context.Context, st Store) (*state, error) {
 	if rt, ok := st.(interface{ RemoveTemp(context.Context) error }); ok {
 		if err := rt.RemoveTemp(ctx); err != nil {
 			return nil, fmt.Errorf("remove temporary files: %w", err)
@@ -159,17 +206,7 @@ func NewWriter(ctx context.Context, st Store, o Options) (*Writer, error) {
 	if err := recoverPending(ctx, st, s, j); err != nil {
 		return nil, err
 	}
-	w := &Writer{
-		st: st, o: o, props: props, arrowProps: arrowProps, ctx: ctx,
-		state:   s,
-		buf:     newBuffer(),
-		flushes: make(chan *buffer),
-		done:    make(chan struct{}),
-		touched: map[string]bool{},
-	}
-	w.adm.init()
-	go w.flusher()
-	return w, nil
+	return s, nil
 }
 
 // Has reports whether ref was taken whole with the same ETag and size.
@@ -243,13 +280,17 @@ func (w *Writer) Close(ctx context.Context) error {
 	}
 	close(w.flushes)
 	<-w.done
-	if err := w.firstErr(); err != nil {
-		return err
+	err := w.firstErr()
+	if err == nil && ctx.Err() != nil {
+		err = fmt.Errorf("close dataset: %w", ctx.Err())
 	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("close dataset: %w", err)
+	if err == nil {
+		err = w.maybeSnapshot(ctx)
 	}
-	return w.maybeSnapshot(ctx)
+	if rerr := w.lease.release(context.WithoutCancel(ctx)); rerr != nil && err == nil {
+		err = rerr
+	}
+	return err
 }
 
 // maybeSnapshot folds a long journal into one snapshot record.

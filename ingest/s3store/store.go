@@ -9,14 +9,18 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"iter"
+	"net/http"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/cflens/cflens/ingest"
 	"github.com/cflens/cflens/ingest/s3source"
@@ -67,6 +71,20 @@ func (s *Store) key(k string) (string, error) {
 // reader that is not an io.ReadSeeker is buffered in memory up to 64 MiB,
 // in a temporary file beyond.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) error {
+	return s.put(ctx, key, r, size, false)
+}
+
+// PutIfAbsent writes key like Put, but only when no object has that key:
+// the PutObject carries If-None-Match: *, and S3 answers 412 Precondition
+// Failed (an error wrapping fs.ErrExist here) when the key exists, or 409
+// ConditionalRequestConflict when another conditional write of the key is
+// in flight (also fs.ErrExist: someone else is creating it). The dataset's
+// lease is created this way.
+func (s *Store) PutIfAbsent(ctx context.Context, key string, r io.Reader, size int64) error {
+	return s.put(ctx, key, r, size, true)
+}
+
+func (s *Store) put(ctx context.Context, key string, r io.Reader, size int64, ifAbsent bool) error {
 	full, err := s.key(key)
 	if err != nil {
 		return fmt.Errorf("put %s: %w", s.loc, err)
@@ -119,17 +137,45 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64) er
 		return fmt.Errorf("put %s: %w", name, err)
 	}
 	sum := binary.BigEndian.AppendUint32(nil, h.Sum32())
-	_, err = s.client.PutObject(ctx, &s3.PutObjectInput{
+	in := &s3.PutObjectInput{
 		Bucket:         aws.String(s.loc.Bucket),
 		Key:            aws.String(full),
 		Body:           &limitedSeeker{rs: rs, start: start, size: size},
 		ContentLength:  aws.Int64(size),
 		ChecksumCRC32C: aws.String(base64.StdEncoding.EncodeToString(sum)),
-	})
+	}
+	if ifAbsent {
+		in.IfNoneMatch = aws.String("*")
+	}
+	_, err = s.client.PutObject(ctx, in)
 	if err != nil {
+		if ifAbsent && conditionFailed(err) {
+			return fmt.Errorf("put %s: %w: %w", name, fs.ErrExist, err)
+		}
 		return fmt.Errorf("put %s: %w", name, s3source.ConvertErr(err))
 	}
 	return nil
+}
+
+// conditionFailed reports whether a conditional PutObject was refused
+// because the key exists (412) or is being written conditionally by
+// another request (409).
+func conditionFailed(err error) bool {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "PreconditionFailed", "ConditionalRequestConflict":
+			return true
+		}
+	}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		switch re.HTTPStatusCode() {
+		case http.StatusPreconditionFailed, http.StatusConflict:
+			return true
+		}
+	}
+	return false
 }
 
 // limitedSeeker exposes size bytes of rs from start as a seekable body.

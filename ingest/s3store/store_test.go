@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"strings"
@@ -140,5 +141,52 @@ func TestStorePutErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Errorf("found %s after failed puts", ref.Key)
+	}
+}
+
+// TestStorePutIfAbsent checks that the server honours If-None-Match: *
+// on PutObject (versitygw does since v1.8.0; the dataset's lease relies
+// on it): the first write creates the key, the second is refused with
+// fs.ErrExist and leaves the first body, and of writers racing for one
+// key exactly one wins.
+func TestStorePutIfAbsent(t *testing.T) {
+	st := newTestStore(t)
+	ctx := context.Background()
+	if err := st.PutIfAbsent(ctx, "_cflens/lease/1.json", strings.NewReader("first"), 5); err != nil {
+		t.Fatalf("first PutIfAbsent: %v", err)
+	}
+	err := st.PutIfAbsent(ctx, "_cflens/lease/1.json", strings.NewReader("second"), 6)
+	if !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("second PutIfAbsent: %v, want fs.ErrExist", err)
+	}
+	rc, err := st.Get(ctx, "_cflens/lease/1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(got) != "first" {
+		t.Errorf("key holds %q after a refused PutIfAbsent, want %q", got, "first")
+	}
+
+	const racers = 8
+	errs := make(chan error, racers)
+	for i := range racers {
+		go func() {
+			body := fmt.Sprintf("racer %d", i)
+			errs <- st.PutIfAbsent(ctx, "_cflens/lease/2.json", strings.NewReader(body), int64(len(body)))
+		}()
+	}
+	wins := 0
+	for range racers {
+		switch err := <-errs; {
+		case err == nil:
+			wins++
+		case !errors.Is(err, fs.ErrExist):
+			t.Errorf("racing PutIfAbsent: %v, want nil or fs.ErrExist", err)
+		}
+	}
+	if wins != 1 {
+		t.Errorf("%d of %d racing PutIfAbsent calls created the key, want exactly 1", wins, racers)
 	}
 }
