@@ -82,8 +82,17 @@ func retryable(err error) bool {
 		!errors.Is(err, fs.ErrNotExist) &&
 		!errors.Is(err, fs.ErrPermission) &&
 		!errors.Is(err, ErrChanged) &&
-		!errors.Is(err, context.Canceled)
+		!errors.Is(err, context.Canceled) &&
+		!errors.As(err, new(sinkError))
 }
+
+// sinkError marks an error of the sink's Begin or Commit: the sink cannot
+// take the object (a dataset writer whose checkpoint failed refuses every
+// later object), so reading it again cannot help.
+type sinkError struct{ err error }
+
+func (e sinkError) Error() string { return e.err.Error() }
+func (e sinkError) Unwrap() error { return e.err }
 
 type objectResult struct {
 	ref   ObjectRef
@@ -206,8 +215,7 @@ func Run(ctx context.Context, opts Options, sources []Source, sink Sink) (*Summa
 		Distributions:    map[string]*Counts{},
 		Failed:           []FailedObject{},
 	}
-	var samples []RejectSample
-	var sampleReasons []string
+	var read []objectResult
 	for res := range results {
 		switch {
 		case errors.Is(res.err, errSkipped):
@@ -221,6 +229,20 @@ func Run(ctx context.Context, opts Options, sources []Source, sink Sink) (*Summa
 			opts.Logger.Warn("object failed", "object", res.ref.Source+res.ref.Key, "attempts", res.tries, "error", res.err)
 			continue
 		}
+		read = append(read, res)
+	}
+
+	closeErr := sink.Close(context.WithoutCancel(ctx))
+	if manifest != nil {
+		// The sink commits objects later than their Commit (the dataset
+		// writes them in checkpoints): count only what it holds now, so
+		// that the summary equals what was written whatever stopped the
+		// run, and name the others as failed.
+		read = keepWritten(sum, read, manifest, closeErr, opts.Logger)
+	}
+	var samples []RejectSample
+	var sampleReasons []string
+	for _, res := range read {
 		sum.Retries += int64(res.tries - 1)
 		st := res.stats
 		c := Counts{Objects: 1, Bytes: st.Bytes, Lines: st.Lines, HeaderLines: st.HeaderLines,
@@ -251,10 +273,6 @@ func Run(ctx context.Context, opts Options, sources []Source, sink Sink) (*Summa
 	keepSamples(sum, samples, sampleReasons)
 	sort.Slice(sum.Failed, func(i, j int) bool { return sum.Failed[i].Object < sum.Failed[j].Object })
 
-	closeErr := sink.Close(context.WithoutCancel(ctx))
-	if closeErr != nil {
-		return sum, fmt.Errorf("close sink: %w", closeErr)
-	}
 	var problems []string
 	if ctx.Err() != nil {
 		problems = append(problems, "interrupted")
@@ -267,11 +285,36 @@ func Run(ctx context.Context, opts Options, sources []Source, sink Sink) (*Summa
 			problems = append(problems, fmt.Sprintf("%.3f%% of lines rejected, over the %.3f%% allowed", 100*rate, 100*opts.MaxRejectRate))
 		}
 	}
-	sum.Complete = len(problems) == 0
-	if !sum.Complete {
+	sum.Complete = len(problems) == 0 && closeErr == nil
+	switch {
+	case closeErr != nil && len(problems) > 0:
+		return sum, fmt.Errorf("%w: %s; close sink: %w", ErrIncomplete, strings.Join(problems, "; "), closeErr)
+	case closeErr != nil:
+		return sum, fmt.Errorf("%w: close sink: %w", ErrIncomplete, closeErr)
+	case !sum.Complete:
 		return sum, fmt.Errorf("%w: %s", ErrIncomplete, strings.Join(problems, "; "))
 	}
 	return sum, nil
+}
+
+// keepWritten returns the results whose objects the sink holds after
+// Close, and adds the others to sum.Failed: their Commit succeeded but
+// their rows were never written (a checkpoint failed, the disk filled).
+func keepWritten(sum *Summary, read []objectResult, manifest Manifest, closeErr error, logger *slog.Logger) []objectResult {
+	why := "rows not written to the dataset"
+	if closeErr != nil {
+		why += ": " + closeErr.Error()
+	}
+	kept := read[:0]
+	for _, res := range read {
+		if manifest.Has(res.ref) {
+			kept = append(kept, res)
+			continue
+		}
+		sum.Failed = append(sum.Failed, FailedObject{Object: res.ref.Source + res.ref.Key, Attempts: res.tries, Error: why})
+		logger.Warn("object failed", "object", res.ref.Source+res.ref.Key, "error", why)
+	}
+	return kept
 }
 
 var errSkipped = errors.New("already ingested")
@@ -387,7 +430,7 @@ func readOnce(ctx context.Context, opts Options, src Source, ref ObjectRef, colu
 	defer r.Release()
 	osink, err := sink.Begin(ctx, ref)
 	if err != nil {
-		return logparse.Stats{}, fmt.Errorf("begin %s: %w", ref.Key, err)
+		return logparse.Stats{}, fmt.Errorf("begin %s: %w", ref.Key, sinkError{err})
 	}
 	for r.Next() {
 		if err := osink.Write(r.Batch()); err != nil {
@@ -407,6 +450,9 @@ func readOnce(ctx context.Context, opts Options, src Source, ref ObjectRef, colu
 		return logparse.Stats{}, fmt.Errorf("read %s: %w", ref.Key, err)
 	}
 	if err := osink.Commit(); err != nil {
+		if ctx.Err() == nil {
+			err = sinkError{err}
+		}
 		return logparse.Stats{}, fmt.Errorf("commit %s: %w", ref.Key, err)
 	}
 	return r.Stats(), nil

@@ -233,13 +233,19 @@ func TestRunRejectRateMakesRunIncomplete(t *testing.T) {
 	}
 }
 
-// skipSink remembers every object and skips it on the next run.
+// skipSink is a manifest: it has the objects of seen, and those it
+// committed in the run.
 type skipSink struct {
 	*countingSink
 	seen map[string]bool
 }
 
-func (s skipSink) Has(ref ingest.ObjectRef) bool { return s.seen[ref.Key+ref.ETag] }
+func (s skipSink) Has(ref ingest.ObjectRef) bool {
+	s.mu.Lock()
+	_, committed := s.committed[ref.Key]
+	s.mu.Unlock()
+	return s.seen[ref.Key+ref.ETag] || committed
+}
 
 func TestRunSkipsObjectsTheManifestHas(t *testing.T) {
 	src := &memSource{objects: objects(t, 5, 10)}

@@ -26,7 +26,10 @@ type ObjectSink interface {
 }
 
 // Manifest is implemented by sinks that remember what they ingested, so a
-// rerun skips objects already taken whole (same key, ETag and size).
+// rerun skips objects already taken whole (same key, ETag and size). After
+// Close, Has is true of exactly the objects the sink holds: the run counts
+// an object in its summary only then, and names the others (committed but
+// never written, say after a disk-full error) as failed.
 type Manifest interface {
 	Has(ref ObjectRef) bool
 }

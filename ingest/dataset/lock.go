@@ -23,9 +23,9 @@ import (
 // Store.PutIfAbsent (O_EXCL-like link on a folder, If-None-Match: * on
 // S3), so that of the runs that race for a generation exactly one wins.
 // The holder rewrites its record every LeaseTTL/3 with a later expiry and
-// marks it released when it closes. A run finding the newest record live
-// stops with a BusyError naming the holder; one finding it released or
-// expired (a killed run) creates the next generation. After creating
+// deletes it when it closes. A run finding the newest record live stops
+// with a BusyError naming the holder; one finding it expired (a killed
+// run), or none, creates the next generation. After creating
 // its record a run lists the lease folder again and yields if a higher
 // generation exists (it raced with a run that saw a newer state), so that
 // generations only grow and the holder is the newest live record.
@@ -57,9 +57,8 @@ type Holder struct {
 	RunID   string    `json:"run_id"`
 	// Renewed is when the holder last wrote the record; Expires is when
 	// another run may take the lease over, unless renewed first.
-	Renewed  time.Time `json:"renewed"`
-	Expires  time.Time `json:"expires"`
-	Released bool      `json:"released,omitempty"`
+	Renewed time.Time `json:"renewed"`
+	Expires time.Time `json:"expires"`
 }
 
 // BusyError reports a dataset whose lease another run holds.
@@ -161,7 +160,7 @@ func acquireLease(ctx context.Context, st Store, ttl time.Duration, now func() t
 		return nil, err
 	}
 	t := now()
-	if gen > 0 && !cur.Released && t.Before(cur.Expires) && !holderGone(cur) {
+	if gen > 0 && t.Before(cur.Expires) && !holderGone(cur) {
 		return nil, &BusyError{Lease: leaseKey(gen), Holder: cur}
 	}
 	l := &lease{st: st, key: leaseKey(gen + 1), ttl: ttl, now: now, logger: logger, holder: newHolder(t),
@@ -274,21 +273,17 @@ func (l *lease) check() error {
 	return nil
 }
 
-// release stops renewing and marks the record released, so that the next
-// run need not wait for it to expire.
+// release stops renewing and deletes the record, so that the next run
+// need not wait for it to expire. Deleting needs no room, unlike a
+// rewrite: a run stopped by a full disk still releases. A lease that ran
+// out or was taken over is left alone: another run may hold the dataset.
 func (l *lease) release(ctx context.Context) error {
 	close(l.stop)
 	<-l.done
-	l.mu.Lock()
-	lost, rec := l.lost, l.holder
-	l.mu.Unlock()
-	if lost != nil {
-		return nil // the record is no longer ours to change
+	if l.check() != nil {
+		return nil
 	}
-	rec.Released = true
-	rec.Renewed = l.now().UTC()
-	rec.Expires = rec.Renewed
-	if err := putJSON(ctx, l.st, l.key, rec); err != nil {
+	if err := l.st.Delete(ctx, l.key); err != nil {
 		return fmt.Errorf("release lease: %w", err)
 	}
 	return nil

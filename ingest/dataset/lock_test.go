@@ -75,16 +75,12 @@ func TestLeaseOneWriter(t *testing.T) {
 	if err := second.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// Older generations are pruned: one record is left, released.
-	var keys []string
+	// Released leases leave no record.
 	for ref, err := range st.List(ctx, leaseDir) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		keys = append(keys, ref.Key)
-	}
-	if len(keys) != 1 || keys[0] != leaseKey(2) {
-		t.Errorf("lease records %v, want only %s", keys, leaseKey(2))
+		t.Errorf("lease record %s left after both runs closed", ref.Key)
 	}
 }
 
