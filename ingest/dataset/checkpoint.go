@@ -3,8 +3,11 @@ package dataset
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"golang.org/x/sync/errgroup"
@@ -18,6 +21,11 @@ type job struct {
 	news  []newPart
 	out   FileEntry
 	drops []string // replaced files, except one rewritten under the same name
+	// swap, when set, names the staging folder that takes the folder's
+	// next set of files, exchanged with the live folder (swap.go);
+	// stage writes into it.
+	swap  *swapRecord
+	stage FileCreator
 }
 
 type newPart struct {
@@ -206,17 +214,63 @@ func (w *Writer) checkpoint(ctx context.Context, b *buffer) error {
 	return w.applyCheckpoint(ctx, p)
 }
 
-// applyCheckpoint carries out a plan: the pending record, the files, the
-// commit record, then the deletion of the replaced files and of the
-// pending record.
+// applyCheckpoint carries out a plan: the pending record, the files (in
+// staging folders where a folder's files are replaced and the store can
+// exchange folders), the exchanges, the commit record, then the deletion
+// of the replaced files, the staging folders and the pending record.
 func (w *Writer) applyCheckpoint(ctx context.Context, p *checkpointPlan) error {
 	seq := p.seq
+	sw, _ := w.st.(swapper)
+	var swaps map[string]*swapRecord // by distribution folder
+	if sw != nil && sw.canSwap() {
+		swaps = map[string]*swapRecord{}
+		for _, j := range p.jobs {
+			if d := distDir(j.part.Dir()); len(j.drops) > 0 && swaps[d] == nil {
+				swaps[d] = &swapRecord{Dir: d, Stage: fmt.Sprintf("%d-%d", seq, len(swaps))}
+			}
+		}
+		// Every file of a swapped distribution is written into its
+		// staging folder, or the exchange would take it away.
+		for _, j := range p.jobs {
+			j.swap = swaps[distDir(j.part.Dir())]
+		}
+		for _, d := range slices.Sorted(maps.Keys(swaps)) {
+			p.pending.Swaps = append(p.pending.Swaps, *swaps[d])
+		}
+	}
 	if err := putJSON(ctx, w.st, journalKey(seq, pendingSuffix), p.pending); err != nil {
 		return fmt.Errorf("checkpoint %d: %w", seq, err)
+	}
+	w.step("pending")
+	for _, r := range p.pending.Swaps {
+		var drops []string
+		for _, j := range p.jobs {
+			if j.swap != nil && j.swap.Dir == r.Dir {
+				drops = append(drops, j.drops...)
+			}
+		}
+		fc, err := sw.stage(r, seq, drops)
+		if err != nil {
+			w.rollback(p.pending)
+			return fmt.Errorf("checkpoint %d: %w", seq, err)
+		}
+		for _, j := range p.jobs {
+			if j.swap != nil && j.swap.Dir == r.Dir {
+				j.stage = fc
+			}
+		}
 	}
 	if err := w.writeFiles(ctx, p); err != nil {
 		w.rollback(p.pending)
 		return fmt.Errorf("checkpoint %d: %w", seq, err)
+	}
+	w.step("written")
+	for _, r := range p.pending.Swaps {
+		if err := sw.exchange(r); err != nil {
+			w.rollback(p.pending)
+			return fmt.Errorf("checkpoint %d: %w", seq, err)
+		}
+		w.step("exchanged")
 	}
 	cp := p.commitRecord()
 	if err := w.lease.check(); err != nil {
@@ -231,19 +285,40 @@ func (w *Writer) applyCheckpoint(ctx context.Context, p *checkpointPlan) error {
 	w.smu.Lock()
 	w.state.apply(cp)
 	w.smu.Unlock()
+	w.step("committed")
 	for _, j := range p.jobs {
 		w.touched[j.part.Dir()] = true
+	}
+	for _, r := range p.pending.Swaps {
+		if err := sw.removeStage(r, seq); err != nil {
+			return fmt.Errorf("checkpoint %d: %w", seq, err)
+		}
 	}
 	for _, k := range p.pending.Removed {
 		if err := w.st.Delete(ctx, k); err != nil {
 			return fmt.Errorf("checkpoint %d: delete replaced file: %w", seq, err)
 		}
+		w.step("deleted")
 	}
 	if err := w.st.Delete(ctx, journalKey(seq, pendingSuffix)); err != nil {
 		return fmt.Errorf("checkpoint %d: %w", seq, err)
 	}
 	w.o.Logger.Debug("checkpoint", "seq", seq, "objects", len(p.keys), "added", len(cp.Added), "removed", len(cp.Removed))
 	return nil
+}
+
+// distDir is the distribution folder of a partition folder.
+func distDir(partDir string) string {
+	d, _, _ := strings.Cut(partDir, "/")
+	return d
+}
+
+// step marks the end of a step of applyCheckpoint, for tests that stop
+// there.
+func (w *Writer) step(name string) {
+	if w.o.stepHook != nil {
+		w.o.stepHook(name)
+	}
 }
 
 // writeFiles writes the output files of the plan's jobs, Options.Parallel
@@ -272,6 +347,10 @@ func (w *Writer) writeFiles(ctx context.Context, p *checkpointPlan) error {
 // opened.
 func (w *Writer) rollback(p pendingRecord) {
 	ctx := context.WithoutCancel(w.ctx)
+	if err := undoSwaps(w.st, p, false); err != nil {
+		w.o.Logger.Warn("roll back checkpoint", "seq", p.Seq, "err", err)
+		return
+	}
 	w.smu.RLock()
 	var drop []string
 	for _, k := range p.Added {

@@ -6,11 +6,25 @@
 //	distributionid=<ID>/year=YYYY/month=MM/day=DD/hour=HH/<name>.parquet
 //	_cflens/journal/<seq>.json          committed checkpoints (the manifest)
 //	_cflens/journal/<seq>.pending.json  a checkpoint being written
+//	_cflens/lease/<gen>.lease           the writing run's lease (lock.go)
+//
+// and, beside a local dataset folder, .<name>.cflens-stage/ while a
+// checkpoint replaces files (swap.go).
 //
 // Partitions follow the hour in which requests happened (the timestamp
-// column, UTC), not the hour a log object was delivered. Athena, Hive and
-// DuckDB ignore the _cflens folder: they skip names starting with "_" or ".",
-// and readers given a "*.parquet" glob never match it.
+// column, UTC), not the hour a log object was delivered. Athena and Hive
+// skip names starting with "_" or "."; DuckDB's **/*.parquet glob skips
+// nothing, so no file under the root ends in ".parquet" unless it is
+// live: files being written end in ".tmp", and staged files live outside
+// the root.
+//
+// One run writes a dataset at a time (Writer, lock.go). On a local folder
+// a replace is one exchange of the distribution folder, so glob readers
+// never see a row twice or miss one; on S3 it cannot be atomic: between
+// the PUT of a merged file and the DELETE of the files it replaces (or
+// until the next run opens a dataset whose run was killed there), a glob
+// reader may see the replaced rows twice. Read lists files through the
+// journal and never does.
 //
 // The Writer is an ingest.Sink and an ingest.Manifest. It buffers committed
 // objects and writes them in checkpoints: one file per partition per

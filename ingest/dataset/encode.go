@@ -30,7 +30,7 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 
 // writeFile encodes a job's output file and stores it under its key.
 func (w *Writer) writeFile(ctx context.Context, j *job, replaced map[string]bool) (int64, error) {
-	dst, commit, abort, err := w.createFile(ctx, j.out.Key)
+	dst, commit, abort, err := w.createFile(ctx, j.out.Key, j.stage)
 	if err != nil {
 		return 0, err
 	}
@@ -61,8 +61,12 @@ func (w *Writer) writeFile(ctx context.Context, j *job, replaced map[string]bool
 // createFile opens a new data file under key: in place when the store
 // can (FileCreator), else in a spool file that commit puts. commit takes
 // the file's size; abort discards the file.
-func (w *Writer) createFile(ctx context.Context, key string) (dst io.Writer, commit func(size int64) error, abort func(), err error) {
-	if fc, ok := w.st.(FileCreator); ok {
+func (w *Writer) createFile(ctx context.Context, key string, stage FileCreator) (dst io.Writer, commit func(size int64) error, abort func(), err error) {
+	fc, ok := w.st.(FileCreator)
+	if stage != nil {
+		fc, ok = stage, true // a staging folder (swap.go)
+	}
+	if ok {
 		pf, err := fc.Create(ctx, key)
 		if err != nil {
 			return nil, nil, nil, err

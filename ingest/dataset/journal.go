@@ -67,6 +67,9 @@ type pendingRecord struct {
 	Seq     int64    `json:"seq"`
 	Added   []string `json:"added"`
 	Removed []string `json:"removed"`
+	// Swaps are the partition folders whose files are replaced by an
+	// exchange with a staging folder (swap.go).
+	Swaps []swapRecord `json:"swaps,omitempty"`
 }
 
 // state is the replayed journal.
@@ -272,6 +275,9 @@ func recoverPending(ctx context.Context, st Store, s *state, j *journalEntries) 
 	for _, seq := range j.pending {
 		var p pendingRecord
 		if err := getJSON(ctx, st, journalKey(seq, pendingSuffix), &p); err != nil {
+			return fmt.Errorf("recover checkpoint %d: %w", seq, err)
+		}
+		if err := undoSwaps(st, p, committed[seq]); err != nil {
 			return fmt.Errorf("recover checkpoint %d: %w", seq, err)
 		}
 		drop := p.Added

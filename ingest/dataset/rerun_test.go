@@ -137,6 +137,29 @@ func (c *crashStore) Create(ctx context.Context, key string) (PendingFile, error
 	return &crashFile{PendingFile: pf, c: c}, nil
 }
 
+// stage wraps the files written into a staging folder (swap.go) like
+// those written in place.
+func (c *crashStore) stage(r swapRecord, seq int64, drop []string) (FileCreator, error) {
+	fc, err := c.DirStore.stage(r, seq, drop)
+	if err != nil {
+		return nil, err
+	}
+	return crashCreator{fc: fc, c: c}, nil
+}
+
+type crashCreator struct {
+	fc FileCreator
+	c  *crashStore
+}
+
+func (cc crashCreator) Create(ctx context.Context, key string) (PendingFile, error) {
+	pf, err := cc.fc.Create(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return &crashFile{PendingFile: pf, c: cc.c}, nil
+}
+
 type crashFile struct {
 	PendingFile
 	c *crashStore

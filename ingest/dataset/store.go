@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/cflens/cflens/ingest"
 )
@@ -62,6 +63,9 @@ type ReaderAtOpener interface {
 // DirStore is a Store on a local folder.
 type DirStore struct {
 	root string
+	// swapOK caches whether partition folders can be exchanged (swap.go).
+	swapOnce sync.Once
+	swapOK   bool
 }
 
 var (
@@ -237,6 +241,19 @@ func (d *DirStore) OpenFile(ctx context.Context, key string) (*os.File, error) {
 		return nil, err
 	}
 	f, err := os.Open(p)
+	if errors.Is(err, fs.ErrNotExist) && strings.HasSuffix(key, dataSuffix) {
+		// Between the exchange of a partition folder and the commit
+		// record (or after a run killed there), the journal still names
+		// the files that the exchange moved to a staging folder. A data
+		// file's name is a digest of the rows it holds, so the staged
+		// file of that name is the one the journal means (swap.go).
+		_, rel, _ := strings.Cut(key, "/")
+		if staged, _ := filepath.Glob(filepath.Join(d.stageRoot(), "*", filepath.FromSlash(rel))); len(staged) > 0 {
+			if sf, serr := os.Open(staged[0]); serr == nil {
+				return sf, nil
+			}
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", key, err)
 	}
@@ -286,7 +303,7 @@ func (d *DirStore) List(ctx context.Context, prefix string) iter.Seq2[ingest.Obj
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			if e.IsDir() || strings.HasPrefix(e.Name(), tempPrefix) {
+			if e.IsDir() || strings.HasPrefix(e.Name(), tempPrefix) || strings.HasPrefix(e.Name(), swapMarkerPrefix) {
 				return nil
 			}
 			rel, err := filepath.Rel(d.root, p)

@@ -59,6 +59,10 @@ type Options struct {
 	SpoolDir  string
 	Allocator memory.Allocator
 	Logger    *slog.Logger
+
+	// stepHook, set by tests, is called at the end of each step of a
+	// checkpoint (applyCheckpoint).
+	stepHook func(step string)
 }
 
 // DefaultOptions returns the options used by cflens ingest.
@@ -112,9 +116,13 @@ func (o *Options) fill() {
 // A checkpoint takes the buffered objects and, in this order:
 //  1. writes a pending record naming the files it will add and remove;
 //  2. writes each partition's new file (merging in the rows kept from the
-//     files it replaces), each atomically under its final name;
+//     files it replaces), each atomically under its final name, or, on a
+//     local folder where it replaces files, into a staging copy of the
+//     distribution folder that it then exchanges with the live one in
+//     one step (swap.go);
 //  3. writes the commit record (the commit point);
-//  4. deletes the replaced files and the pending record.
+//  4. deletes the replaced files, the staging folders and the pending
+//     record.
 //
 // A run killed before step 3 is rolled back when the dataset is next
 // opened (the added files are deleted); one killed after it is rolled
