@@ -101,7 +101,7 @@ func TestSummaryEqualsCommittedAfterDiskFull(t *testing.T) {
 	const objects, lines = 24, 1500
 	logs := manyObjects(t, objects, lines)
 	o := dataset.Options{BufferBytes: 256 << 10, CompactRows: -1, Parallel: 1}
-	run := func(root string, limit int64) (*ingest.Summary, error, *fullStore) {
+	run := func(root string, limit int64) (*ingest.Summary, *fullStore, error) {
 		t.Helper()
 		d, err := dataset.NewDirStore(root)
 		if err != nil {
@@ -117,10 +117,10 @@ func TestSummaryEqualsCommittedAfterDiskFull(t *testing.T) {
 			t.Fatal(err)
 		}
 		sum, err := ingest.Run(ctx, ingest.Options{Workers: 2}, []ingest.Source{src}, w)
-		return sum, err, st
+		return sum, st, err
 	}
 	// A clean run measures how many bytes the dataset takes.
-	sum, err, st := run(t.TempDir(), -1)
+	sum, st, err := run(t.TempDir(), -1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestSummaryEqualsCommittedAfterDiskFull(t *testing.T) {
 	for _, share := range []int64{0, 3, 6, 9} {
 		t.Run(fmt.Sprintf("full after %d tenths", share), func(t *testing.T) {
 			root := t.TempDir()
-			sum, err, _ := run(root, total*share/10)
+			sum, _, err := run(root, total*share/10)
 			if !errors.Is(err, ingest.ErrIncomplete) || sum.Complete {
 				t.Fatalf("run with a full disk: err %v, complete %v; want incomplete", err, sum.Complete)
 			}
@@ -170,7 +170,7 @@ func TestSummaryEqualsCommittedAfterDiskFull(t *testing.T) {
 			t.Logf("limit %d of %d bytes: %d objects, %d rows written; %d failed", total*share/10, total, sum.Objects, sum.Rows, len(failed))
 
 			// A rerun with room takes the rest.
-			sum2, err, _ := run(root, -1)
+			sum2, _, err := run(root, -1)
 			if err != nil {
 				t.Fatalf("rerun: %v", err)
 			}
