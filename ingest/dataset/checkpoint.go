@@ -265,6 +265,11 @@ func (w *Writer) applyCheckpoint(ctx context.Context, p *checkpointPlan) error {
 		return fmt.Errorf("checkpoint %d: %w", seq, err)
 	}
 	w.step("written")
+	if len(p.pending.Swaps) > 0 {
+		if err := w.lease.check(); err != nil {
+			return fmt.Errorf("checkpoint %d: %w", seq, err)
+		}
+	}
 	for _, r := range p.pending.Swaps {
 		if err := sw.exchange(r); err != nil {
 			w.rollback(p.pending)
