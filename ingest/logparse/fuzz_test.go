@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/cflens/cflens/ingest/inflate"
 )
 
 // FuzzReader feeds arbitrary text to the parser: it must never panic,
@@ -25,7 +27,7 @@ func FuzzReader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 		defer mem.AssertSize(t, 0)
-		rc, err := Decompress(bytes.NewReader(data), 1<<20)
+		rc, err := inflate.Decompress(bytes.NewReader(data), 1<<20)
 		if err != nil {
 			return
 		}

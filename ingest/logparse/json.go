@@ -10,9 +10,6 @@ import (
 	"github.com/cflens/cflens/ingest/schema"
 )
 
-// ReasonBadJSON rejects a JSON line that is not one flat JSON object.
-const ReasonBadJSON = "bad_json"
-
 // maxJSONKeys bounds the keys a reader remembers, against lines of
 // ever-new keys.
 const maxJSONKeys = 4096

@@ -1,14 +1,3 @@
-// Package logparse turns CloudFront standard access logs (W3C extended
-// format, legacy or v2) into Arrow record batches of the cflens schema.
-// Standard logging v2 JSON lines (NewJSONReader) and Parquet
-// (NewParquetReader) give the same rows through the same conversions;
-// Open picks the reader for an object as stored (see format.go).
-//
-// A Reader takes plain text from an io.Reader (see Decompress for gzip),
-// maps columns by the names of each #Fields header, and ends every input
-// line as exactly one of: a header line, a row, a rejected line (counted by
-// reason, with the first samples kept), or a row outside the requested time
-// range. Only I/O errors stop it.
 package logparse
 
 import (
@@ -18,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -27,25 +15,6 @@ import (
 
 	"github.com/cflens/cflens/ingest/schema"
 )
-
-// Reasons for rejecting a line.
-const (
-	ReasonFieldCount   = "field_count"   // not as many fields as the header names
-	ReasonBadNumber    = "bad_number"    // a numeric field that is not a number
-	ReasonBadDate      = "bad_date"      // date not YYYY-MM-DD
-	ReasonBadTime      = "bad_time"      // time not HH:MM:SS, or a bad epoch timestamp
-	ReasonNoTimestamp  = "no_timestamp"  // neither date and time nor timestamp(ms)
-	ReasonLineTooLong  = "line_too_long" // longer than the line limit
-	ReasonInvalidBytes = "invalid_bytes" // invalid UTF-8 or NUL bytes
-	ReasonEmpty        = "empty_line"    // an empty line
-)
-
-// DefaultBatchRows is the row target of a batch.
-const DefaultBatchRows = 64 * 1024
-
-// DefaultMaxLineBytes bounds one line. CloudFront caps a logged URL at
-// 8 KiB and request headers at 20 KiB, so real lines stay far below it.
-const DefaultMaxLineBytes = 256 * 1024
 
 // readerBufSize is the size of a Reader's line buffer. Lines longer than
 // it are gathered in Reader.long (see readLine), so it need not hold the
@@ -59,88 +28,6 @@ const initialReserve = 256
 // maxBatchBytes bounds the raw bytes behind one batch, so that long lines
 // cannot overflow 32-bit string offsets or grow memory.
 const maxBatchBytes = 64 << 20
-
-// samplesPerReason is how many rejected lines are kept per reason.
-const samplesPerReason = 5
-
-// maxSampleText bounds the text kept of a rejected line.
-const maxSampleText = 512
-
-// Sample is one rejected line.
-type Sample struct {
-	Source string
-	Line   int64
-	Reason string
-	Field  string // the field at fault, if one is
-	Detail string
-	Text   string // the line, cut to 512 bytes
-}
-
-// Stats counts what a Reader has read so far.
-type Stats struct {
-	Bytes       int64 // bytes of text read
-	Lines       int64
-	HeaderLines int64
-	Rows        int64
-	Rejected    int64
-	OutOfRange  int64
-	// RejectedBy counts rejected lines per reason.
-	RejectedBy map[string]int64
-	// Samples holds the first rejected lines of each reason.
-	Samples []Sample
-	// UnknownFields counts, per field name that the schema does not know,
-	// the #Fields headers that named it.
-	UnknownFields map[string]int64
-}
-
-type options struct {
-	source, distribution, role string
-	delim                      byte
-	batchRows                  int
-	maxLine                    int
-	columns                    []int
-	mem                        memory.Allocator
-	from, to                   time.Time
-	maxBytes                   int64  // see WithMaxBytes (format.go)
-	tempDir                    string // see WithTempDir (parquet.go)
-}
-
-// Option configures a Reader.
-type Option func(*options)
-
-// WithSource names the object being read; it fills the source column and
-// is quoted in rejected-line samples.
-func WithSource(key string) Option { return func(o *options) { o.source = key } }
-
-// WithDistribution sets the distribution_id and role columns.
-func WithDistribution(id, role string) Option {
-	return func(o *options) { o.distribution, o.role = id, role }
-}
-
-// WithDelimiter sets the field delimiter. The default (0) is TAB, or a
-// single space for a header block whose first record holds no TAB (as in
-// logs copied out of documentation).
-func WithDelimiter(b byte) Option { return func(o *options) { o.delim = b } }
-
-// WithBatchRows sets the row target of a batch.
-func WithBatchRows(n int) Option { return func(o *options) { o.batchRows = n } }
-
-// WithMaxLineBytes sets the line limit; longer lines are rejected.
-func WithMaxLineBytes(n int) Option { return func(o *options) { o.maxLine = n } }
-
-// WithColumns makes the reader build only these schema columns (indexes
-// into schema.Columns()), in this order. Fields that no chosen column
-// needs are not converted.
-func WithColumns(cols []int) Option { return func(o *options) { o.columns = cols } }
-
-// WithAllocator sets the Arrow allocator.
-func WithAllocator(mem memory.Allocator) Option { return func(o *options) { o.mem = mem } }
-
-// WithTimeRange keeps only records with from ≤ timestamp < to (zero
-// times mean unbounded); others are counted as out of range.
-func WithTimeRange(from, to time.Time) Option {
-	return func(o *options) { o.from, o.to = from, to }
-}
 
 // Field positions that feed the computed timestamp but have no column.
 const (
