@@ -15,6 +15,8 @@ import (
 // never leak Arrow memory, and always account for every line.
 func FuzzReader(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "samples", "*.log"))
+	own, _ := filepath.Glob(filepath.Join("testdata", "*.log"))
+	files = append(files, own...)
 	for _, p := range files {
 		b, err := os.ReadFile(p)
 		if err == nil {
@@ -24,6 +26,8 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte(hdr33 + line33(map[int]string{9: "000"}) + "\t\n"))
 	f.Add([]byte("#Fields: timestamp(ms) sc-status\n1731699951183\t200\n"))
 	f.Add([]byte("\x1f\x8b\x08\x00"))
+	f.Add([]byte("#Fields: date time sc-status cs(User-Agent)\n2025-01-01;10:00:00;200;a, b|c\n2025-01-01,10:00:00,200,x\n"))
+	f.Add([]byte("#Fields: date time sc-status sc-status\n2025-01-01\t10:00:00\t200\t500\n#Fields: date|time\n2025-01-01|10:00:00\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 		defer mem.AssertSize(t, 0)

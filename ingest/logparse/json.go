@@ -188,7 +188,7 @@ func (r *Reader) lookupJSON(key []byte) int {
 				}
 			} else {
 				c = posUnknown
-				r.stats.UnknownFields[name]++
+				r.stats.addUnknownField(name)
 			}
 		}
 		if len(r.js.pos) < maxJSONKeys {

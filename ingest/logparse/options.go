@@ -17,6 +17,9 @@ const (
 	ReasonInvalidBytes = "invalid_bytes" // invalid UTF-8 or NUL bytes
 	ReasonEmpty        = "empty_line"    // an empty line
 	ReasonBadJSON      = "bad_json"      // a JSON line that is not one flat JSON object
+	// ReasonDuplicateField rejects the lines under a #Fields header that
+	// names a field twice.
+	ReasonDuplicateField = "duplicate_field"
 )
 
 // DefaultBatchRows is the row target of a batch.
@@ -55,8 +58,26 @@ type Stats struct {
 	// Samples holds the first rejected lines of each reason.
 	Samples []Sample
 	// UnknownFields counts, per field name that the schema does not know,
-	// the #Fields headers that named it.
-	UnknownFields map[string]int64
+	// the #Fields headers (JSON keys, Parquet columns) that named it. It
+	// lists at most MaxUnknownFields names; UnknownFieldsOmitted counts
+	// the mentions of the others.
+	UnknownFields        map[string]int64
+	UnknownFieldsOmitted int64
+}
+
+// MaxUnknownFields is how many unknown field names Stats lists, so that a
+// header of thousands of made-up names cannot grow memory or flood a
+// report.
+const MaxUnknownFields = 20
+
+// addUnknownField counts one mention of a field name the schema does not
+// know.
+func (s *Stats) addUnknownField(name string) {
+	if _, ok := s.UnknownFields[name]; ok || len(s.UnknownFields) < MaxUnknownFields {
+		s.UnknownFields[name]++
+		return
+	}
+	s.UnknownFieldsOmitted++
 }
 
 type options struct {
@@ -83,9 +104,11 @@ func WithDistribution(id, role string) Option {
 	return func(o *options) { o.distribution, o.role = id, role }
 }
 
-// WithDelimiter sets the field delimiter. The default (0) is TAB, or a
-// single space for a header block whose first record holds no TAB (as in
-// logs copied out of documentation).
+// WithDelimiter sets the field delimiter. The default (0) detects it per
+// header block: the first of TAB, |, ;, comma and space that splits the
+// block's first record into as many fields as its #Fields header names
+// (v2 W3C output may use any of them; a space is how logs copied out of
+// documentation read).
 func WithDelimiter(b byte) Option { return func(o *options) { o.delim = b } }
 
 // WithBatchRows sets the row target of a batch.

@@ -98,7 +98,7 @@ func (p *ParquetReader) open(ra io.ReaderAt, size int64) (err error) {
 		name := f.Field.Name
 		pos := fieldPos(name)
 		if pos == posUnknown || !f.IsLeaf() {
-			b.stats.UnknownFields[name]++
+			b.stats.addUnknownField(name)
 			continue
 		}
 		if pos >= 0 && !b.capture[pos] {

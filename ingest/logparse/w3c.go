@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -85,6 +86,10 @@ type Reader struct {
 	lastDate   [10]byte
 	lastDay    int32
 	lastDateOK bool
+	// dupField names the field that the current #Fields header names
+	// twice, and dupDetail says where; the block's lines are rejected
+	// (see header).
+	dupField, dupDetail string
 	// js is set for a JSON-lines reader (see NewJSONReader).
 	js *jsonState
 }
@@ -288,15 +293,16 @@ func (r *Reader) handle(line []byte) {
 		r.header(line)
 		return
 	}
+	if r.dupField != "" {
+		r.reject(ReasonDuplicateField, r.dupField, r.dupDetail, line)
+		return
+	}
 	if !r.delimSet {
 		if bytes.IndexByte(line, 0) >= 0 || !utf8.Valid(line) {
 			r.reject(ReasonInvalidBytes, "", "", line)
 			return
 		}
-		r.delimSet = true
-		if bytes.IndexByte(line, '\t') < 0 && bytes.IndexByte(line, ' ') >= 0 {
-			r.delim = ' '
-		}
+		r.delim, r.delimSet = r.detectDelimiter(line)
 	}
 	// Split: the offset of every delimiter (fields beyond the header's
 	// only count).
@@ -316,7 +322,7 @@ func (r *Reader) handle(line []byte) {
 		if n > 1 && emptyLast {
 			n--
 		}
-		if n < 12 || n > len(r.legacy) {
+		if n < minLegacyFields || n > len(r.legacy) {
 			r.reject(ReasonFieldCount, "", fmt.Sprintf("%d fields and no #Fields header", parts), line)
 			return
 		}
@@ -518,16 +524,78 @@ func (r *Reader) clearVals() {
 	r.tsMilli, r.tsSec = nil, nil
 }
 
-// header handles a line starting with '#'.
+// delimiters are the field delimiters a header block is tried with, in
+// order of preference: TAB (legacy logs and the v2 default), then the
+// others a v2 W3C output may be set to. Values can hold spaces, commas
+// and semicolons (x-forwarded-for lists, cookies, user agents), so a
+// delimiter is taken only when it splits a record into exactly the
+// fields the header names.
+var delimiters = [...]byte{'\t', '|', ';', ',', ' '}
+
+// detectDelimiter picks the delimiter of the current header block from
+// one record: the first of delimiters that splits it into as many fields
+// as the #Fields header names (a trailing delimiter allowed), or, with no
+// header, into a count the legacy field order allows. When none does, it
+// returns the delimiter that reports the record's field count best (TAB,
+// or a space for a record without TAB) and false, so that the next
+// record is tried again; the record itself is then rejected as
+// field_count.
+func (r *Reader) detectDelimiter(line []byte) (byte, bool) {
+	for _, d := range delimiters {
+		n := bytes.Count(line, []byte{d}) + 1
+		trailing := n > 1 && line[len(line)-1] == d
+		if r.haveHdr {
+			if n == len(r.fields) || (trailing && n == len(r.fields)+1) {
+				return d, true
+			}
+			continue
+		}
+		if trailing {
+			n--
+		}
+		if n >= minLegacyFields && n <= len(r.legacy) {
+			return d, true
+		}
+	}
+	if bytes.IndexByte(line, '\t') < 0 && bytes.IndexByte(line, ' ') >= 0 {
+		return ' ', false
+	}
+	return '\t', false
+}
+
+// minLegacyFields is the fewest fields a line without a #Fields header
+// may have: the canonical order cut to it still holds the status and
+// the user agent.
+const minLegacyFields = 12
+
+// isNameSeparator tells the bytes that separate the names of a #Fields
+// header: white space, as CloudFront writes it, and the delimiters a v2
+// output may use, which no field name contains.
+func isNameSeparator(c rune) bool {
+	switch c {
+	case '|', ';', ',':
+		return true
+	}
+	return unicode.IsSpace(c)
+}
+
+// header handles a line starting with '#'. A #Fields header starts a
+// block: its names map the fields of the lines that follow. A header
+// that names one field twice (two names of one column, or of one
+// timestamp) cannot say which value to take, so the lines of its block
+// are rejected as duplicate_field.
 func (r *Reader) header(line []byte) {
 	const fieldsTag = "#Fields:"
 	if !bytes.HasPrefix(line, []byte(fieldsTag)) {
 		return // #Version and comments
 	}
-	names := bytes.Fields(line[len(fieldsTag):])
+	names := bytes.FieldsFunc(line[len(fieldsTag):], isNameSeparator)
 	r.fields = r.fields[:0]
 	r.takeN = -1
-	for _, nb := range names {
+	r.dupField, r.dupDetail = "", ""
+	var seen [schema.NumColumns]int // position+1 of the field of each column
+	var seenTs [2]int               // the same for timestamp(ms) and timestamp
+	for i, nb := range names {
 		name := string(nb)
 		c := schema.Lookup(name)
 		if c < 0 {
@@ -538,11 +606,27 @@ func (r *Reader) header(line []byte) {
 					c = posTsSec
 				}
 			} else {
-				r.stats.UnknownFields[name]++
+				r.stats.addUnknownField(name)
 				c = posUnknown
 			}
 		} else if schema.Col(c).LogName == "" {
 			c = posUnknown
+		}
+		var first *int
+		switch {
+		case c >= 0:
+			first = &seen[c]
+		case c == posTsMilli:
+			first = &seenTs[0]
+		case c == posTsSec:
+			first = &seenTs[1]
+		}
+		if first != nil {
+			if *first > 0 && r.dupField == "" {
+				r.dupField = name
+				r.dupDetail = fmt.Sprintf("#Fields names %s twice (fields %d and %d)", name, *first, i+1)
+			}
+			*first = i + 1
 		}
 		r.fields = append(r.fields, c)
 	}
