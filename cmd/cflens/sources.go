@@ -186,7 +186,9 @@ func resolveSources(ctx context.Context, o *sourceOptions) (*resolvedSources, er
 
 func openSource(ctx context.Context, spec string, o *sourceOptions, roles map[string]string) (ingest.Source, error) {
 	if strings.HasPrefix(spec, "s3://") {
-		return newS3Source(ctx, spec, o.aws, roles)
+		a := o.aws
+		a.log = o.log
+		return newS3Source(ctx, spec, a, roles)
 	}
 	var opts []dirsource.Option
 	if o.log != nil {
