@@ -532,16 +532,26 @@ func (r *Reader) clearVals() {
 // fields the header names.
 var delimiters = [...]byte{'\t', '|', ';', ',', ' '}
 
+// legacyDelimiters are those tried for lines without a #Fields header,
+// which only legacy logs (TAB) and logs copied out of documentation
+// (space) have; a count check there is loose (any count the legacy order
+// allows), so the other candidates come after them.
+var legacyDelimiters = [...]byte{'\t', ' ', '|', ';', ','}
+
 // detectDelimiter picks the delimiter of the current header block from
 // one record: the first of delimiters that splits it into as many fields
 // as the #Fields header names (a trailing delimiter allowed), or, with no
-// header, into a count the legacy field order allows. When none does, it
-// returns the delimiter that reports the record's field count best (TAB,
-// or a space for a record without TAB) and false, so that the next
-// record is tried again; the record itself is then rejected as
-// field_count.
+// header, the first of legacyDelimiters that splits it into a count the
+// legacy field order allows. When none does, it returns the delimiter
+// that reports the record's field count best (TAB, or a space for a
+// record without TAB) and false, so that the next record is tried again;
+// the record itself is then rejected as field_count.
 func (r *Reader) detectDelimiter(line []byte) (byte, bool) {
-	for _, d := range delimiters {
+	cands := delimiters[:]
+	if !r.haveHdr {
+		cands = legacyDelimiters[:]
+	}
+	for _, d := range cands {
 		n := bytes.Count(line, []byte{d}) + 1
 		trailing := n > 1 && line[len(line)-1] == d
 		if r.haveHdr {
