@@ -124,3 +124,21 @@ func TestUnknownFieldsListedCapped(t *testing.T) {
 		t.Errorf("%d lines of output for one object", n)
 	}
 }
+
+func TestParseDelimiter(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    byte
+		wantErr bool
+	}{
+		{in: "auto", want: 0}, {in: "", want: 0}, {in: "tab", want: '\t'}, {in: `\t`, want: '\t'},
+		{in: "TAB", want: '\t'}, {in: "space", want: ' '}, {in: "|", want: '|'}, {in: ";", want: ';'}, {in: ",", want: ','},
+		{in: "#", wantErr: true}, {in: "||", wantErr: true}, {in: "\n", wantErr: true}, {in: "é", wantErr: true},
+	}
+	for _, tt := range tests {
+		got, err := parseDelimiter(tt.in)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("parseDelimiter(%q) = %q, %v; want %q, error %v", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package logparse
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -205,6 +206,9 @@ func putBuf(pool *sync.Pool, b *bufio.Reader) {
 	b.Reset(nil)
 	pool.Put(b)
 }
+
+// errReleased is returned by a reader used after it was released.
+var errReleased = errors.New("read after release")
 
 type readerAtSeeker interface {
 	io.ReaderAt

@@ -4,26 +4,34 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/cflens/cflens/ingest/inflate"
 )
 
 // Reasons for rejecting a line.
 const (
-	ReasonFieldCount   = "field_count"   // not as many fields as the header names
-	ReasonBadNumber    = "bad_number"    // a numeric field that is not a number
-	ReasonBadDate      = "bad_date"      // date not YYYY-MM-DD
-	ReasonBadTime      = "bad_time"      // time not HH:MM:SS, or a bad epoch timestamp
-	ReasonNoTimestamp  = "no_timestamp"  // neither date and time nor timestamp(ms)
-	ReasonLineTooLong  = "line_too_long" // longer than the line limit
-	ReasonInvalidBytes = "invalid_bytes" // invalid UTF-8 or NUL bytes
-	ReasonEmpty        = "empty_line"    // an empty line
-	ReasonBadJSON      = "bad_json"      // a JSON line that is not one flat JSON object
-	// ReasonDuplicateField rejects the lines under a #Fields header that
-	// names a field twice.
-	ReasonDuplicateField = "duplicate_field"
+	ReasonFieldCount     = "field_count"     // not as many fields as the header names
+	ReasonBadNumber      = "bad_number"      // a numeric field that is not a number
+	ReasonBadDate        = "bad_date"        // date not YYYY-MM-DD
+	ReasonBadTime        = "bad_time"        // time not HH:MM:SS, or a bad epoch timestamp
+	ReasonNoTimestamp    = "no_timestamp"    // neither date and time nor timestamp(ms)
+	ReasonLineTooLong    = "line_too_long"   // longer than the line limit
+	ReasonInvalidBytes   = "invalid_bytes"   // invalid UTF-8 or NUL bytes
+	ReasonEmpty          = "empty_line"      // an empty line
+	ReasonBadJSON        = "bad_json"        // a JSON line that is not one flat JSON object
+	ReasonDuplicateField = "duplicate_field" // a line under a #Fields header that names a field twice
 )
 
 // DefaultBatchRows is the row target of a batch.
 const DefaultBatchRows = 64 * 1024
+
+// ErrTooLarge is returned when an object read through Open inflates, or
+// a Parquet object is, past the size limit. It is inflate.ErrTooLarge.
+var ErrTooLarge = inflate.ErrTooLarge
+
+// DefaultMaxBytes is the default limit on the size of one object read
+// through Open (see WithMaxBytes).
+const DefaultMaxBytes = inflate.DefaultMaxBytes
 
 // DefaultMaxLineBytes bounds one line. CloudFront caps a logged URL at
 // 8 KiB and request headers at 20 KiB, so real lines stay far below it.
