@@ -7,6 +7,8 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -265,9 +267,14 @@ func Run(ctx context.Context, opts Options, sources []Source, sink Sink) (*Summa
 			samples = append(samples, RejectSample{Object: res.ref.Source + res.ref.Key, Line: s.Line, Field: s.Field, Detail: s.Detail, Text: s.Text})
 			sampleReasons = append(sampleReasons, s.Reason)
 		}
-		for f, n := range st.UnknownFields {
-			sum.UnknownFields[f] += n
+		for _, f := range slices.Sorted(maps.Keys(st.UnknownFields)) {
+			if _, ok := sum.UnknownFields[f]; ok || len(sum.UnknownFields) < logparse.MaxUnknownFields {
+				sum.UnknownFields[f] += st.UnknownFields[f]
+			} else {
+				sum.UnknownFieldsOmitted += st.UnknownFields[f]
+			}
 		}
+		sum.UnknownFieldsOmitted += st.UnknownFieldsOmitted
 	}
 	sum.Failed = append(sum.Failed, listErrs...)
 	keepSamples(sum, samples, sampleReasons)

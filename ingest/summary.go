@@ -75,6 +75,10 @@ type Summary struct {
 	Failed        []FailedObject     `json:"failed_objects"`
 	// Complete is false when objects failed or rejects passed the limit.
 	Complete bool `json:"complete"`
+	// UnknownFieldsOmitted counts the mentions of unknown field names
+	// past the first logparse.MaxUnknownFields, which UnknownFields does
+	// not list.
+	UnknownFieldsOmitted int64 `json:"unknown_fields_omitted,omitempty"`
 }
 
 // DistributionIDs returns the distribution IDs seen, sorted.

@@ -15,7 +15,7 @@ import (
 
 	"github.com/cflens/cflens/analyze"
 	"github.com/cflens/cflens/ingest"
-	"github.com/cflens/cflens/ingest/logparse"
+	"github.com/cflens/cflens/ingest/inflate"
 )
 
 // Options say which distributions to follow and which part of the record
@@ -297,7 +297,7 @@ func readFile(ctx context.Context, f fileRef, maxBytes int64) fileResult {
 		return res
 	}
 	defer rc.Close()
-	text, err := logparse.Decompress(rc, maxBytes)
+	text, err := inflate.Decompress(rc, maxBytes)
 	if err != nil {
 		res.err = err
 		return res

@@ -26,8 +26,8 @@ import (
 	"github.com/cflens/cflens/ingest/dataset"
 	"github.com/cflens/cflens/ingest/dataset/datasettest"
 	"github.com/cflens/cflens/ingest/dirsource"
+	"github.com/cflens/cflens/ingest/inflate"
 	"github.com/cflens/cflens/ingest/loggen"
-	"github.com/cflens/cflens/ingest/logparse"
 )
 
 // corpusDir returns where the benchmark corpus is kept between runs.
@@ -75,7 +75,7 @@ func gunzipAll(b *testing.B, dir string, names []string) int64 {
 				return err
 			}
 			defer f.Close()
-			r, err := logparse.Decompress(f, 1<<40)
+			r, err := inflate.Decompress(f, 1<<40)
 			if err != nil {
 				return err
 			}

@@ -225,6 +225,7 @@ func analyzeResult(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*a
 		}
 		runErr = analyzeDataset(ctx, o, opts, agg)
 	} else {
+		o.src.log = logger
 		rs, err := resolveSources(ctx, &o.src)
 		if err != nil {
 			return nil, err
@@ -240,6 +241,7 @@ func analyzeResult(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*a
 		iopts.Workers = o.src.workers
 		iopts.From, iopts.To = opts.From, opts.To
 		iopts.Roles = rs.roles
+		rs.setParse(&iopts)
 		iopts.MaxRejectRate = o.maxRejectRate
 		iopts.Logger = logger
 		bar := newProgress(stderr, "analyze")

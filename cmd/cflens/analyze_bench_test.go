@@ -17,8 +17,8 @@ import (
 	"github.com/cflens/cflens/analyze"
 	"github.com/cflens/cflens/ingest/dataset"
 	"github.com/cflens/cflens/ingest/dataset/datasettest"
+	"github.com/cflens/cflens/ingest/inflate"
 	"github.com/cflens/cflens/ingest/loggen"
-	"github.com/cflens/cflens/ingest/logparse"
 )
 
 // benchDataset returns a Parquet dataset written by the ingest path from
@@ -52,7 +52,7 @@ func inflateLines(b *testing.B, gzDir string, names []string) int64 {
 		if err != nil {
 			b.Fatal(err)
 		}
-		r, err := logparse.Decompress(f, 1<<40)
+		r, err := inflate.Decompress(f, 1<<40)
 		if err != nil {
 			b.Fatal(err)
 		}

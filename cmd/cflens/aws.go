@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -33,6 +34,8 @@ type awsOptions struct {
 	allowInsecureEndpoint bool
 
 	loaded *awsClient
+	// log receives what an S3 log source says as it lists; nil discards it.
+	log *slog.Logger
 }
 
 // awsClient is the S3 client, loaded on first use.
@@ -169,6 +172,7 @@ func newS3Source(ctx context.Context, spec string, a awsOptions, ids map[string]
 	}
 	opts := s3source.DefaultOptions()
 	opts.Distributions = ids
+	opts.Logger = a.log
 	src, err := s3source.New(client, loc, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", spec, err)

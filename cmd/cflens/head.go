@@ -65,7 +65,7 @@ func runHead(ctx context.Context, o *headOptions, stdout io.Writer) error {
 	opts.Workers = 1
 	opts.From, opts.To = rs.from, rs.to
 	opts.Roles = rs.roles
-	opts.Format = rs.format
+	rs.setParse(&opts)
 	opts.MaxRejectRate = -1
 	_, err = ingest.Run(ctx, opts, rs.sources, sink)
 	if sink.printed >= o.n {

@@ -61,6 +61,7 @@ run, 2 usage error, 1 other errors.`,
 }
 
 func runIngest(ctx context.Context, o *ingestOptions, stderr io.Writer) error {
+	o.src.log = newLogger(stderr, o.verbose)
 	rs, err := resolveSources(ctx, &o.src)
 	if err != nil {
 		return err
@@ -72,7 +73,7 @@ func runIngest(ctx context.Context, o *ingestOptions, stderr io.Writer) error {
 	opts := ingest.DefaultOptions()
 	opts.Workers = o.src.workers
 	opts.From, opts.To = rs.from, rs.to
-	opts.Format = rs.format
+	rs.setParse(&opts)
 	opts.Roles = rs.roles
 	opts.MaxRejectRate = o.maxRejectRate
 	if o.out != "" {
@@ -152,6 +153,9 @@ func writeSummaryText(w io.Writer, s *ingest.Summary, took time.Duration) {
 	}
 	for _, f := range sortedKeys(s.UnknownFields) {
 		fmt.Fprintf(w, "  unknown field %q in %d headers (ignored)\n", terminalSafe(f), s.UnknownFields[f])
+	}
+	if s.UnknownFieldsOmitted > 0 {
+		fmt.Fprintf(w, "  %d more unknown field names in headers (not listed; ignored)\n", s.UnknownFieldsOmitted)
 	}
 	for _, f := range s.Failed {
 		fmt.Fprintf(w, "  FAILED %s after %d attempts: %s\n", terminalSafe(f.Object), f.Attempts, terminalSafe(f.Error))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"iter"
+	"log/slog"
 	"os"
 	"regexp"
 	"sort"
@@ -30,7 +31,11 @@ type sourceOptions struct {
 	from, to   string
 	workers    int
 	format     string
+	delimiter  string
 	aws        awsOptions
+	// log receives what sources say as they list (the datasets they
+	// skip); nil discards it.
+	log *slog.Logger
 }
 
 func bindSourceFlags(fs *pflag.FlagSet, o *sourceOptions) {
@@ -41,6 +46,7 @@ func bindSourceFlags(fs *pflag.FlagSet, o *sourceOptions) {
 	fs.StringVar(&o.to, "to", "", "time to stop before (same forms as --from)")
 	fs.IntVar(&o.workers, "workers", 0, "objects read at once (default: one per core for local files, four per core when any source is on S3)")
 	fs.StringVar(&o.format, "format", "auto", "log format: auto (per object: legacy or v2 W3C, v2 JSON, v2 Parquet), w3c, json or parquet")
+	fs.StringVar(&o.delimiter, "delimiter", "auto", "W3C field delimiter: auto (per #Fields header, the one of tab, |, ;, comma, space that fits its first record), tab, space, or one character")
 	bindAWSFlags(fs, &o.aws)
 }
 
@@ -68,6 +74,31 @@ type resolvedSources struct {
 	roles    map[string]string // distribution ID → role
 	from, to time.Time
 	format   logparse.Format
+	delim    byte // 0: detected
+}
+
+// setParse sets how the run reads log objects: their format and the W3C
+// delimiter.
+func (rs *resolvedSources) setParse(o *ingest.Options) {
+	o.Format = rs.format
+	o.Delimiter = rs.delim
+}
+
+// parseDelimiter reads --delimiter: auto (0), tab, space, or one
+// printable ASCII character other than '#' (which starts header lines).
+func parseDelimiter(s string) (byte, error) {
+	switch strings.ToLower(s) {
+	case "", "auto":
+		return 0, nil
+	case "tab", `\t`, "\t":
+		return '\t', nil
+	case "space", " ":
+		return ' ', nil
+	}
+	if len(s) != 1 || s[0] < ' ' || s[0] > '~' || s[0] == '#' {
+		return 0, fmt.Errorf("%q is not one printable character", s)
+	}
+	return s[0], nil
 }
 
 func resolveSources(ctx context.Context, o *sourceOptions) (*resolvedSources, error) {
@@ -81,6 +112,9 @@ func resolveSources(ctx context.Context, o *sourceOptions) (*resolvedSources, er
 	}
 	if rs.format, err = logparse.ParseFormat(o.format); err != nil {
 		return nil, usage.Errorf("formats are auto, w3c, json and parquet", "--format: %v", err)
+	}
+	if rs.delim, err = parseDelimiter(o.delimiter); err != nil {
+		return nil, usage.Errorf("delimiters are auto, tab, space, or one character such as |", "--delimiter: %v", err)
 	}
 	if !rs.from.IsZero() && !rs.to.IsZero() && !rs.from.Before(rs.to) {
 		return nil, usage.Errorf("", "--from %s is not before --to %s", o.from, o.to)
@@ -152,9 +186,15 @@ func resolveSources(ctx context.Context, o *sourceOptions) (*resolvedSources, er
 
 func openSource(ctx context.Context, spec string, o *sourceOptions, roles map[string]string) (ingest.Source, error) {
 	if strings.HasPrefix(spec, "s3://") {
-		return newS3Source(ctx, spec, o.aws, roles)
+		a := o.aws
+		a.log = o.log
+		return newS3Source(ctx, spec, a, roles)
 	}
-	src, err := dirsource.New(spec, "")
+	var opts []dirsource.Option
+	if o.log != nil {
+		opts = append(opts, dirsource.WithLogger(o.log))
+	}
+	src, err := dirsource.New(spec, "", opts...)
 	if err != nil {
 		return nil, err
 	}

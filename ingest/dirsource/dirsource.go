@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"iter"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -27,14 +28,43 @@ type Source struct {
 	root string   // folder that keys are relative to
 	keys []string // explicit files (slash-separated, relative to root); nil for a folder walk
 	role string
+	log  *slog.Logger
+}
+
+// Option configures a Source.
+type Option func(*Source)
+
+// WithLogger sets where the source says which folders it skips (default:
+// nowhere).
+func WithLogger(l *slog.Logger) Option { return func(s *Source) { s.log = l } }
+
+// datasetMeta is the folder that marks the root of a cflens dataset
+// (ingest/dataset keeps its journal there).
+const datasetMeta = "_cflens"
+
+// isDataset tells whether dir is the root of a cflens dataset.
+func isDataset(dir string) bool {
+	fi, err := os.Stat(filepath.Join(dir, datasetMeta))
+	return err == nil && fi.IsDir()
 }
 
 var _ ingest.Source = (*Source)(nil)
 
 // New returns the source for spec: a file, a folder (read recursively) or
 // a glob pattern. role, when not empty, is the role of every object in it.
-func New(spec, role string) (*Source, error) {
+//
+// A source never reads a cflens dataset: a folder walk skips every folder
+// that holds a dataset's _cflens journal (the dataset written with --out
+// inside the log folder, for one), saying so once per dataset, and a glob
+// leaves out the files under one.
+func New(spec, role string, opts ...Option) (*Source, error) {
 	s := &Source{spec: spec, role: role}
+	for _, o := range opts {
+		o(s)
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
 	if strings.ContainsAny(spec, "*?[") {
 		matches, err := filepath.Glob(spec)
 		if err != nil {
@@ -44,6 +74,7 @@ func New(spec, role string) (*Source, error) {
 			return nil, fmt.Errorf("glob %q: no files match: %w", spec, fs.ErrNotExist)
 		}
 		s.root = globRoot(spec)
+		datasets := map[string]bool{} // folder → whether it is a dataset root
 		for _, m := range matches {
 			fi, err := os.Stat(m)
 			if err != nil || !fi.Mode().IsRegular() {
@@ -52,6 +83,9 @@ func New(spec, role string) (*Source, error) {
 			rel, err := filepath.Rel(s.root, m)
 			if err != nil || !filepath.IsLocal(rel) {
 				return nil, fmt.Errorf("glob %q: %s is outside %s", spec, m, s.root)
+			}
+			if s.inDataset(rel, datasets) {
+				continue
 			}
 			s.keys = append(s.keys, filepath.ToSlash(rel))
 		}
@@ -69,6 +103,37 @@ func New(spec, role string) (*Source, error) {
 	s.root = filepath.Dir(spec)
 	s.keys = []string{filepath.Base(spec)}
 	return s, nil
+}
+
+// inDataset tells whether the file rel (relative to the root) lies in a
+// cflens dataset: whether the root or a folder between it and the file
+// holds a _cflens journal. known caches the answer per folder; the first
+// time a dataset is found, the source says it skips it.
+func (s *Source) inDataset(rel string, known map[string]bool) bool {
+	dir := s.root
+	for _, part := range append([]string{""}, strings.Split(filepath.Dir(rel), string(filepath.Separator))...) {
+		if part == "." {
+			continue
+		}
+		dir = filepath.Join(dir, part)
+		is, ok := known[dir]
+		if !ok {
+			is = isDataset(dir)
+			known[dir] = is
+			if is {
+				s.skipDataset(dir)
+			}
+		}
+		if is {
+			return true
+		}
+	}
+	return false
+}
+
+// skipDataset says that the dataset at dir is not read.
+func (s *Source) skipDataset(dir string) {
+	s.log.Warn("skipping a cflens dataset inside the log source (a source never reads a dataset)", "source", s.String(), "dataset", filepath.ToSlash(dir))
 }
 
 // globRoot is the longest leading part of a pattern without
@@ -91,7 +156,8 @@ func (s *Source) Local() bool { return true }
 
 // List yields the source's files in key order. Files whose name carries
 // an hour more than an hour away from [from, to) are left out (records
-// are filtered by their own timestamps later); hidden files are skipped.
+// are filtered by their own timestamps later); hidden files (names
+// starting with "." or "_") and cflens datasets are skipped.
 func (s *Source) List(ctx context.Context, from, to time.Time) iter.Seq2[ingest.ObjectRef, error] {
 	return func(yield func(ingest.ObjectRef, error) bool) {
 		keys := s.keys
@@ -155,6 +221,10 @@ func (s *Source) walk(ctx context.Context) ([]string, error) {
 				return filepath.SkipDir
 			}
 			return nil
+		}
+		if d.IsDir() && isDataset(p) {
+			s.skipDataset(p)
+			return filepath.SkipDir
 		}
 		if !d.Type().IsRegular() {
 			return nil

@@ -11,6 +11,10 @@
 // Input and output stream through fixed buffers (64 KiB in, 288 KiB out),
 // so memory does not grow with the data. Its results are checked against
 // compress/flate and compress/gzip by tests and fuzzing.
+//
+// Decompress gives the text of an object whether it is gzip or plain,
+// with a limit on its size against gzip bombs; the log parser and the
+// CloudTrail reader read objects through it.
 package inflate
 
 import (

@@ -370,3 +370,50 @@ func TestReset(t *testing.T) {
 		t.Errorf("after Close: %d bytes, err %v; want 0, ErrClosed", n, err)
 	}
 }
+
+// TestDecompress: plain text passes through, gzip (several members) is
+// inflated, and the limit tells an object that ends at it from one that
+// goes past it.
+func TestDecompress(t *testing.T) {
+	text := sampleText(1<<16, 7)
+	var gz bytes.Buffer
+	for _, half := range [][]byte{text[:1<<15], text[1<<15:]} {
+		zw := stdgzip.NewWriter(&gz)
+		zw.Write(half)
+		zw.Close()
+	}
+	tests := []struct {
+		name    string
+		in      []byte
+		limit   int64
+		wantErr error
+	}{
+		{"plain", text, 0, nil},
+		{"gzip, two members", gz.Bytes(), 0, nil},
+		{"gzip, at the limit", gz.Bytes(), int64(len(text)), nil},
+		{"gzip, past the limit", gz.Bytes(), int64(len(text)) - 1, ErrTooLarge},
+		{"plain, past the limit", text, 1000, ErrTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rc, err := Decompress(bytes.NewReader(tt.in), tt.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(rc)
+			rc.Close()
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if tt.wantErr == nil && !bytes.Equal(got, text) {
+				t.Errorf("got %d bytes, want the %d bytes of text", len(got), len(text))
+			}
+			if _, err := rc.Read(make([]byte, 1)); err == nil {
+				t.Error("read after Close succeeded")
+			}
+		})
+	}
+	if _, err := Decompress(bytes.NewReader([]byte{0x1f, 0x8b, 7, 0, 0, 0, 0, 0, 0, 0xff}), 0); !errors.Is(err, ErrHeader) {
+		t.Errorf("bad gzip header: err = %v, want %v", err, ErrHeader)
+	}
+}

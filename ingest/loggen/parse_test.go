@@ -31,6 +31,7 @@ func TestParserReadsGeneratedLogs(t *testing.T) {
 	}{
 		{name: "legacy", format: Legacy},
 		{name: "v2 w3c space-separated", format: V2W3C, opts: V2Options{Delimiter: ' '}, delim: ' '},
+		{name: "v2 w3c pipe-delimited, detected", format: V2W3C, opts: V2Options{Delimiter: '|'}},
 		{name: "v2 json", format: V2JSON},
 		{name: "v2 parquet", format: V2Parquet},
 	}

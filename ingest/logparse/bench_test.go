@@ -10,6 +10,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/cflens/cflens/ingest/inflate"
 	"github.com/cflens/cflens/ingest/schema"
 )
 
@@ -56,7 +57,7 @@ func BenchmarkParse(b *testing.B) {
 	b.Run("gunzip-only", func(b *testing.B) {
 		b.SetBytes(int64(len(gz)))
 		for b.Loop() {
-			rc, _ := Decompress(bytes.NewReader(gz), 0)
+			rc, _ := inflate.Decompress(bytes.NewReader(gz), 0)
 			io.Copy(io.Discard, rc)
 		}
 		b.ReportMetric(float64(lines*b.N)/b.Elapsed().Seconds(), "lines/s")
@@ -71,7 +72,7 @@ func BenchmarkParse(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(gz)))
 			for b.Loop() {
-				rc, _ := Decompress(bytes.NewReader(gz), 0)
+				rc, _ := inflate.Decompress(bytes.NewReader(gz), 0)
 				opts := []Option{WithDistribution("E1EXAMPLE", "production"), WithSource("bench.gz")}
 				if bc.cols != nil {
 					opts = append(opts, WithColumns(bc.cols))
@@ -91,7 +92,7 @@ func BenchmarkParse(b *testing.B) {
 		// The naive parser: split every line, convert nothing.
 		b.SetBytes(int64(len(gz)))
 		for b.Loop() {
-			rc, _ := Decompress(bytes.NewReader(gz), 0)
+			rc, _ := inflate.Decompress(bytes.NewReader(gz), 0)
 			text, _ := io.ReadAll(rc)
 			n := 0
 			for _, line := range strings.Split(string(text), "\n") {
@@ -127,7 +128,7 @@ func BenchmarkParseAllCores(b *testing.B) {
 			b.SetBytes(int64(len(gz)))
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					rc, _ := Decompress(bytes.NewReader(gz), 0)
+					rc, _ := inflate.Decompress(bytes.NewReader(gz), 0)
 					if !bc.parse {
 						io.Copy(io.Discard, rc)
 						continue

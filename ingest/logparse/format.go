@@ -3,6 +3,7 @@ package logparse
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -10,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/cflens/cflens/ingest/inflate"
 )
 
 // Format is the format of a log object.
@@ -112,11 +115,6 @@ var (
 	_ BatchReader = (*ParquetReader)(nil)
 )
 
-// WithMaxBytes caps the decompressed size of a text object, or the size
-// of a Parquet object, read through Open (0: DefaultMaxBytes); past it
-// reading fails with ErrTooLarge.
-func WithMaxBytes(n int64) Option { return func(o *options) { o.maxBytes = n } }
-
 // Open returns the reader for one raw object (as stored: gzip or not,
 // any format) of the given format; FormatAuto detects it (see Detect)
 // from the content and the name given by WithSource. Parquet, which needs
@@ -155,7 +153,7 @@ func Open(r io.Reader, format Format, opts ...Option) (BatchReader, error) {
 			return openParquetCopy(br, limit, opts...)
 		}
 	}
-	text, err := Decompress(br, limit)
+	text, err := inflate.Decompress(br, limit)
 	if err != nil {
 		putBuf(&rawBufs, br)
 		return nil, err
@@ -188,14 +186,15 @@ func Open(r io.Reader, format Format, opts ...Option) (BatchReader, error) {
 
 // rawBufs and textBufs keep the buffers of objects read through Open, as
 // they stream from their source and as text, from one object to the
-// next (see inflaters).
+// next (as inflate.Decompress keeps its decoders).
 var (
 	rawBufs  = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, rawBufSize) }}
 	textBufs = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readerBufSize) }}
 )
 
-// rawBufSize is the buffer of an object as it comes from its source.
-const rawBufSize = 64 * 1024
+// rawBufSize is the buffer of an object as it comes from its source;
+// inflate.Decompress reads through it as it is.
+const rawBufSize = inflate.DecompressBufSize
 
 func getBuf(pool *sync.Pool, r io.Reader) *bufio.Reader {
 	b := pool.Get().(*bufio.Reader)
@@ -207,6 +206,9 @@ func putBuf(pool *sync.Pool, b *bufio.Reader) {
 	b.Reset(nil)
 	pool.Put(b)
 }
+
+// errReleased is returned by a reader used after it was released.
+var errReleased = errors.New("read after release")
 
 type readerAtSeeker interface {
 	io.ReaderAt

@@ -7,12 +7,16 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/cflens/cflens/ingest/inflate"
 )
 
 // FuzzReader feeds arbitrary text to the parser: it must never panic,
 // never leak Arrow memory, and always account for every line.
 func FuzzReader(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "samples", "*.log"))
+	own, _ := filepath.Glob(filepath.Join("testdata", "*.log"))
+	files = append(files, own...)
 	for _, p := range files {
 		b, err := os.ReadFile(p)
 		if err == nil {
@@ -22,10 +26,12 @@ func FuzzReader(f *testing.F) {
 	f.Add([]byte(hdr33 + line33(map[int]string{9: "000"}) + "\t\n"))
 	f.Add([]byte("#Fields: timestamp(ms) sc-status\n1731699951183\t200\n"))
 	f.Add([]byte("\x1f\x8b\x08\x00"))
+	f.Add([]byte("#Fields: date time sc-status cs(User-Agent)\n2025-01-01;10:00:00;200;a, b|c\n2025-01-01,10:00:00,200,x\n"))
+	f.Add([]byte("#Fields: date time sc-status sc-status\n2025-01-01\t10:00:00\t200\t500\n#Fields: date|time\n2025-01-01|10:00:00\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 		defer mem.AssertSize(t, 0)
-		rc, err := Decompress(bytes.NewReader(data), 1<<20)
+		rc, err := inflate.Decompress(bytes.NewReader(data), 1<<20)
 		if err != nil {
 			return
 		}

@@ -10,9 +10,6 @@ import (
 	"github.com/cflens/cflens/ingest/schema"
 )
 
-// ReasonBadJSON rejects a JSON line that is not one flat JSON object.
-const ReasonBadJSON = "bad_json"
-
 // maxJSONKeys bounds the keys a reader remembers, against lines of
 // ever-new keys.
 const maxJSONKeys = 4096
@@ -191,7 +188,7 @@ func (r *Reader) lookupJSON(key []byte) int {
 				}
 			} else {
 				c = posUnknown
-				r.stats.UnknownFields[name]++
+				r.stats.addUnknownField(name)
 			}
 		}
 		if len(r.js.pos) < maxJSONKeys {

@@ -12,6 +12,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/cflens/cflens/ingest/inflate"
 )
 
 // w3cToJSON rewrites W3C text (one #Fields header) as v2 JSON lines with
@@ -107,7 +109,7 @@ func BenchmarkJSONvsW3C(b *testing.B) {
 		b.Run(in.name, func(b *testing.B) {
 			b.SetBytes(int64(len(in.gz)))
 			for b.Loop() {
-				rc, _ := Decompress(bytes.NewReader(in.gz), 0)
+				rc, _ := inflate.Decompress(bytes.NewReader(in.gz), 0)
 				opts := []Option{WithDistribution("E1EXAMPLE", "production"), WithSource("bench.gz")}
 				var r *Reader
 				if in.json {

@@ -27,10 +27,6 @@ const parquetReadRows = 16 * 1024
 // decoded: reading it again will not help.
 var ErrCorrupt = errors.New("corrupt parquet")
 
-// WithTempDir sets the folder of the temporary copy that Open makes of a
-// Parquet object it cannot read in place (default: os.TempDir()).
-func WithTempDir(dir string) Option { return func(o *options) { o.tempDir = dir } }
-
 // ParquetReader reads a standard logging v2 Parquet object into batches
 // of the cflens schema. Columns are mapped by name ignoring case, whether
 // CloudFront or another tool wrote them: "cs(Host)", "cs_host",
@@ -102,7 +98,7 @@ func (p *ParquetReader) open(ra io.ReaderAt, size int64) (err error) {
 		name := f.Field.Name
 		pos := fieldPos(name)
 		if pos == posUnknown || !f.IsLeaf() {
-			b.stats.UnknownFields[name]++
+			b.stats.addUnknownField(name)
 			continue
 		}
 		if pos >= 0 && !b.capture[pos] {

@@ -14,7 +14,10 @@
 // per distribution and then lists one prefix per hour (per day inside the
 // range), from an hour before the range to 24 hours after it for late
 // files, several prefixes at a time; without IDs it lists the whole prefix
-// and keeps the keys that name a distribution or an hour. A list page that
+// and keeps the keys that name a distribution or an hour. It never yields
+// the files of a cflens dataset: keys under a folder named like a dataset
+// partition (distributionid=…) are skipped when the folder above it holds
+// a _cflens/ journal, which one small listing per such folder tells. A list page that
 // still fails after the SDK's retries is asked again a few times. Open
 // fetches one object, pinned to the listed ETag, and returns a body that
 // fails loudly when it comes back short or stalls, instead of ending early

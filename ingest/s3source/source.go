@@ -144,7 +144,17 @@ func (s *Source) List(ctx context.Context, from, to time.Time) iter.Seq2[ingest.
 			seen = make(map[string]bool)
 		}
 		stopped := false
+		datasets := map[string]bool{} // see inDataset
 		emit := func(obj types.Object) bool {
+			skip, err := s.inDataset(ctx, aws.ToString(obj.Key), datasets)
+			if err != nil {
+				stopped = true
+				yield(ingest.ObjectRef{}, err)
+				return false
+			}
+			if skip {
+				return true
+			}
 			ref, ok := s.ref(obj, lo, hi)
 			if !ok || seen[ref.Key] {
 				return true
@@ -420,6 +430,46 @@ func (t template) prefixes(id string, lo, hi time.Time) []string {
 		}
 	}
 	return out
+}
+
+// datasetMeta is the folder that marks the root of a cflens dataset
+// (ingest/dataset keeps its journal there), and datasetPartition the
+// first folder of its partitions.
+const (
+	datasetMeta      = "_cflens/"
+	datasetPartition = "distributionid="
+)
+
+// inDataset tells whether key lies in a cflens dataset, which a source
+// never reads (a dataset written with --out below the log prefix would
+// otherwise be read back as v2 Parquet logs on every run). Only keys under
+// a folder named like a dataset partition (lower-case distributionid=,
+// which CloudFront's own Hive-style layout does not use) can be; the
+// folder above it is a dataset root if it holds a _cflens/ journal, which
+// one small listing per root tells. known caches the answers; the first
+// time a dataset is found, the source says it skips it.
+func (s *Source) inDataset(ctx context.Context, key string, known map[string]bool) (bool, error) {
+	var root string
+	switch i := strings.LastIndex(key, "/"+datasetPartition); {
+	case strings.HasPrefix(key, datasetPartition):
+	case i >= 0:
+		root = key[:i+1]
+	default:
+		return false, nil
+	}
+	is, ok := known[root]
+	if !ok {
+		var err error
+		if is, err = s.probe(ctx, root+datasetMeta); err != nil {
+			return false, err
+		}
+		known[root] = is
+		if is {
+			s.log.WarnContext(ctx, "skipping a cflens dataset inside the log source (a source never reads a dataset)",
+				"source", s.loc.String(), "dataset", "s3://"+s.loc.Bucket+"/"+root)
+		}
+	}
+	return is, nil
 }
 
 // ref turns a listed object into an ObjectRef, or reports false for a key

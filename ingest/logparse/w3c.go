@@ -1,14 +1,3 @@
-// Package logparse turns CloudFront standard access logs (W3C extended
-// format, legacy or v2) into Arrow record batches of the cflens schema.
-// Standard logging v2 JSON lines (NewJSONReader) and Parquet
-// (NewParquetReader) give the same rows through the same conversions;
-// Open picks the reader for an object as stored (see format.go).
-//
-// A Reader takes plain text from an io.Reader (see Decompress for gzip),
-// maps columns by the names of each #Fields header, and ends every input
-// line as exactly one of: a header line, a row, a rejected line (counted by
-// reason, with the first samples kept), or a row outside the requested time
-// range. Only I/O errors stop it.
 package logparse
 
 import (
@@ -18,7 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -27,25 +16,6 @@ import (
 
 	"github.com/cflens/cflens/ingest/schema"
 )
-
-// Reasons for rejecting a line.
-const (
-	ReasonFieldCount   = "field_count"   // not as many fields as the header names
-	ReasonBadNumber    = "bad_number"    // a numeric field that is not a number
-	ReasonBadDate      = "bad_date"      // date not YYYY-MM-DD
-	ReasonBadTime      = "bad_time"      // time not HH:MM:SS, or a bad epoch timestamp
-	ReasonNoTimestamp  = "no_timestamp"  // neither date and time nor timestamp(ms)
-	ReasonLineTooLong  = "line_too_long" // longer than the line limit
-	ReasonInvalidBytes = "invalid_bytes" // invalid UTF-8 or NUL bytes
-	ReasonEmpty        = "empty_line"    // an empty line
-)
-
-// DefaultBatchRows is the row target of a batch.
-const DefaultBatchRows = 64 * 1024
-
-// DefaultMaxLineBytes bounds one line. CloudFront caps a logged URL at
-// 8 KiB and request headers at 20 KiB, so real lines stay far below it.
-const DefaultMaxLineBytes = 256 * 1024
 
 // readerBufSize is the size of a Reader's line buffer. Lines longer than
 // it are gathered in Reader.long (see readLine), so it need not hold the
@@ -59,88 +29,6 @@ const initialReserve = 256
 // maxBatchBytes bounds the raw bytes behind one batch, so that long lines
 // cannot overflow 32-bit string offsets or grow memory.
 const maxBatchBytes = 64 << 20
-
-// samplesPerReason is how many rejected lines are kept per reason.
-const samplesPerReason = 5
-
-// maxSampleText bounds the text kept of a rejected line.
-const maxSampleText = 512
-
-// Sample is one rejected line.
-type Sample struct {
-	Source string
-	Line   int64
-	Reason string
-	Field  string // the field at fault, if one is
-	Detail string
-	Text   string // the line, cut to 512 bytes
-}
-
-// Stats counts what a Reader has read so far.
-type Stats struct {
-	Bytes       int64 // bytes of text read
-	Lines       int64
-	HeaderLines int64
-	Rows        int64
-	Rejected    int64
-	OutOfRange  int64
-	// RejectedBy counts rejected lines per reason.
-	RejectedBy map[string]int64
-	// Samples holds the first rejected lines of each reason.
-	Samples []Sample
-	// UnknownFields counts, per field name that the schema does not know,
-	// the #Fields headers that named it.
-	UnknownFields map[string]int64
-}
-
-type options struct {
-	source, distribution, role string
-	delim                      byte
-	batchRows                  int
-	maxLine                    int
-	columns                    []int
-	mem                        memory.Allocator
-	from, to                   time.Time
-	maxBytes                   int64  // see WithMaxBytes (format.go)
-	tempDir                    string // see WithTempDir (parquet.go)
-}
-
-// Option configures a Reader.
-type Option func(*options)
-
-// WithSource names the object being read; it fills the source column and
-// is quoted in rejected-line samples.
-func WithSource(key string) Option { return func(o *options) { o.source = key } }
-
-// WithDistribution sets the distribution_id and role columns.
-func WithDistribution(id, role string) Option {
-	return func(o *options) { o.distribution, o.role = id, role }
-}
-
-// WithDelimiter sets the field delimiter. The default (0) is TAB, or a
-// single space for a header block whose first record holds no TAB (as in
-// logs copied out of documentation).
-func WithDelimiter(b byte) Option { return func(o *options) { o.delim = b } }
-
-// WithBatchRows sets the row target of a batch.
-func WithBatchRows(n int) Option { return func(o *options) { o.batchRows = n } }
-
-// WithMaxLineBytes sets the line limit; longer lines are rejected.
-func WithMaxLineBytes(n int) Option { return func(o *options) { o.maxLine = n } }
-
-// WithColumns makes the reader build only these schema columns (indexes
-// into schema.Columns()), in this order. Fields that no chosen column
-// needs are not converted.
-func WithColumns(cols []int) Option { return func(o *options) { o.columns = cols } }
-
-// WithAllocator sets the Arrow allocator.
-func WithAllocator(mem memory.Allocator) Option { return func(o *options) { o.mem = mem } }
-
-// WithTimeRange keeps only records with from ≤ timestamp < to (zero
-// times mean unbounded); others are counted as out of range.
-func WithTimeRange(from, to time.Time) Option {
-	return func(o *options) { o.from, o.to = from, to }
-}
 
 // Field positions that feed the computed timestamp but have no column.
 const (
@@ -198,6 +86,10 @@ type Reader struct {
 	lastDate   [10]byte
 	lastDay    int32
 	lastDateOK bool
+	// dupField names the field that the current #Fields header names
+	// twice, and dupDetail says where; the block's lines are rejected
+	// (see header).
+	dupField, dupDetail string
 	// js is set for a JSON-lines reader (see NewJSONReader).
 	js *jsonState
 }
@@ -401,15 +293,16 @@ func (r *Reader) handle(line []byte) {
 		r.header(line)
 		return
 	}
+	if r.dupField != "" {
+		r.reject(ReasonDuplicateField, r.dupField, r.dupDetail, line)
+		return
+	}
 	if !r.delimSet {
 		if bytes.IndexByte(line, 0) >= 0 || !utf8.Valid(line) {
 			r.reject(ReasonInvalidBytes, "", "", line)
 			return
 		}
-		r.delimSet = true
-		if bytes.IndexByte(line, '\t') < 0 && bytes.IndexByte(line, ' ') >= 0 {
-			r.delim = ' '
-		}
+		r.delim, r.delimSet = r.detectDelimiter(line)
 	}
 	// Split: the offset of every delimiter (fields beyond the header's
 	// only count).
@@ -429,7 +322,7 @@ func (r *Reader) handle(line []byte) {
 		if n > 1 && emptyLast {
 			n--
 		}
-		if n < 12 || n > len(r.legacy) {
+		if n < minLegacyFields || n > len(r.legacy) {
 			r.reject(ReasonFieldCount, "", fmt.Sprintf("%d fields and no #Fields header", parts), line)
 			return
 		}
@@ -631,16 +524,88 @@ func (r *Reader) clearVals() {
 	r.tsMilli, r.tsSec = nil, nil
 }
 
-// header handles a line starting with '#'.
+// delimiters are the field delimiters a header block is tried with, in
+// order of preference: TAB (legacy logs and the v2 default), then the
+// others a v2 W3C output may be set to. Values can hold spaces, commas
+// and semicolons (x-forwarded-for lists, cookies, user agents), so a
+// delimiter is taken only when it splits a record into exactly the
+// fields the header names.
+var delimiters = [...]byte{'\t', '|', ';', ',', ' '}
+
+// legacyDelimiters are those tried for lines without a #Fields header,
+// which only legacy logs (TAB) and logs copied out of documentation
+// (space) have; a count check there is loose (any count the legacy order
+// allows), so the other candidates come after them.
+var legacyDelimiters = [...]byte{'\t', ' ', '|', ';', ','}
+
+// detectDelimiter picks the delimiter of the current header block from
+// one record: the first of delimiters that splits it into as many fields
+// as the #Fields header names (a trailing delimiter allowed), or, with no
+// header, the first of legacyDelimiters that splits it into a count the
+// legacy field order allows. When none does, it returns the delimiter
+// that reports the record's field count best (TAB, or a space for a
+// record without TAB) and false, so that the next record is tried again;
+// the record itself is then rejected as field_count.
+func (r *Reader) detectDelimiter(line []byte) (byte, bool) {
+	cands := delimiters[:]
+	if !r.haveHdr {
+		cands = legacyDelimiters[:]
+	}
+	for _, d := range cands {
+		n := bytes.Count(line, []byte{d}) + 1
+		trailing := n > 1 && line[len(line)-1] == d
+		if r.haveHdr {
+			if n == len(r.fields) || (trailing && n == len(r.fields)+1) {
+				return d, true
+			}
+			continue
+		}
+		if trailing {
+			n--
+		}
+		if n >= minLegacyFields && n <= len(r.legacy) {
+			return d, true
+		}
+	}
+	if bytes.IndexByte(line, '\t') < 0 && bytes.IndexByte(line, ' ') >= 0 {
+		return ' ', false
+	}
+	return '\t', false
+}
+
+// minLegacyFields is the fewest fields a line without a #Fields header
+// may have: the canonical order cut to it still holds the status and
+// the user agent.
+const minLegacyFields = 12
+
+// isNameSeparator tells the bytes that separate the names of a #Fields
+// header: white space, as CloudFront writes it, and the delimiters a v2
+// output may use, which no field name contains.
+func isNameSeparator(c rune) bool {
+	switch c {
+	case '|', ';', ',':
+		return true
+	}
+	return unicode.IsSpace(c)
+}
+
+// header handles a line starting with '#'. A #Fields header starts a
+// block: its names map the fields of the lines that follow. A header
+// that names one field twice (two names of one column, or of one
+// timestamp) cannot say which value to take, so the lines of its block
+// are rejected as duplicate_field.
 func (r *Reader) header(line []byte) {
 	const fieldsTag = "#Fields:"
 	if !bytes.HasPrefix(line, []byte(fieldsTag)) {
 		return // #Version and comments
 	}
-	names := bytes.Fields(line[len(fieldsTag):])
+	names := bytes.FieldsFunc(line[len(fieldsTag):], isNameSeparator)
 	r.fields = r.fields[:0]
 	r.takeN = -1
-	for _, nb := range names {
+	r.dupField, r.dupDetail = "", ""
+	var seen [schema.NumColumns]int // position+1 of the field of each column
+	var seenTs [2]int               // the same for timestamp(ms) and timestamp
+	for i, nb := range names {
 		name := string(nb)
 		c := schema.Lookup(name)
 		if c < 0 {
@@ -651,11 +616,27 @@ func (r *Reader) header(line []byte) {
 					c = posTsSec
 				}
 			} else {
-				r.stats.UnknownFields[name]++
+				r.stats.addUnknownField(name)
 				c = posUnknown
 			}
 		} else if schema.Col(c).LogName == "" {
 			c = posUnknown
+		}
+		var first *int
+		switch {
+		case c >= 0:
+			first = &seen[c]
+		case c == posTsMilli:
+			first = &seenTs[0]
+		case c == posTsSec:
+			first = &seenTs[1]
+		}
+		if first != nil {
+			if *first > 0 && r.dupField == "" {
+				r.dupField = name
+				r.dupDetail = fmt.Sprintf("#Fields names %s twice (fields %d and %d)", name, *first, i+1)
+			}
+			*first = i + 1
 		}
 		r.fields = append(r.fields, c)
 	}

@@ -1,4 +1,4 @@
-package logparse
+package inflate
 
 import (
 	"bufio"
@@ -6,20 +6,24 @@ import (
 	"fmt"
 	"io"
 	"sync"
-
-	"github.com/cflens/cflens/ingest/inflate"
 )
-
-// errReleased is returned by a reader used after it was released.
-var errReleased = errors.New("read after release")
 
 // ErrTooLarge is returned when an object inflates past the size limit
 // (a gzip bomb, or a limit set too low).
 var ErrTooLarge = errors.New("decompressed size over the limit")
 
+// errClosed is returned by text read after Close.
+var errClosed = errors.New("read after close")
+
 // DefaultMaxBytes is the default limit on the decompressed size of one
 // object. CloudFront's hourly files stay far below it.
 const DefaultMaxBytes = 16 << 30
+
+// DecompressBufSize is the buffer Decompress reads r through. A
+// *bufio.Reader at least this large is used as it is, so that a caller
+// that peeked at the start of an object through its own buffer loses
+// nothing and copies nothing.
+const DecompressBufSize = 64 * 1024
 
 // Decompress returns the text of r: r itself for plain text, or its
 // inflated content when it starts with the gzip magic number. Every gzip
@@ -31,16 +35,16 @@ func Decompress(r io.Reader, limit int64) (io.ReadCloser, error) {
 	if limit <= 0 {
 		limit = DefaultMaxBytes
 	}
-	br := bufio.NewReaderSize(r, rawBufSize)
+	br := bufio.NewReaderSize(r, DecompressBufSize)
 	magic, err := br.Peek(2)
 	if err != nil && err != io.EOF {
 		return nil, fmt.Errorf("read start: %w", err)
 	}
 	if len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr := inflaters.Get().(*inflate.Reader)
+		zr := readers.Get().(*Reader)
 		release := func() {
 			zr.Close()
-			inflaters.Put(zr)
+			readers.Put(zr)
 		}
 		if err := zr.Reset(br); err != nil {
 			release()
@@ -51,11 +55,11 @@ func Decompress(r io.Reader, limit int64) (io.ReadCloser, error) {
 	return &limited{r: br, left: limit}, nil
 }
 
-// inflaters keeps gzip decoders, with their 350 KiB of buffers, from one
+// readers keeps gzip decoders, with their 350 KiB of buffers, from one
 // object to the next: a log bucket holds many small objects, and
 // allocating and clearing the buffers for each cost more than inflating
 // it.
-var inflaters = sync.Pool{New: func() any { return new(inflate.Reader) }}
+var readers = sync.Pool{New: func() any { return new(Reader) }}
 
 // limited reads at most left bytes of r. Closing it gives its decoder
 // back to the pool; reading after that fails.
@@ -67,7 +71,7 @@ type limited struct {
 
 func (l *limited) Read(p []byte) (int, error) {
 	if l.r == nil {
-		return 0, errReleased
+		return 0, errClosed
 	}
 	if l.left <= 0 {
 		// Tell a bomb from an object that ends exactly at the limit.

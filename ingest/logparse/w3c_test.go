@@ -3,6 +3,7 @@ package logparse
 import (
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +14,9 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/cflens/cflens/ingest/inflate"
 	"github.com/cflens/cflens/ingest/schema"
 )
 
@@ -23,7 +26,7 @@ func readAll(t *testing.T, text []byte, opts ...Option) (map[string][]string, St
 	t.Helper()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	rc, err := Decompress(bytes.NewReader(text), 0)
+	rc, err := inflate.Decompress(bytes.NewReader(text), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,20 +305,156 @@ func TestSchemaGolden(t *testing.T) {
 	}
 }
 
-func TestDecompressLimit(t *testing.T) {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write(bytes.Repeat([]byte("x"), 1<<20))
-	zw.Close()
-	rc, err := Decompress(&buf, 1000)
+// TestDelimiterDetected: a header block's delimiter is the first of TAB,
+// |, ;, , and space that splits its first record into the fields the
+// header names; values holding the other candidates do not mislead it,
+// later lines are checked against it, and each block detects its own.
+func TestDelimiterDetected(t *testing.T) {
+	tests := []struct {
+		name     string
+		text     string
+		opts     []Option
+		rows     int64
+		rejected map[string]int64
+		col      string
+		want     []string
+	}{
+		{name: "pipe, values with spaces, commas and semicolons",
+			text: "#Fields: date time sc-status cs(User-Agent)\n2025-01-01|10:00:00|200|Mozilla/5.0 (X11; Linux, x86_64)\n",
+			rows: 1, col: "cs_user_agent", want: []string{"Mozilla/5.0 (X11; Linux, x86_64)"}},
+		{name: "semicolon", text: "#Fields: date time sc-status cs(User-Agent)\n2025-01-01;10:00:00;200;a, b c\n",
+			rows: 1, col: "cs_user_agent", want: []string{"a, b c"}},
+		{name: "comma", text: "#Fields: date time sc-status cs(User-Agent)\n2025-01-01,10:00:00,200,a b;c\n",
+			rows: 1, col: "cs_user_agent", want: []string{"a b;c"}},
+		{name: "space", text: "#Fields: date time sc-status cs(User-Agent)\n2025-01-01 10:00:00 200 a%20b\n",
+			rows: 1, col: "cs_user_agent", want: []string{"a%20b"}},
+		{name: "tab preferred when a space also fits", text: "#Fields: date time cs(User-Agent)\n2025-01-01\t10:00:00\tcurl 8 x\n",
+			rows: 1, col: "cs_user_agent", want: []string{"curl 8 x"}},
+		{name: "trailing delimiter", text: "#Fields: date time sc-status\n2025-01-01|10:00:00|503|\n",
+			rows: 1, col: "sc_status", want: []string{"503"}},
+		{name: "a later line split otherwise is rejected",
+			text: "#Fields: date time sc-status\n2025-01-01|10:00:00|503\n2025-01-01;10:00:00;404\n",
+			rows: 1, rejected: map[string]int64{ReasonFieldCount: 1}, col: "sc_status", want: []string{"503"}},
+		{name: "a first record that fits no delimiter leaves the next to decide",
+			text: "#Fields: date time sc-status\n2025-01-01|10:00\n2025-01-01|10:00:00|404\n",
+			rows: 1, rejected: map[string]int64{ReasonFieldCount: 1}, col: "sc_status", want: []string{"404"}},
+		{name: "each header block its own",
+			text: "#Fields: date time sc-status\n2025-01-01|10:00:00|503\n#Fields: date time sc-status\n2025-01-01;10:00:00;404\n2025-01-01;10:00:01;200\n",
+			rows: 3, col: "sc_status", want: []string{"503", "404", "200"}},
+		{name: "header names separated by the delimiter", text: "#Fields: date|time|sc-status\n2025-01-01|10:00:00|302\n",
+			rows: 1, col: "sc_status", want: []string{"302"}},
+		{name: "no header: the legacy order", text: strings.ReplaceAll(line33(nil), "\t", "|") + "\n",
+			rows: 1, col: "x_edge_result_type", want: []string{"Error"}},
+		{name: "forced delimiter is not second-guessed", opts: []Option{WithDelimiter(';')},
+			text: "#Fields: date time sc-status\n2025-01-01|10:00:00|503\n", rejected: map[string]int64{ReasonFieldCount: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, st := readAll(t, []byte(tt.text), tt.opts...)
+			checkBalance(t, st)
+			if st.Rows != tt.rows {
+				t.Fatalf("rows %d, rejected %v %+v; want %d rows", st.Rows, st.RejectedBy, st.Samples, tt.rows)
+			}
+			if diff := cmp.Diff(tt.rejected, st.RejectedBy, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("rejected (-want +got):\n%s", diff)
+			}
+			if tt.col != "" {
+				if diff := cmp.Diff(tt.want, got[tt.col]); diff != "" {
+					t.Errorf("%s (-want +got):\n%s", tt.col, diff)
+				}
+			}
+		})
+	}
+}
+
+// TestPipeDelimitedFile reads the hand-written v2 W3C file with the |
+// delimiter without being told the delimiter.
+func TestPipeDelimitedFile(t *testing.T) {
+	text, err := os.ReadFile(filepath.Join("testdata", "v2_w3c_pipe.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := NewReader(rc)
-	defer r.Release()
-	for r.Next() {
+	got, st := readAll(t, text)
+	checkBalance(t, st)
+	if st.Rows != 3 || st.Rejected != 0 || len(st.UnknownFields) != 0 {
+		t.Fatalf("rows %d rejected %v %+v unknown %v; want 3 rows, none rejected", st.Rows, st.RejectedBy, st.Samples, st.UnknownFields)
 	}
-	if r.Err() == nil || !strings.Contains(r.Err().Error(), ErrTooLarge.Error()) {
-		t.Errorf("err = %v, want %v", r.Err(), ErrTooLarge)
+	want := map[string][]string{
+		"sc_status":                   {"200", "500", "200"},
+		"x_forwarded_for":             {"203.0.113.7, 198.51.100.2", "<null>", "<null>"},
+		"x_edge_detailed_result_type": {"Hit", "OriginError", "Error"},
+		"time_taken":                  {"0.002", "0.12", "0.031"},
+		"timestamp":                   {"2025-09-10T08:00:00.123Z", "2025-09-10T08:00:01.456Z", "2025-09-10T08:00:02.789Z"},
+	}
+	for col, w := range want {
+		if diff := cmp.Diff(w, got[col]); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", col, diff)
+		}
+	}
+	if ua := got["cs_user_agent"][2]; !strings.Contains(ua, "(KHTML, like Gecko)") {
+		t.Errorf("user agent %q cut", ua)
+	}
+}
+
+// TestDuplicateField: a #Fields header naming a field twice rejects the
+// lines of its block, each with the object and line; the next header
+// starts a good block again.
+func TestDuplicateField(t *testing.T) {
+	tests := []struct {
+		name, header, field string
+	}{
+		{"same name", "date time sc-status sc-status", "sc-status"},
+		{"names differing in case", "date time SC-STATUS sc-status", "sc-status"},
+		{"timestamp twice", "timestamp(ms) sc-status timestamp(ms) date", "timestamp(ms)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			text := "#Fields: " + tt.header + "\n2025-01-01\t10:00:00\t200\t500\n2025-01-01\t10:00:01\t200\t500\n" +
+				"#Fields: date time sc-status\n2025-01-01\t10:00:02\t404\n"
+			got, st := readAll(t, []byte(text), WithSource("logs/E1.gz"))
+			checkBalance(t, st)
+			if st.Rows != 1 || st.RejectedBy[ReasonDuplicateField] != 2 || st.Rejected != 2 {
+				t.Fatalf("rows %d rejected %v; want 1 row and 2 duplicate_field", st.Rows, st.RejectedBy)
+			}
+			if got["sc_status"][0] != "404" {
+				t.Errorf("row of the good block: sc_status %q", got["sc_status"][0])
+			}
+			for i, s := range st.Samples {
+				if s.Source != "logs/E1.gz" || s.Line != int64(i+2) || s.Field != tt.field || !strings.Contains(s.Detail, "twice") {
+					t.Errorf("sample %d: %+v; want logs/E1.gz line %d, field %s", i, s, i+2, tt.field)
+				}
+			}
+		})
+	}
+}
+
+// TestUnknownFieldsCapped: a header of thousands of made-up names lists
+// MaxUnknownFields of them and counts the rest, and its records still
+// read.
+func TestUnknownFieldsCapped(t *testing.T) {
+	const unknown = 10000
+	var hdr, line strings.Builder
+	hdr.WriteString("#Fields: date time sc-status")
+	line.WriteString("2025-01-01\t10:00:00\t200")
+	for i := range unknown {
+		fmt.Fprintf(&hdr, " x-made-up-%d", i)
+		line.WriteString("\tv")
+	}
+	block := hdr.String() + "\n" + line.String() + "\n"
+	got, st := readAll(t, []byte(block+block))
+	checkBalance(t, st)
+	if st.Rows != 2 || st.Rejected != 0 || got["sc_status"][1] != "200" {
+		t.Fatalf("rows %d rejected %v", st.Rows, st.RejectedBy)
+	}
+	if len(st.UnknownFields) != MaxUnknownFields {
+		t.Errorf("%d unknown names listed, want %d", len(st.UnknownFields), MaxUnknownFields)
+	}
+	for name, n := range st.UnknownFields {
+		if n != 2 {
+			t.Errorf("%s counted %d times, want once per header", name, n)
+		}
+	}
+	if want := int64(2 * (unknown - MaxUnknownFields)); st.UnknownFieldsOmitted != want {
+		t.Errorf("omitted %d, want %d", st.UnknownFieldsOmitted, want)
 	}
 }
