@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/cflens/cflens/ingest/s3source/s3test"
+	"github.com/cflens/cflens/ingest/s3test"
 )
 
 // TestListSkipsDatasets: a listing never yields the files of a cflens
