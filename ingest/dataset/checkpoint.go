@@ -18,11 +18,17 @@ type job struct {
 	news  []newPart
 	out   FileEntry
 	drops []string // replaced files, except one rewritten under the same name
+	// adopt is the staging file that is the whole of out, which is then
+	// stored as it is instead of written.
+	adopt *stagedPart
 }
 
+// newPart is the rows of an object in a partition: batches in memory, or
+// a staging file.
 type newPart struct {
 	obj     *pendingObject
 	batches []arrow.RecordBatch
+	staged  *stagedPart
 	rows    int64
 }
 
@@ -78,6 +84,10 @@ func planCheckpoint(s *state, b *buffer, touched map[string]bool, compactRows in
 			}
 			j := get(pk.partition())
 			j.news = append(j.news, newPart{obj: obj, batches: bs, rows: rows})
+		}
+		for pk, sp := range obj.staged {
+			j := get(pk.partition())
+			j.news = append(j.news, newPart{obj: obj, staged: sp, rows: sp.rows})
 		}
 	}
 	oldSet := map[string]bool{}
@@ -152,7 +162,8 @@ func smallFiles(s *state, compactRows int64, in, written func(dir string) bool) 
 
 // planJob names the output file of the job for folder d (none when no
 // row is left) from the objects whose rows it will hold, and lists the
-// files it replaces.
+// files it replaces. When the file's rows are those of one staging file,
+// that file is adopted.
 func (p *checkpointPlan) planJob(d string, j *job) {
 	sort.Slice(j.olds, func(a, c int) bool { return j.olds[a].Key < j.olds[c].Key })
 	var objs []fileObject
@@ -164,6 +175,9 @@ func (p *checkpointPlan) planJob(d string, j *job) {
 				rows += o.Rows
 			}
 		}
+	}
+	if rows == 0 && len(j.news) == 1 && j.news[0].staged != nil {
+		j.adopt = j.news[0].staged
 	}
 	for _, n := range j.news {
 		objs = append(objs, fileObject{Key: n.obj.ref.Key, ETag: n.obj.ref.ETag, Rows: n.rows})
@@ -251,7 +265,13 @@ func (w *Writer) writeFiles(ctx context.Context, p *checkpointPlan) error {
 			continue
 		}
 		g.Go(func() error {
-			n, err := w.writeFile(gctx, j, p.replaced)
+			var n int64
+			var err error
+			if j.adopt != nil {
+				n, err = w.adopt(gctx, j.out.Key, j.adopt)
+			} else {
+				n, err = w.writeFile(gctx, j, p.replaced)
+			}
 			if err != nil {
 				return fmt.Errorf("write %s: %w", j.out.Key, err)
 			}
