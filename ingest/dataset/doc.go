@@ -6,6 +6,7 @@
 //	distributionid=<ID>/year=YYYY/month=MM/day=DD/hour=HH/<name>.parquet
 //	_cflens/journal/<seq>.json          committed checkpoints (the manifest)
 //	_cflens/journal/<seq>.pending.json  a checkpoint being written
+//	_cflens/stage/.tmp-stage-*.tmp      rows of a large object being read
 //
 // Partitions follow the hour in which requests happened (the timestamp
 // column, UTC), not the hour a log object was delivered. Athena, Hive and
@@ -18,7 +19,10 @@
 // objects whose rows it holds, so writing the same objects again gives the
 // same names and replaces files instead of adding duplicates. The journal
 // is the commit point; see Writer for the order of steps and how a crashed
-// run is rolled back or forward when the dataset is next opened.
+// run is rolled back or forward when the dataset is next opened. An
+// object whose rows outgrow Options.StageBytes is staged in temporary
+// Parquet files as it is read, so that memory does not grow with the size
+// of an object (stage.go).
 //
 // Files hold row groups of Options.RowGroupRows rows, zstd by default,
 // strings dictionary-encoded but for the near-unique ones; the writer
