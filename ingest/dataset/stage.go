@@ -19,12 +19,12 @@ import (
 
 // An object's rows stay out of the dataset until the object is committed,
 // so that a failed object leaves nothing behind. A large object would
-// then be held whole in memory (an object of 3 M lines took 1.6 GiB), so
+// then be held whole in memory (an object of 3 M lines took 1.5 GiB), so
 // once the rows of an object being read take Options.StageBytes, they are
 // staged: written, as they arrive, to one temporary Parquet file per
 // partition, with the dataset's properties and row groups. Abort deletes
 // the staging files. A checkpoint commits a staging file by renaming it
-// into place (by a put for stores that are not local folders) when it is
+// into place (copies it, for stores that are not local folders) when it is
 // the whole of its partition's new file, and otherwise reads it back into
 // the file it writes; either way within the checkpoint's journal
 // transaction, so the order of steps and the recovery described at Writer
