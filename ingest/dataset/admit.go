@@ -9,8 +9,9 @@ import (
 )
 
 // The rows of an object stay in memory until the object is committed (a
-// failed object then leaves nothing in the dataset), and committed rows
-// stay until a checkpoint has written them. Admit keeps the two within a
+// failed object then leaves nothing in the dataset), or, once they take
+// Options.StageBytes, in staging files (stage.go); committed rows stay
+// until a checkpoint has written them. Admit keeps the two within a
 // budget: an object is opened only when the objects being read, at what
 // their rows take so far or at an estimate of what they will take, and
 // the rows not yet written (those filling a buffer and those a checkpoint
@@ -74,7 +75,7 @@ func (a *admissions) committed(o *pendingObject, replaced int64) {
 	defer a.mu.Unlock()
 	a.buffered += o.bytes - replaced
 	a.seenSize += o.ref.Size
-	a.seenBytes += o.bytes
+	a.seenBytes += o.total
 	a.seenObjects++
 }
 
@@ -97,6 +98,11 @@ func (w *Writer) Admit(ctx context.Context, ref ingest.ObjectRef) (func(), error
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	est := a.estimateLocked(ref)
+	if w.o.StageBytes > 0 {
+		// A large object is staged: it holds its unstaged rows and at
+		// most a row group's worth gathered for each staging file.
+		est = min(est, admitFactor*w.o.StageBytes)
+	}
 	stop := context.AfterFunc(ctx, func() {
 		a.mu.Lock()
 		a.cond.Broadcast()

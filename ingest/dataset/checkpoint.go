@@ -26,11 +26,17 @@ type job struct {
 	// stage writes into it.
 	swap  *swapRecord
 	stage FileCreator
+	// adopt is the staging file that is the whole of out, which is then
+	// stored as it is instead of written (into stage, when set).
+	adopt *stagedPart
 }
 
+// newPart is the rows of an object in a partition: batches in memory, or
+// a staging file.
 type newPart struct {
 	obj     *pendingObject
 	batches []arrow.RecordBatch
+	staged  *stagedPart
 	rows    int64
 }
 
@@ -86,6 +92,10 @@ func planCheckpoint(s *state, b *buffer, touched map[string]bool, compactRows in
 			}
 			j := get(pk.partition())
 			j.news = append(j.news, newPart{obj: obj, batches: bs, rows: rows})
+		}
+		for pk, sp := range obj.staged {
+			j := get(pk.partition())
+			j.news = append(j.news, newPart{obj: obj, staged: sp, rows: sp.rows})
 		}
 	}
 	oldSet := map[string]bool{}
@@ -160,7 +170,8 @@ func smallFiles(s *state, compactRows int64, in, written func(dir string) bool) 
 
 // planJob names the output file of the job for folder d (none when no
 // row is left) from the objects whose rows it will hold, and lists the
-// files it replaces.
+// files it replaces. When the file's rows are those of one staging file,
+// that file is adopted.
 func (p *checkpointPlan) planJob(d string, j *job) {
 	sort.Slice(j.olds, func(a, c int) bool { return j.olds[a].Key < j.olds[c].Key })
 	var objs []fileObject
@@ -172,6 +183,9 @@ func (p *checkpointPlan) planJob(d string, j *job) {
 				rows += o.Rows
 			}
 		}
+	}
+	if rows == 0 && len(j.news) == 1 && j.news[0].staged != nil {
+		j.adopt = j.news[0].staged
 	}
 	for _, n := range j.news {
 		objs = append(objs, fileObject{Key: n.obj.ref.Key, ETag: n.obj.ref.ETag, Rows: n.rows})
@@ -264,6 +278,11 @@ func (w *Writer) applyCheckpoint(ctx context.Context, p *checkpointPlan) error {
 		w.rollback(p.pending)
 		return fmt.Errorf("checkpoint %d: %w", seq, err)
 	}
+	for _, j := range p.jobs {
+		if j.adopt != nil && j.out.Key != "" {
+			w.step("adopted")
+		}
+	}
 	w.step("written")
 	if len(p.pending.Swaps) > 0 {
 		if err := w.lease.check(); err != nil {
@@ -336,7 +355,13 @@ func (w *Writer) writeFiles(ctx context.Context, p *checkpointPlan) error {
 			continue
 		}
 		g.Go(func() error {
-			n, err := w.writeFile(gctx, j, p.replaced)
+			var n int64
+			var err error
+			if j.adopt != nil {
+				n, err = w.adopt(gctx, j.out.Key, j.adopt, j.stage)
+			} else {
+				n, err = w.writeFile(gctx, j, p.replaced)
+			}
 			if err != nil {
 				return fmt.Errorf("write %s: %w", j.out.Key, err)
 			}

@@ -7,6 +7,7 @@
 //	_cflens/journal/<seq>.json          committed checkpoints (the manifest)
 //	_cflens/journal/<seq>.pending.json  a checkpoint being written
 //	_cflens/lease/<gen>.lease           the writing run's lease (lock.go)
+//	_cflens/stage/.tmp-stage-*.tmp      rows of a large object being read (stage.go)
 //
 // and, beside a local dataset folder, .<name>.cflens-stage/ while a
 // checkpoint replaces files (swap.go).
@@ -15,8 +16,8 @@
 // column, UTC), not the hour a log object was delivered. Athena and Hive
 // skip names starting with "_" or "."; DuckDB's **/*.parquet glob skips
 // nothing, so no file under the root ends in ".parquet" unless it is
-// live: files being written end in ".tmp", and staged files live outside
-// the root.
+// live: files being written and the staging files of large objects end
+// in ".tmp", and the folders a replace builds live outside the root.
 //
 // One run writes a dataset at a time (Writer, lock.go). On a local folder
 // a replace is one exchange of the distribution folder, so glob readers
@@ -32,7 +33,10 @@
 // objects whose rows it holds, so writing the same objects again gives the
 // same names and replaces files instead of adding duplicates. The journal
 // is the commit point; see Writer for the order of steps and how a crashed
-// run is rolled back or forward when the dataset is next opened.
+// run is rolled back or forward when the dataset is next opened. An
+// object whose rows outgrow Options.StageBytes is staged in temporary
+// Parquet files as it is read, so that memory does not grow with the size
+// of an object (stage.go).
 //
 // Files hold row groups of Options.RowGroupRows rows, zstd by default,
 // strings dictionary-encoded but for the near-unique ones; the writer

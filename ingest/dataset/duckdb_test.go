@@ -186,9 +186,24 @@ func contains(s []string, x string) bool {
 // that the parser made of the logs.
 func TestDuckDBReadsDataset(t *testing.T) {
 	logs, rows := corpus(t)
-	root := t.TempDir()
-	ingestDir(t, logs, root, dataset.Options{BufferBytes: 1 << 20, RowGroupRows: 2000})
+	for _, tc := range []struct {
+		name string
+		o    dataset.Options
+	}{
+		{"objects held", dataset.Options{BufferBytes: 1 << 20, StageBytes: -1, RowGroupRows: 2000}},
+		{"objects staged", dataset.Options{BufferBytes: 1 << 20, StageBytes: 64 << 10, RowGroupRows: 2000}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			ingestDir(t, logs, root, tc.o)
+			checkDuckDBReads(t, root, rows)
+		})
+	}
+}
 
+// checkDuckDBReads compares what DuckDB reads from the dataset at root
+// with the parsed rows.
+func checkDuckDBReads(t *testing.T, root string, rows []row) {
 	type agg struct {
 		n, bytes, s500 int64
 	}

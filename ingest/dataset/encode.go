@@ -99,6 +99,11 @@ func (w *Writer) encode(ctx context.Context, fw *columnFile, j *job, replaced ma
 		}
 	}
 	for _, n := range j.news {
+		if n.staged != nil {
+			if err := w.copyStaged(ctx, rg, n.staged); err != nil {
+				return err
+			}
+		}
 		for _, b := range n.batches {
 			if err := rg.write(b); err != nil {
 				return err

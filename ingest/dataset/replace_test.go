@@ -119,14 +119,14 @@ func copyTree(t testing.TB, src, dst string) {
 	}
 }
 
-// replaceObjects writes n log objects of one distribution spread over
-// three hours, version v: another version has other content and the same
-// number of lines.
-func replaceObjects(t testing.TB, dir string, n, lines int, v int) {
+// replaceObjects writes n log objects of one distribution, each spanning
+// span from one of three starting hours, version v: another version has
+// other content and the same number of lines.
+func replaceObjects(t testing.TB, dir string, n, lines int, v int, span time.Duration) {
 	t.Helper()
 	for i := range n {
 		start := dataset.TestHour0.Add(time.Duration(i%3) * time.Hour)
-		data := dataset.GenLog(start, 2*time.Hour, lines, uint64(1000*v+i))
+		data := dataset.GenLog(start, span, lines, uint64(1000*v+i))
 		name := fmt.Sprintf("E2PROD.%s.%04d.log", start.Format("2006-01-02-15"), i)
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
 			t.Fatal(err)
@@ -141,11 +141,19 @@ func replaceObjects(t testing.TB, dir string, n, lines int, v int) {
 // **/*.parquet (the replaced folder is exchanged in one step). A copy of
 // the dataset as a run killed there would leave it, once reopened, holds
 // every row once, for both readers.
+//
+// In "folder, staged objects" the replacing run stages every object
+// (StageBytes small) and its objects span an hour more than before, so
+// that a checkpoint both replaces files and adopts a staging file as the
+// whole of a new hour's file: that file must go into the folder being
+// exchanged, not the live one.
 func TestReplaceVisibility(t *testing.T) {
 	const objects, lines = 12, 400
 	const want = objects * lines
-	for _, kind := range []string{"folder", "object store"} {
+	for _, kind := range []string{"folder", "object store", "folder, staged objects"} {
 		t.Run(kind, func(t *testing.T) {
+			local := kind != "object store"
+			staged := kind == "folder, staged objects"
 			ctx := context.Background()
 			logs, parent := t.TempDir(), t.TempDir()
 			root := filepath.Join(parent, "ds")
@@ -169,13 +177,28 @@ func TestReplaceVisibility(t *testing.T) {
 					t.Fatalf("ingest: %v, %d rows, want %d", err, sum.Rows, want)
 				}
 			}
-			replaceObjects(t, logs, objects, lines, 1)
+			replaceObjects(t, logs, objects, lines, 1, 2*time.Hour)
 			ingestOnce(o)
 
 			steps := map[string]int{}
+			// adoptedInReplace counts checkpoints that adopted a staging
+			// file and exchanged a folder.
+			var adopted, exchanged bool
+			adoptedInReplace := 0
 			var checkStep func(step string, n int)
 			hook := func(step string) {
 				steps[step]++
+				switch step {
+				case "adopted":
+					adopted = true
+				case "exchanged":
+					exchanged = true
+				case "committed":
+					if adopted && exchanged {
+						adoptedInReplace++
+					}
+					adopted, exchanged = false, false
+				}
 				// The checks run in a goroutine of their own, so that a
 				// failing one ends it, not the writer's.
 				done := make(chan struct{})
@@ -189,7 +212,7 @@ func TestReplaceVisibility(t *testing.T) {
 				if rows, distinct := journalCounts(t, st); rows != want || distinct != want {
 					t.Errorf("after %s #%d, cflens reads %d rows, %d distinct; want %d", step, n, rows, distinct, want)
 				}
-				if kind == "folder" {
+				if local {
 					if rows, distinct := globCounts(t, root); rows != want || distinct != want {
 						t.Errorf("after %s #%d, DuckDB reads %d rows, %d distinct; want %d", step, n, rows, distinct, want)
 					}
@@ -219,11 +242,18 @@ func TestReplaceVisibility(t *testing.T) {
 					t.Errorf("killed at %s #%d and reopened, DuckDB reads %d rows, %d distinct; want %d", step, n, rows, distinct, want)
 				}
 			}
-			replaceObjects(t, logs, objects, lines, 2)
-			ingestOnce(dataset.WithStepHook(o, hook))
+			o2, span := o, 2*time.Hour
+			if staged {
+				o2.StageBytes, span = 16<<10, 3*time.Hour
+			}
+			replaceObjects(t, logs, objects, lines, 2, span)
+			ingestOnce(dataset.WithStepHook(o2, hook))
 			t.Logf("steps stopped at: %v", steps)
-			if kind == "folder" && steps["exchanged"] == 0 {
+			if local && steps["exchanged"] == 0 {
 				t.Errorf("no partition folder was exchanged: the replace did not take the atomic path")
+			}
+			if staged && adoptedInReplace == 0 {
+				t.Errorf("no checkpoint adopted a staging file while exchanging a folder (steps %v)", steps)
 			}
 			if steps["committed"] < 2 {
 				t.Errorf("%d checkpoints, want several", steps["committed"])

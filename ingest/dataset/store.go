@@ -105,6 +105,9 @@ func (d *DirStore) path(key string) (string, error) {
 	return filepath.Join(d.root, filepath.FromSlash(key)), nil
 }
 
+// place returns the path of key's file (placer, stage.go).
+func (d *DirStore) place(key string) (string, error) { return d.path(key) }
+
 // tempPrefix starts the names of files being written: hidden from readers
 // (Hive and Athena skip names starting with "." or "_"), and ending in
 // ".tmp" so that no "*.parquet" glob matches them either.

@@ -195,12 +195,20 @@ func (d *DirStore) stage(r swapRecord, seq int64, drop []string) (FileCreator, e
 // prefix, the folder that the staging folder stands for.
 type stageCreator struct{ dir, prefix string }
 
-func (s stageCreator) Create(ctx context.Context, key string) (PendingFile, error) {
+// place returns the path of key's file in the staging folder.
+func (s stageCreator) place(key string) (string, error) {
 	rel, ok := strings.CutPrefix(key, s.prefix)
 	if !ok {
-		return nil, fmt.Errorf("create %s: %w: outside the staged folder %s", key, errBadKey, s.prefix)
+		return "", fmt.Errorf("create %s: %w: outside the staged folder %s", key, errBadKey, s.prefix)
 	}
-	dst := filepath.Join(s.dir, filepath.FromSlash(rel))
+	return filepath.Join(s.dir, filepath.FromSlash(rel)), nil
+}
+
+func (s stageCreator) Create(ctx context.Context, key string) (PendingFile, error) {
+	dst, err := s.place(key)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return nil, fmt.Errorf("create folder of %s: %w", key, err)
 	}

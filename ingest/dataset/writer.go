@@ -37,6 +37,11 @@ type Options struct {
 	// checkpoint writes them out. At most two buffers exist at once: one
 	// filling, one being written.
 	BufferBytes int64
+	// StageBytes: once the rows of an object being read take this much
+	// Arrow memory, they are staged in temporary Parquet files as they
+	// arrive instead of held until the object is committed (see stage.go).
+	// 0 takes BufferBytes; a negative value holds every object whole.
+	StageBytes int64
 	// CompactRows: when a run ends, the files with fewer rows in each
 	// partition that the run wrote to are merged into one, so that many
 	// small runs (an hourly job) converge to few files. Checkpoints in
@@ -86,6 +91,9 @@ func (o *Options) fill() {
 	}
 	if o.BufferBytes <= 0 {
 		o.BufferBytes = d.BufferBytes
+	}
+	if o.StageBytes == 0 {
+		o.StageBytes = o.BufferBytes
 	}
 	if o.Parallel <= 0 {
 		o.Parallel = d.Parallel
@@ -158,6 +166,12 @@ type Writer struct {
 	// touched holds the partition folders written in this run; only the
 	// flusher goroutine uses it.
 	touched map[string]bool
+
+	// stageDir holds the staging files of large objects; stageInPlace
+	// says that they are in the dataset's folder and can be renamed into
+	// place.
+	stageDir     string
+	stageInPlace bool
 }
 
 var (
@@ -193,6 +207,7 @@ func NewWriter(ctx context.Context, st Store, o Options) (*Writer, error) {
 		done:    make(chan struct{}),
 		touched: map[string]bool{},
 	}
+	w.stageDir, w.stageInPlace = stagingFolder(st, o.SpoolDir)
 	w.adm.init()
 	go w.flusher()
 	return w, nil
@@ -348,12 +363,17 @@ func (k partKey) partition() Partition {
 	return Partition{DistributionID: k.dist, Hour: timeOfHour(k.hour)}
 }
 
-// pendingObject holds the rows of one object, split by partition.
+// pendingObject holds the rows of one object, split by partition: in
+// memory, or in staging files once they took Options.StageBytes. When the
+// object is committed its rows are all in one or the other.
 type pendingObject struct {
-	ref   ingest.ObjectRef
-	rows  int64
-	bytes int64
-	parts map[partKey][]arrow.RecordBatch
+	ref  ingest.ObjectRef
+	rows int64
+	// bytes is the memory the object holds; total is the memory its rows
+	// took in all.
+	bytes, total int64
+	parts        map[partKey][]arrow.RecordBatch
+	staged       map[partKey]*stagedPart
 }
 
 func (p *pendingObject) release() {
@@ -363,6 +383,10 @@ func (p *pendingObject) release() {
 		}
 	}
 	p.parts = nil
+	for _, sp := range p.staged {
+		sp.remove()
+	}
+	p.staged = nil
 }
 
 type buffer struct {
@@ -427,8 +451,12 @@ func (s *objectSink) Write(batch arrow.RecordBatch) error {
 	s.obj.rows += int64(n)
 	nb := batchBytes(full)
 	s.obj.bytes += nb
+	s.obj.total += nb
 	if s.adm != nil {
 		s.adm.used.Add(nb)
+	}
+	if s.w.o.StageBytes > 0 && s.obj.bytes >= s.w.o.StageBytes {
+		return s.stage(false)
 	}
 	return nil
 }
@@ -494,8 +522,8 @@ func (s *objectSink) keepByHour(full arrow.RecordBatch, dist string, runs []hour
 	return nil
 }
 
-// Commit hands the object's rows to the writer. When the buffer is full
-// it goes to the background writer; if that is still busy with the
+// Commit hands the object's rows to the writer. When the buffer is full,
+// or the object was staged, it goes to the background writer; if that is still busy with the
 // previous buffer, Commit waits (backpressure).
 func (s *objectSink) Commit() error {
 	if s.done {
@@ -506,6 +534,12 @@ func (s *objectSink) Commit() error {
 	if err := w.firstErr(); err != nil {
 		s.obj.release()
 		return err
+	}
+	if s.obj.staged != nil {
+		if err := s.stage(true); err != nil {
+			s.obj.release()
+			return err
+		}
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -522,7 +556,9 @@ func (s *objectSink) Commit() error {
 	w.buf.objects[s.obj.ref.Key] = s.obj
 	w.buf.bytes += s.obj.bytes
 	w.adm.committed(s.obj, replaced)
-	if w.buf.bytes < w.o.BufferBytes {
+	// A staged object ends the buffer too: its staging files are then
+	// committed without waiting for other objects to fill a buffer.
+	if w.buf.bytes < w.o.BufferBytes && s.obj.staged == nil {
 		return nil
 	}
 	b := w.buf
