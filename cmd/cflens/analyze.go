@@ -139,11 +139,11 @@ func analyzeSettings(o *analyzeOptions) (analyze.Options, error) {
 		}
 		opts.ErrorPath = re
 	}
-	if opts.From, err = parseTimeFlag(o.src.from); err != nil {
-		return opts, usage.Errorf("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--from: %v", err)
+	if opts.From, err = timeFlag("from", o.src.from); err != nil {
+		return opts, err
 	}
-	if opts.To, err = parseTimeFlag(o.src.to); err != nil {
-		return opts, usage.Errorf("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--to: %v", err)
+	if opts.To, err = timeFlag("to", o.src.to); err != nil {
+		return opts, err
 	}
 	if !opts.From.IsZero() && !opts.To.IsZero() && !opts.From.Before(opts.To) {
 		return opts, usage.Errorf("", "--from %s is not before --to %s", o.src.from, o.src.to)
@@ -210,7 +210,7 @@ func analyzeResult(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*a
 		roles := map[string]string{}
 		for role, vals := range map[string][]string{schema.RoleProduction: o.src.production, schema.RoleStaging: o.src.staging} {
 			for _, v := range vals {
-				if !distributionIDPattern.MatchString(v) {
+				if !schema.IsDistributionID(v) {
 					return nil, usage.Errorf("with --dataset, --production and --staging take distribution IDs", "%q is not a distribution ID", v)
 				}
 				roles[v] = role

@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cflens/cflens/analyze"
+	"github.com/cflens/cflens/analyze/report"
 	"github.com/cflens/cflens/cmd/internal/atomicfile"
 	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest/loggen"
@@ -323,7 +324,7 @@ func printComparison(w io.Writer, checks []truthCheck) {
 		if !c.countsAgree {
 			counts = "DIFFER"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f%%\t%.1f%% [%.1f, %.1f] %s\t%s\t\n", strings.TrimSpace(terminalSafe(c.window)), c.role, gen,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f%%\t%.1f%% [%.1f, %.1f] %s\t%s\t\n", strings.TrimSpace(report.TerminalSafe(c.window)), c.role, gen,
 			100*c.expected, 100*c.measured, 100*c.ci[0], 100*c.ci[1], verdict, counts)
 	}
 	tw.Flush()

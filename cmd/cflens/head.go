@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/spf13/cobra"
 
+	"github.com/cflens/cflens/analyze/report"
 	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest"
 	"github.com/cflens/cflens/ingest/schema"
@@ -120,7 +121,7 @@ func (o headObject) Write(b arrow.RecordBatch) error {
 			for i, f := range b.Schema().Fields() {
 				v := "NULL"
 				if c := b.Column(i); c.IsValid(row) {
-					v = terminalSafe(c.ValueStr(row))
+					v = report.TerminalSafe(c.ValueStr(row))
 				}
 				fmt.Fprintf(h.w, "%-28s %s\n", f.Name, strings.TrimSpace(v))
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/spf13/cobra"
 
+	"github.com/cflens/cflens/analyze/report"
 	"github.com/cflens/cflens/cmd/internal/atomicfile"
 	"github.com/cflens/cflens/ingest"
 )
@@ -128,11 +129,11 @@ func writeSummaryText(w io.Writer, s *ingest.Summary, took time.Duration) {
 		if name == "" {
 			name = "(no distribution ID in the object names)"
 		}
-		fmt.Fprintf(w, "  %s: %d objects, %d rows, %d rejected\n", name, c.Objects, c.Rows, c.RejectedLines)
+		fmt.Fprintf(w, "  %s: %d objects, %d rows, %d rejected\n", report.TerminalSafe(name), c.Objects, c.Rows, c.RejectedLines)
 	}
 	for _, reason := range sortedKeys(s.RejectedByReason) {
 		rr := s.RejectedByReason[reason]
-		fmt.Fprintf(w, "  rejected %s: %d\n", reason, rr.Count)
+		fmt.Fprintf(w, "  rejected %s: %d\n", report.TerminalSafe(reason), rr.Count)
 		for _, smp := range rr.Samples {
 			what := smp.Detail
 			if smp.Field != "" {
@@ -142,14 +143,14 @@ func writeSummaryText(w io.Writer, s *ingest.Summary, took time.Duration) {
 			if len(text) > 100 {
 				text = text[:100] + "…"
 			}
-			fmt.Fprintf(w, "    %s:%d %s: %s\n", terminalSafe(smp.Object), smp.Line, terminalSafe(what), terminalSafe(text))
+			fmt.Fprintf(w, "    %s:%d %s: %s\n", report.TerminalSafe(smp.Object), smp.Line, report.TerminalSafe(what), report.TerminalSafe(text))
 		}
 	}
 	for _, f := range sortedKeys(s.UnknownFields) {
-		fmt.Fprintf(w, "  unknown field %q in %d headers (ignored)\n", terminalSafe(f), s.UnknownFields[f])
+		fmt.Fprintf(w, "  unknown field %q in %d headers (ignored)\n", report.TerminalSafe(f), s.UnknownFields[f])
 	}
 	for _, f := range s.Failed {
-		fmt.Fprintf(w, "  FAILED %s after %d attempts: %s\n", terminalSafe(f.Object), f.Attempts, terminalSafe(f.Error))
+		fmt.Fprintf(w, "  FAILED %s after %d attempts: %s\n", report.TerminalSafe(f.Object), f.Attempts, report.TerminalSafe(f.Error))
 	}
 }
 

@@ -255,13 +255,13 @@ func runEvery(ctx context.Context, from, to time.Time, every time.Duration, form
 // of --from/--to, each written as a report into the folder --out (HTML
 // unless --format says otherwise), with an index.
 func runAnalyzeEvery(ctx context.Context, o *analyzeOptions, stderr io.Writer) error {
-	from, err := parseTimeFlag(o.src.from)
+	from, err := timeFlag("from", o.src.from)
 	if err != nil {
-		return usage.Errorf("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--from: %v", err)
+		return err
 	}
-	to, err := parseTimeFlag(o.src.to)
+	to, err := timeFlag("to", o.src.to)
 	if err != nil {
-		return usage.Errorf("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--to: %v", err)
+		return err
 	}
 	format := o.format
 	if format == "" {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cflens/cflens/analyze"
 	"github.com/cflens/cflens/analyze/cloudtrail"
+	"github.com/cflens/cflens/analyze/report"
 	"github.com/cflens/cflens/cmd/internal/atomicfile"
 	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest"
@@ -95,7 +96,7 @@ timeline is still written), 2 usage error, 1 other errors.`,
 func runWindowsFromCloudTrail(ctx context.Context, o *windowsCloudTrailOptions, stdout, stderr io.Writer) error {
 	opts := cloudtrail.DefaultOptions()
 	for _, id := range append([]string{o.production, o.staging}, o.distributions...) {
-		if id != "" && !distributionIDPattern.MatchString(id) {
+		if id != "" && !schema.IsDistributionID(id) {
 			return usage.Errorf("distribution IDs look like E1A2B3C4D5E6F7", "%q is not a distribution ID", id)
 		}
 	}
@@ -107,11 +108,11 @@ func runWindowsFromCloudTrail(ctx context.Context, o *windowsCloudTrailOptions, 
 	}
 	opts.Production, opts.Staging, opts.Distributions = o.production, o.staging, o.distributions
 	var err error
-	if opts.From, err = parseTimeFlag(o.from); err != nil {
-		return usage.Errorf("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--from: %v", err)
+	if opts.From, err = timeFlag("from", o.from); err != nil {
+		return err
 	}
-	if opts.To, err = parseTimeFlag(o.to); err != nil {
-		return usage.Errorf("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--to: %v", err)
+	if opts.To, err = timeFlag("to", o.to); err != nil {
+		return err
 	}
 	if !opts.From.IsZero() && !opts.To.IsZero() && !opts.From.Before(opts.To) {
 		return usage.Errorf("", "--from %s is not before --to %s", o.from, o.to)
@@ -283,17 +284,17 @@ func writeCloudTrailReport(w io.Writer, r *cloudtrail.Report) {
 	}
 	fmt.Fprintf(w, "  production %s, staging %s, policies %s\n", orNone(r.Production), orNone(r.Staging), orNone(strings.Join(r.Policies, ", ")))
 	for _, f := range r.Failed {
-		fmt.Fprintf(w, "  skipped failed call %s %s on %s at %s: %s: %s\n", terminalSafe(f.EventName), terminalSafe(f.EventID), terminalSafe(orNone(f.Resource)),
-			f.Time.UTC().Format(time.RFC3339), terminalSafe(f.ErrorCode), terminalSafe(f.ErrorMessage))
+		fmt.Fprintf(w, "  skipped failed call %s %s on %s at %s: %s: %s\n", report.TerminalSafe(f.EventName), report.TerminalSafe(f.EventID), report.TerminalSafe(orNone(f.Resource)),
+			f.Time.UTC().Format(time.RFC3339), report.TerminalSafe(f.ErrorCode), report.TerminalSafe(f.ErrorMessage))
 	}
 	for _, u := range r.Unknown {
 		at := ""
 		if !u.Time.IsZero() {
 			at = " at " + u.Time.UTC().Format(time.RFC3339)
 		}
-		fmt.Fprintf(w, "  unreadable %s %s%s in %s: %s\n", terminalSafe(orNone(u.EventName)), terminalSafe(orNone(u.EventID)), at, terminalSafe(u.File), terminalSafe(u.Reason))
+		fmt.Fprintf(w, "  unreadable %s %s%s in %s: %s\n", report.TerminalSafe(orNone(u.EventName)), report.TerminalSafe(orNone(u.EventID)), at, report.TerminalSafe(u.File), report.TerminalSafe(u.Reason))
 	}
 	for _, f := range r.FileErrors {
-		fmt.Fprintf(w, "  unread file %s: %s\n", terminalSafe(f.File), terminalSafe(f.Error))
+		fmt.Fprintf(w, "  unread file %s: %s\n", report.TerminalSafe(f.File), report.TerminalSafe(f.Error))
 	}
 }
