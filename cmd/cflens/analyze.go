@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cflens/cflens/analyze"
+	"github.com/cflens/cflens/cmd/internal/redact"
 	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest"
 	"github.com/cflens/cflens/ingest/dataset"
@@ -247,6 +248,9 @@ func analyzeResult(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*a
 		start := time.Now()
 		sum, runErr = ingest.Run(ctx, iopts, rs.sources, agg)
 		bar.finish()
+		if sum != nil {
+			redactSummary(sum)
+		}
 		if sum != nil && (o.verbose || !sum.Complete) {
 			writeSummaryText(stderr, sum, time.Since(start))
 		}
@@ -256,15 +260,10 @@ func analyzeResult(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*a
 	}
 	res := agg.Result()
 	if runErr == nil && trailErr != nil {
-		res.Warnings = append(res.Warnings, "the CloudTrail record could not be read whole: "+trailErr.Error())
+		res.Warnings = append(res.Warnings, "the CloudTrail record could not be read whole: "+redact.Error(trailErr))
 		runErr = trailErr
 	}
-	if sum != nil {
-		res.Input.RejectedLines = sum.RejectedLines
-		if !sum.Complete {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("the run was incomplete: %d objects could not be read", len(sum.Failed)))
-		}
-	}
+	res.AddIngest(sum)
 	return res, runErr
 }
 

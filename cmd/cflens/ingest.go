@@ -14,6 +14,7 @@ import (
 
 	"github.com/cflens/cflens/analyze/report"
 	"github.com/cflens/cflens/cmd/internal/atomicfile"
+	"github.com/cflens/cflens/cmd/internal/redact"
 	"github.com/cflens/cflens/ingest"
 )
 
@@ -84,6 +85,7 @@ func runIngest(ctx context.Context, o *ingestOptions, stderr io.Writer) error {
 	sum, runErr := ingest.Run(ctx, opts, rs.sources, sink)
 	bar.finish()
 	if sum != nil {
+		redactSummary(sum)
 		writeSummaryText(stderr, sum, time.Since(start))
 		if o.summaryFile != "" {
 			if err := writeJSONFile(o.summaryFile, sum); err != nil {
@@ -99,7 +101,7 @@ func newLogger(w io.Writer, verbose bool) *slog.Logger {
 	if verbose {
 		level = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: redact.ReplaceAttr}))
 }
 
 // countSink parses and counts without keeping rows.
@@ -151,6 +153,15 @@ func writeSummaryText(w io.Writer, s *ingest.Summary, took time.Duration) {
 	}
 	for _, f := range s.Failed {
 		fmt.Fprintf(w, "  FAILED %s after %d attempts: %s\n", report.TerminalSafe(f.Object), f.Attempts, report.TerminalSafe(f.Error))
+	}
+}
+
+// redactSummary removes credentials from the error texts of a summary
+// before it is printed or written: an endpoint may echo what a request
+// carried into its error message.
+func redactSummary(s *ingest.Summary) {
+	for i := range s.Failed {
+		s.Failed[i].Error = redact.String(s.Failed[i].Error)
 	}
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"github.com/cflens/cflens/analyze"
 	"github.com/cflens/cflens/analyze/report"
 	"github.com/cflens/cflens/cmd/internal/atomicfile"
+	"github.com/cflens/cflens/cmd/internal/redact"
 	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest"
 )
@@ -225,7 +225,7 @@ func runEvery(ctx context.Context, from, to time.Time, every time.Duration, form
 				return err
 			}
 			if !errors.Is(err, ingest.ErrIncomplete) || res == nil {
-				e.Err = err.Error()
+				e.Err = redact.Error(err)
 			}
 			failed = append(failed, p[0].UTC().Format(time.RFC3339))
 		}
@@ -333,25 +333,20 @@ func runReport(ctx context.Context, o *reportOptions, stdin io.Reader, stdout io
 	return writeReportTable(ctx, res, o.format, o.out, o.table, stdout)
 }
 
-// readAnalysis reads a cflens.analysis/v1 JSON file.
+// readAnalysis reads a cflens.analysis/v1 JSON file, or stdin for "-".
 func readAnalysis(path string, stdin io.Reader) (*analyze.Result, error) {
-	var data []byte
-	var err error
-	if path == "-" {
-		data, err = io.ReadAll(stdin)
-	} else {
-		data, err = os.ReadFile(path)
+	r := stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("read analysis: %w", err)
+		}
+		defer f.Close()
+		r = f
 	}
+	res, err := analyze.ReadJSON(r)
 	if err != nil {
-		return nil, fmt.Errorf("read analysis: %w", err)
+		return nil, usage.Errorf("--in takes the JSON written by 'cflens analyze --format json'", "%s: %w", path, err)
 	}
-	var res analyze.Result
-	if err := json.Unmarshal(data, &res); err != nil {
-		return nil, usage.Errorf("--in takes the JSON written by 'cflens analyze --format json'", "read analysis %s: %w", path, err)
-	}
-	if res.Schema != analyze.SchemaVersion {
-		return nil, usage.Errorf("--in takes the JSON written by 'cflens analyze --format json'",
-			"analysis %s has schema %q, want %q", path, res.Schema, analyze.SchemaVersion)
-	}
-	return &res, nil
+	return res, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/cflens/cflens/analyze/cloudtrail"
 	"github.com/cflens/cflens/analyze/report"
 	"github.com/cflens/cflens/cmd/internal/atomicfile"
+	"github.com/cflens/cflens/cmd/internal/redact"
 	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest"
 	"github.com/cflens/cflens/ingest/s3source"
@@ -285,16 +286,16 @@ func writeCloudTrailReport(w io.Writer, r *cloudtrail.Report) {
 	fmt.Fprintf(w, "  production %s, staging %s, policies %s\n", orNone(r.Production), orNone(r.Staging), orNone(strings.Join(r.Policies, ", ")))
 	for _, f := range r.Failed {
 		fmt.Fprintf(w, "  skipped failed call %s %s on %s at %s: %s: %s\n", report.TerminalSafe(f.EventName), report.TerminalSafe(f.EventID), report.TerminalSafe(orNone(f.Resource)),
-			f.Time.UTC().Format(time.RFC3339), report.TerminalSafe(f.ErrorCode), report.TerminalSafe(f.ErrorMessage))
+			f.Time.UTC().Format(time.RFC3339), report.TerminalSafe(f.ErrorCode), report.TerminalSafe(redact.String(f.ErrorMessage)))
 	}
 	for _, u := range r.Unknown {
 		at := ""
 		if !u.Time.IsZero() {
 			at = " at " + u.Time.UTC().Format(time.RFC3339)
 		}
-		fmt.Fprintf(w, "  unreadable %s %s%s in %s: %s\n", report.TerminalSafe(orNone(u.EventName)), report.TerminalSafe(orNone(u.EventID)), at, report.TerminalSafe(u.File), report.TerminalSafe(u.Reason))
+		fmt.Fprintf(w, "  unreadable %s %s%s in %s: %s\n", report.TerminalSafe(orNone(u.EventName)), report.TerminalSafe(orNone(u.EventID)), at, report.TerminalSafe(u.File), report.TerminalSafe(redact.String(u.Reason)))
 	}
 	for _, f := range r.FileErrors {
-		fmt.Fprintf(w, "  unread file %s: %s\n", report.TerminalSafe(f.File), report.TerminalSafe(f.Error))
+		fmt.Fprintf(w, "  unread file %s: %s\n", report.TerminalSafe(f.File), report.TerminalSafe(redact.String(f.Error)))
 	}
 }
