@@ -237,12 +237,12 @@ func Run(ctx context.Context, opts Options, sources []Source, sink Sink) (*Summa
 		st := res.stats
 		c := Counts{Objects: 1, Bytes: st.Bytes, Lines: st.Lines, HeaderLines: st.HeaderLines,
 			Rows: st.Rows, RejectedLines: st.Rejected, OutOfRange: st.OutOfRange}
-		sum.add(c)
+		sum.Add(c)
 		id := res.ref.DistributionID
 		if sum.Distributions[id] == nil {
 			sum.Distributions[id] = &Counts{}
 		}
-		sum.Distributions[id].add(c)
+		sum.Distributions[id].Add(c)
 		for reason, n := range st.RejectedBy {
 			rr := sum.RejectedByReason[reason]
 			if rr == nil {

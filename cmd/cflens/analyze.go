@@ -14,7 +14,6 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/cflens/cflens/analyze"
 	"github.com/cflens/cflens/cmd/internal/redact"
@@ -277,51 +276,11 @@ func analyzeDataset(ctx context.Context, o *analyzeOptions, opts analyze.Options
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	if err := readDatasetSlices(ctx, st, opts.From, opts.To, agg.Columns(), workers, agg); err != nil {
+	ro := dataset.ReadOptions{From: opts.From, To: opts.To, Columns: agg.Columns(), DictStrings: true}
+	if _, err := dataset.ReadParallel(ctx, st, ro, workers, agg); err != nil {
 		return fmt.Errorf("read dataset %s: %w", o.dataset, err)
 	}
 	return nil
-}
-
-// readDatasetSlices reads the dataset into sink in up to n time slices at
-// once. Data files are hour partitions, so slices cut on whole hours
-// split the files without filtering rows; each slice is balanced by
-// file size.
-func readDatasetSlices(ctx context.Context, st dataset.Store, from, to time.Time, cols []int, n int, sink ingest.Sink) error {
-	files, err := dataset.Files(ctx, st, dataset.ReadOptions{From: from, To: to})
-	if err != nil {
-		return err
-	}
-	sizes := map[time.Time]int64{}
-	var total int64
-	for _, f := range files {
-		sizes[f.Partition.Hour] += max(f.Size, 1)
-		total += max(f.Size, 1)
-	}
-	hours := make([]time.Time, 0, len(sizes))
-	for h := range sizes {
-		hours = append(hours, h)
-	}
-	sort.Slice(hours, func(i, j int) bool { return hours[i].Before(hours[j]) })
-	n = max(1, min(n, runtime.GOMAXPROCS(0)))
-	bounds := []time.Time{from}
-	var acc int64
-	for _, h := range hours {
-		if len(bounds) < n && acc > 0 && acc >= total*int64(len(bounds))/int64(n) && h.After(from) {
-			bounds = append(bounds, h)
-		}
-		acc += sizes[h]
-	}
-	bounds = append(bounds, to)
-	g, ctx := errgroup.WithContext(ctx)
-	for i := 0; i+1 < len(bounds); i++ {
-		ro := dataset.ReadOptions{From: bounds[i], To: bounds[i+1], Columns: cols, DictStrings: true}
-		g.Go(func() error {
-			_, err := dataset.Read(ctx, st, ro, sink)
-			return err
-		})
-	}
-	return g.Wait()
 }
 
 // trailTimeline derives the timeline from CloudTrail when
