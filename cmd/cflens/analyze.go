@@ -41,7 +41,7 @@ type analyzeOptions struct {
 	verbose               bool
 }
 
-func newAnalyzeCmd() *cobra.Command {
+func newAnalyzeCmd(d *deps) *cobra.Command {
 	o := &analyzeOptions{}
 	cmd := &cobra.Command{
 		Use:   "analyze [SRC…] --timeline FILE [--production ID|SRC] [--staging ID|SRC] [--dataset DIR|s3://…]",
@@ -60,16 +60,14 @@ rejected lines over --max-reject-rate; the analysis is still written),
 2 usage error, 1 other errors.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.src.sources = args
-			if o.every != 0 {
-				return runAnalyzeEvery(cmd.Context(), o, cmd.ErrOrStderr())
-			}
-			return runAnalyze(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runAnalyze(cmd.Context(), o, d.streams(cmd))
 		},
 	}
 	// The shared source flags, with their --format (of the logs) renamed
 	// --log-format: here --format is that of the analysis.
 	srcFlags := pflag.NewFlagSet("sources", pflag.ContinueOnError)
 	bindSourceFlags(srcFlags, &o.src)
+	d.aws(&o.src.aws)
 	fs := cmd.Flags()
 	srcFlags.VisitAll(func(f *pflag.Flag) {
 		if f.Name == "format" {
@@ -176,12 +174,15 @@ func setRoles(opts *analyze.Options, roles map[string]string) {
 	}
 }
 
-func runAnalyze(ctx context.Context, o *analyzeOptions, stdout, stderr io.Writer) error {
-	res, runErr := analyzeResult(ctx, o, stderr)
+func runAnalyze(ctx context.Context, o *analyzeOptions, s *IOStreams) error {
+	if o.every != 0 {
+		return runAnalyzeEvery(ctx, o, s.Err)
+	}
+	res, runErr := analyzeResult(ctx, o, s.Err)
 	if res == nil {
 		return runErr
 	}
-	if err := writeReport(ctx, res, o.format, o.out, stdout); err != nil {
+	if err := writeReport(ctx, res, o.format, o.out, s.Out); err != nil {
 		return err
 	}
 	return runErr

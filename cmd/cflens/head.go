@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 
@@ -25,7 +24,7 @@ type headOptions struct {
 	json    bool
 }
 
-func newHeadCmd() *cobra.Command {
+func newHeadCmd(d *deps) *cobra.Command {
 	o := &headOptions{}
 	cmd := &cobra.Command{
 		Use:   "head [SRC…]",
@@ -34,17 +33,19 @@ func newHeadCmd() *cobra.Command {
 object per row with --json), to see how cflens reads a file.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.src.sources = args
-			return runHead(cmd.Context(), o, cmd.OutOrStdout())
+			return runHead(cmd.Context(), o, d.streams(cmd))
 		},
 	}
 	bindSourceFlags(cmd.Flags(), &o.src)
+	d.aws(&o.src.aws)
 	cmd.Flags().IntVarP(&o.n, "rows", "n", 10, "rows to print")
 	cmd.Flags().StringSliceVarP(&o.columns, "columns", "c", nil, "columns to print (default: all)")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print JSON lines")
 	return cmd
 }
 
-func runHead(ctx context.Context, o *headOptions, stdout io.Writer) error {
+func runHead(ctx context.Context, o *headOptions, s *IOStreams) error {
+	stdout := s.Out
 	rs, err := resolveSources(ctx, &o.src)
 	if err != nil {
 		return err

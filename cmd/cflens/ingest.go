@@ -30,7 +30,7 @@ type ingestOptions struct {
 	verbose         bool
 }
 
-func newIngestCmd() *cobra.Command {
+func newIngestCmd(d *deps) *cobra.Command {
 	o := &ingestOptions{}
 	cmd := &cobra.Command{
 		Use:   "ingest [SRC…] [--production ID|SRC] [--staging ID|SRC] [--out DIR|s3://bucket/prefix/]",
@@ -44,10 +44,11 @@ Exit status: 0 complete, 3 incomplete (objects that could not be read, or
 rejected lines over --max-reject-rate), 2 usage error, 1 other errors.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.src.sources = args
-			return runIngest(cmd.Context(), o, cmd.ErrOrStderr())
+			return runIngest(cmd.Context(), o, d.streams(cmd))
 		},
 	}
 	bindSourceFlags(cmd.Flags(), &o.src)
+	d.aws(&o.src.aws)
 	cmd.Flags().StringVar(&o.out, "out", "", "dataset to write: a folder or s3://bucket/prefix/")
 	cmd.Flags().StringVar(&o.summaryFile, "summary", "", "write the run summary as JSON to this file")
 	cmd.Flags().Float64Var(&o.maxRejectRate, "max-reject-rate", 0.001, "share of rejected lines above which the run is incomplete (exit 3)")
@@ -57,7 +58,8 @@ rejected lines over --max-reject-rate), 2 usage error, 1 other errors.`,
 	return cmd
 }
 
-func runIngest(ctx context.Context, o *ingestOptions, stderr io.Writer) error {
+func runIngest(ctx context.Context, o *ingestOptions, s *IOStreams) error {
+	stderr := s.Err
 	rs, err := resolveSources(ctx, &o.src)
 	if err != nil {
 		return err
@@ -81,12 +83,12 @@ func runIngest(ctx context.Context, o *ingestOptions, stderr io.Writer) error {
 	opts.Logger = newLogger(stderr, o.verbose)
 	bar := newProgress(stderr, "ingest")
 	opts.Progress = bar.update
-	start := time.Now()
+	start := s.Now()
 	sum, runErr := ingest.Run(ctx, opts, rs.sources, sink)
 	bar.finish()
 	if sum != nil {
 		redactSummary(sum)
-		writeSummaryText(stderr, sum, time.Since(start))
+		writeSummaryText(stderr, sum, s.Now().Sub(start))
 		if o.summaryFile != "" {
 			if err := writeJSONFile(o.summaryFile, sum); err != nil {
 				return err

@@ -204,7 +204,7 @@ type reportOptions struct {
 	table  string
 }
 
-func newReportCmd() *cobra.Command {
+func newReportCmd(d *deps) *cobra.Command {
 	o := &reportOptions{}
 	cmd := &cobra.Command{
 		Use:   "report --in analysis.json [--format text|markdown|csv|json|html] [--out FILE|DIR]",
@@ -221,7 +221,7 @@ format follows the extension of --out, else text. Files are replaced
 atomically.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runReport(cmd.Context(), o, cmd.InOrStdin(), cmd.OutOrStdout())
+			return runReport(cmd.Context(), o, d.streams(cmd))
 		},
 	}
 	fs := cmd.Flags()
@@ -232,15 +232,15 @@ atomically.`,
 	return cmd
 }
 
-func runReport(ctx context.Context, o *reportOptions, stdin io.Reader, stdout io.Writer) error {
+func runReport(ctx context.Context, o *reportOptions, s *IOStreams) error {
 	if o.in == "" {
 		return usage.Errorf("save one with 'cflens analyze --format json --out analysis.json'", "--in is required")
 	}
-	res, err := readAnalysis(o.in, stdin)
+	res, err := readAnalysis(o.in, s.In)
 	if err != nil {
 		return err
 	}
-	return writeReportTable(ctx, res, o.format, o.out, o.table, stdout)
+	return writeReportTable(ctx, res, o.format, o.out, o.table, s.Out)
 }
 
 // readAnalysis reads a cflens.analysis/v1 JSON file, or stdin for "-".

@@ -33,22 +33,21 @@ type windowsCloudTrailOptions struct {
 	verbose       bool
 	current       bool
 	aws           awsOptions
-	// cloudFront and now stand in for the CloudFront API and the clock in
-	// tests; nil means the real ones.
+	// cloudFront stands in for the CloudFront API in tests; nil means
+	// the real one.
 	cloudFront cloudFrontAPI
-	now        func() time.Time
 }
 
-func newWindowsCmd() *cobra.Command {
+func newWindowsCmd(d *deps) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "windows",
 		Short: "Build configuration timelines for 'cflens analyze --timeline'",
 	}
-	cmd.AddCommand(newWindowsFromCloudTrailCmd())
+	cmd.AddCommand(newWindowsFromCloudTrailCmd(d))
 	return cmd
 }
 
-func newWindowsFromCloudTrailCmd() *cobra.Command {
+func newWindowsFromCloudTrailCmd(d *deps) *cobra.Command {
 	o := &windowsCloudTrailOptions{}
 	cmd := &cobra.Command{
 		Use:   "from-cloudtrail SRC… [--production ID] [--staging ID] [--distribution ID…] [--from T] [--to T] [--out FILE]",
@@ -77,7 +76,7 @@ timeline is still written), 2 usage error, 1 other errors.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.specs = args
-			return runWindowsFromCloudTrail(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runWindowsFromCloudTrail(cmd.Context(), o, d.streams(cmd))
 		},
 	}
 	fs := cmd.Flags()
@@ -91,10 +90,12 @@ timeline is still written), 2 usage error, 1 other errors.`,
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log files that cannot be read as they happen")
 	fs.BoolVar(&o.current, "current", false, "also read today's configuration with the CloudFront API (needs credentials): settings the record never changed get their current value, and differences are reported")
 	bindAWSFlags(fs, &o.aws)
+	d.aws(&o.aws)
 	return cmd
 }
 
-func runWindowsFromCloudTrail(ctx context.Context, o *windowsCloudTrailOptions, stdout, stderr io.Writer) error {
+func runWindowsFromCloudTrail(ctx context.Context, o *windowsCloudTrailOptions, s *IOStreams) error {
+	stdout, stderr := s.Out, s.Err
 	opts := cloudtrail.DefaultOptions()
 	for _, id := range append([]string{o.production, o.staging}, o.distributions...) {
 		if id != "" && !schema.IsDistributionID(id) {
@@ -141,7 +142,7 @@ func runWindowsFromCloudTrail(ctx context.Context, o *windowsCloudTrailOptions, 
 		return runErr
 	}
 	if o.current {
-		if err := anchorCurrent(ctx, o, tl, rep, opts.From, stderr); err != nil {
+		if err := anchorCurrent(ctx, o, tl, rep, opts.From, s.Now(), stderr); err != nil {
 			return err
 		}
 	}
@@ -161,7 +162,7 @@ func runWindowsFromCloudTrail(ctx context.Context, o *windowsCloudTrailOptions, 
 
 // anchorCurrent completes the timeline with the configuration the
 // CloudFront API returns now.
-func anchorCurrent(ctx context.Context, o *windowsCloudTrailOptions, tl *analyze.Timeline, rep *cloudtrail.Report, from time.Time, stderr io.Writer) error {
+func anchorCurrent(ctx context.Context, o *windowsCloudTrailOptions, tl *analyze.Timeline, rep *cloudtrail.Report, from, now time.Time, stderr io.Writer) error {
 	api := o.cloudFront
 	if api == nil {
 		c, err := newCloudFrontClient(ctx, o.aws)
@@ -170,11 +171,7 @@ func anchorCurrent(ctx context.Context, o *windowsCloudTrailOptions, tl *analyze
 		}
 		api = c
 	}
-	now := time.Now
-	if o.now != nil {
-		now = o.now
-	}
-	cur, err := readCurrent(ctx, api, rep.Production, rep.Staging, now())
+	cur, err := readCurrent(ctx, api, rep.Production, rep.Staging, now)
 	if err != nil {
 		return err
 	}
