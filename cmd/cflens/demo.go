@@ -14,8 +14,6 @@ import (
 	"github.com/cflens/cflens/cmd/internal/atomicfile"
 	"github.com/cflens/cflens/cmd/internal/demo"
 	"github.com/cflens/cflens/cmd/internal/usage"
-	"github.com/cflens/cflens/ingest/loggen"
-	"github.com/cflens/cflens/ingest/schema"
 )
 
 type demoOptions struct {
@@ -82,16 +80,14 @@ func runDemo(ctx context.Context, o *demoOptions, s *IOStreams) error {
 	}
 	step("S3 endpoint on %s, bucket %s", endpoint, demoBucket)
 
-	sc := loggen.DefaultScenario(scale)
-	sc.Seed = o.seed
-	prod, stg := sc.Distributions.Of(schema.RoleProduction).ID, sc.Distributions.Of(schema.RoleStaging).ID
-	truth, err := loggen.Generate(ctx, sc, loggen.Output{Prefix: "cloudfront/", Create: demo.Uploader(ctx, client, demoBucket)})
+	logs, err := demo.Upload(ctx, client, demoBucket, "cloudfront/", scale, o.seed)
 	if err != nil {
-		return fmt.Errorf("generate logs: %w", err)
+		return err
 	}
+	truth, prod, stg := logs.Truth, logs.Production, logs.Staging
 	step("generated %d log lines in %d objects for %s (production) and %s (staging)", truth.Records, len(truth.Files), prod, stg)
 	timelineFile := filepath.Join(o.out, "timeline.yaml")
-	if err := atomicfile.Write(timelineFile, sc.TimelineYAML()); err != nil {
+	if err := atomicfile.Write(timelineFile, logs.Timeline); err != nil {
 		return err
 	}
 

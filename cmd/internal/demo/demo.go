@@ -29,6 +29,35 @@ import (
 	"github.com/cflens/cflens/ingest/schema"
 )
 
+// Logs are the logs of a demo run, generated into a bucket.
+type Logs struct {
+	// Production and Staging are the distribution IDs.
+	Production, Staging string
+	// Timeline is the scenario's configuration timeline, as the YAML
+	// that 'cflens analyze --timeline' reads.
+	Timeline []byte
+	// Truth is what was generated.
+	Truth *loggen.Truth
+}
+
+// Upload generates the logs of the default scenario at scale (1: about
+// 240,000 lines over five days) from seed, and uploads them under prefix
+// into bucket.
+func Upload(ctx context.Context, client *s3.Client, bucket, prefix string, scale float64, seed uint64) (*Logs, error) {
+	sc := loggen.DefaultScenario(scale)
+	sc.Seed = seed
+	truth, err := loggen.Generate(ctx, sc, loggen.Output{Prefix: prefix, Create: Uploader(ctx, client, bucket)})
+	if err != nil {
+		return nil, fmt.Errorf("generate logs: %w", err)
+	}
+	return &Logs{
+		Production: sc.Distributions.Of(schema.RoleProduction).ID,
+		Staging:    sc.Distributions.Of(schema.RoleStaging).ID,
+		Timeline:   sc.TimelineYAML(),
+		Truth:      truth,
+	}, nil
+}
+
 // StartS3 serves an in-memory S3 on a loopback port, and returns the
 // server and its endpoint URL.
 func StartS3(ctx context.Context) (*http.Server, string, error) {
