@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -120,43 +118,15 @@ func (countObject) Write(arrow.RecordBatch) error { return nil }
 func (countObject) Commit() error                 { return nil }
 func (countObject) Abort()                        {}
 
+// writeSummaryText writes the summary for a terminal: credentials
+// redacted, control and bidi characters neutralised.
 func writeSummaryText(w io.Writer, s *ingest.Summary, took time.Duration) {
-	status := "complete"
-	if !s.Complete {
-		status = "INCOMPLETE"
-	}
-	fmt.Fprintf(w, "%s: %d objects (%d skipped as already ingested), %d lines: %d rows, %d header lines, %d rejected, %d out of range; %s\n",
-		status, s.Objects, s.Skipped, s.Lines, s.Rows, s.HeaderLines, s.RejectedLines, s.OutOfRange, took.Round(time.Millisecond))
-	for _, id := range s.DistributionIDs() {
-		c := s.Distributions[id]
-		name := id
-		if name == "" {
-			name = "(no distribution ID in the object names)"
-		}
-		fmt.Fprintf(w, "  %s: %d objects, %d rows, %d rejected\n", report.TerminalSafe(name), c.Objects, c.Rows, c.RejectedLines)
-	}
-	for _, reason := range sortedKeys(s.RejectedByReason) {
-		rr := s.RejectedByReason[reason]
-		fmt.Fprintf(w, "  rejected %s: %d\n", report.TerminalSafe(reason), rr.Count)
-		for _, smp := range rr.Samples {
-			what := smp.Detail
-			if smp.Field != "" {
-				what = strings.TrimSpace("field " + smp.Field + " " + what)
-			}
-			text := smp.Text
-			if len(text) > 100 {
-				text = text[:100] + "…"
-			}
-			fmt.Fprintf(w, "    %s:%d %s: %s\n", report.TerminalSafe(smp.Object), smp.Line, report.TerminalSafe(what), report.TerminalSafe(text))
-		}
-	}
-	for _, f := range sortedKeys(s.UnknownFields) {
-		fmt.Fprintf(w, "  unknown field %q in %d headers (ignored)\n", report.TerminalSafe(f), s.UnknownFields[f])
-	}
-	for _, f := range s.Failed {
-		fmt.Fprintf(w, "  FAILED %s after %d attempts: %s\n", report.TerminalSafe(f.Object), f.Attempts, report.TerminalSafe(f.Error))
-	}
+	s.WriteText(w, took, terminalText)
 }
+
+// terminalText is what every log-derived or error text printed goes
+// through: credentials redacted, then report.TerminalSafe.
+func terminalText(s string) string { return report.TerminalSafe(redact.String(s)) }
 
 // redactSummary removes credentials from the error texts of a summary
 // before it is printed or written: an endpoint may echo what a request

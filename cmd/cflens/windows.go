@@ -13,9 +13,7 @@ import (
 
 	"github.com/cflens/cflens/analyze"
 	"github.com/cflens/cflens/analyze/cloudtrail"
-	"github.com/cflens/cflens/analyze/report"
 	"github.com/cflens/cflens/cmd/internal/atomicfile"
-	"github.com/cflens/cflens/cmd/internal/redact"
 	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest"
 	"github.com/cflens/cflens/ingest/s3source"
@@ -133,7 +131,7 @@ func runWindowsFromCloudTrail(ctx context.Context, o *windowsCloudTrailOptions, 
 	}
 	tl, rep, runErr := cloudtrail.Read(ctx, srcs, opts)
 	if tl != nil {
-		writeCloudTrailReport(stderr, rep)
+		rep.WriteText(stderr, terminalText)
 	}
 	if runErr != nil && !errors.Is(runErr, ingest.ErrIncomplete) {
 		if errors.Is(runErr, cloudtrail.ErrRole) {
@@ -254,7 +252,7 @@ func timelineFromCloudTrail(ctx context.Context, specs []string, a awsOptions, r
 	}
 	tl, rep, err := cloudtrail.Read(ctx, srcs, opts)
 	if tl != nil {
-		writeCloudTrailReport(stderr, rep)
+		rep.WriteText(stderr, terminalText)
 	}
 	if err != nil && !errors.Is(err, ingest.ErrIncomplete) {
 		if errors.Is(err, cloudtrail.ErrRole) {
@@ -263,36 +261,4 @@ func timelineFromCloudTrail(ctx context.Context, specs []string, a awsOptions, r
 		return nil, err
 	}
 	return tl, err
-}
-
-// writeCloudTrailReport writes what was read, and the failed calls and
-// events that could not be used, one per line.
-func writeCloudTrailReport(w io.Writer, r *cloudtrail.Report) {
-	status := "complete"
-	if len(r.FileErrors) > 0 {
-		status = "INCOMPLETE"
-	}
-	fmt.Fprintf(w, "cloudtrail %s: %d files (%d skipped), %d records, %d CloudFront calls (%d duplicates): %d applied, %d for other distributions, %d out of range, %d failed, %d unreadable; %d timeline changes\n",
-		status, r.Files, r.SkippedFiles, r.Records, r.CloudFrontEvents, r.Duplicates, r.Relevant, r.OtherDistributions, r.OutOfRange, len(r.Failed), len(r.Unknown), r.Changes)
-	orNone := func(s string) string {
-		if s == "" {
-			return "(unknown)"
-		}
-		return s
-	}
-	fmt.Fprintf(w, "  production %s, staging %s, policies %s\n", orNone(r.Production), orNone(r.Staging), orNone(strings.Join(r.Policies, ", ")))
-	for _, f := range r.Failed {
-		fmt.Fprintf(w, "  skipped failed call %s %s on %s at %s: %s: %s\n", report.TerminalSafe(f.EventName), report.TerminalSafe(f.EventID), report.TerminalSafe(orNone(f.Resource)),
-			f.Time.UTC().Format(time.RFC3339), report.TerminalSafe(f.ErrorCode), report.TerminalSafe(redact.String(f.ErrorMessage)))
-	}
-	for _, u := range r.Unknown {
-		at := ""
-		if !u.Time.IsZero() {
-			at = " at " + u.Time.UTC().Format(time.RFC3339)
-		}
-		fmt.Fprintf(w, "  unreadable %s %s%s in %s: %s\n", report.TerminalSafe(orNone(u.EventName)), report.TerminalSafe(orNone(u.EventID)), at, report.TerminalSafe(u.File), report.TerminalSafe(redact.String(u.Reason)))
-	}
-	for _, f := range r.FileErrors {
-		fmt.Fprintf(w, "  unread file %s: %s\n", report.TerminalSafe(f.File), report.TerminalSafe(redact.String(f.Error)))
-	}
 }
