@@ -249,7 +249,6 @@ type Aggregator struct {
 	off     int
 	objects int64
 	aborted int64
-	closed  bool
 }
 
 var (
@@ -257,32 +256,37 @@ var (
 	_ ingest.Projector = (*Aggregator)(nil)
 )
 
+// fill gives every unset option its default.
+func (o *Options) fill() {
+	def := DefaultOptions()
+	if o.Location == nil {
+		o.Location = def.Location
+	}
+	if o.Bucket <= 0 {
+		o.Bucket = def.Bucket
+	}
+	if o.MaxStems <= 0 {
+		o.MaxStems = def.MaxStems
+	}
+	if o.PeakShareFactor <= 0 {
+		o.PeakShareFactor = def.PeakShareFactor
+	}
+	if o.PeakMinExpected <= 0 {
+		o.PeakMinExpected = def.PeakMinExpected
+	}
+	if o.TopPaths <= 0 {
+		o.TopPaths = def.TopPaths
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
 // NewAggregator prepares an aggregation.
 func NewAggregator(opts Options) (*Aggregator, error) {
-	def := DefaultOptions()
-	if opts.Location == nil {
-		opts.Location = time.UTC
-	}
-	if opts.Bucket <= 0 {
-		opts.Bucket = def.Bucket
-	}
+	opts.fill()
 	if opts.Bucket%time.Millisecond != 0 {
 		return nil, fmt.Errorf("bucket %s: not a whole number of milliseconds", opts.Bucket)
-	}
-	if opts.MaxStems <= 0 {
-		opts.MaxStems = def.MaxStems
-	}
-	if opts.PeakShareFactor <= 0 {
-		opts.PeakShareFactor = def.PeakShareFactor
-	}
-	if opts.PeakMinExpected <= 0 {
-		opts.PeakMinExpected = def.PeakMinExpected
-	}
-	if opts.TopPaths <= 0 {
-		opts.TopPaths = def.TopPaths
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Settle < 0 {
 		return nil, fmt.Errorf("settle %s: negative", opts.Settle)
@@ -374,13 +378,9 @@ func (a *Aggregator) Begin(ctx context.Context, ref ingest.ObjectRef) (ingest.Ob
 	return &objectSink{a: a, ref: ref, objRole: role, part: newAgg(), w: -1, lastCell: cellKey{window: -1}}, nil
 }
 
-// Close implements ingest.Sink.
-func (a *Aggregator) Close(ctx context.Context) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.closed = true
-	return nil
-}
+// Close implements ingest.Sink. The aggregator keeps nothing to flush:
+// Result may be called before and after Close.
+func (a *Aggregator) Close(ctx context.Context) error { return nil }
 
 // objectSink aggregates the rows of one object into its own partial
 // aggregate, merged into the Aggregator on Commit.

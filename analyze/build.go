@@ -45,7 +45,7 @@ func floorMod(a, b int64) int64 { return a - floorDiv(a, b)*b }
 var weekdayNames = [7]string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"}
 
 // Result computes the analysis from what has been committed so far.
-// Input.RejectedLines is left for the caller, who has the ingest summary.
+// Input.RejectedLines is left to Result.AddIngest, which has the ingest summary.
 func (a *Aggregator) Result() *Result {
 	a.mu.Lock()
 	defer a.mu.Unlock()

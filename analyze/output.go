@@ -22,3 +22,20 @@ func WriteJSON(w io.Writer, res *Result) error {
 	}
 	return nil
 }
+
+// ReadJSON reads a result written by WriteJSON. A result of another
+// schema than SchemaVersion is an error.
+func ReadJSON(r io.Reader) (*Result, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read analysis: %w", err)
+	}
+	var res Result
+	if err := json.Unmarshal(b, &res); err != nil {
+		return nil, fmt.Errorf("decode analysis: %w", err)
+	}
+	if res.Schema != SchemaVersion {
+		return nil, fmt.Errorf("analysis has schema %q, want %q", res.Schema, SchemaVersion)
+	}
+	return &res, nil
+}

@@ -53,7 +53,7 @@ func TestRecoversScenario(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := agg.Result()
-	res.Input.RejectedLines = sum.RejectedLines
+	res.AddIngest(sum)
 
 	if res.Input.Analyzed != truth.Records || sum.RejectedLines != 0 {
 		t.Fatalf("analysed %d rows (%d rejected), generated %d", res.Input.Analyzed, sum.RejectedLines, truth.Records)

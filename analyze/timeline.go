@@ -598,7 +598,8 @@ func (s State) PolicyWeight() (float64, bool) {
 	return *p.Weight, true
 }
 
-func onOff(b *bool) string {
+// OnOff names a switch that may be unknown: "on", "off" or "?".
+func OnOff(b *bool) string {
 	switch {
 	case b == nil:
 		return "?"
@@ -613,7 +614,7 @@ func onOff(b *bool) string {
 // "custom errors prod on, staging off; policy weighted 15%".
 func (s State) Label() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "custom errors prod %s, staging %s; policy ", onOff(s.Production.CustomErrorResponses), onOff(s.Staging.CustomErrorResponses))
+	fmt.Fprintf(&b, "custom errors prod %s, staging %s; policy ", OnOff(s.Production.CustomErrorResponses), OnOff(s.Staging.CustomErrorResponses))
 	p := s.ContinuousDeployment
 	switch {
 	case p.Enabled == nil:

@@ -1,12 +1,20 @@
 package ingest
 
 import (
+	"errors"
 	"path"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cflens/cflens/ingest/schema"
 )
+
+// ErrBadDistributionID is the error of an object whose name gives a
+// distribution ID that schema.IsDistributionID refuses: the object is
+// not read, and fails by name.
+var ErrBadDistributionID = errors.New("not a distribution ID")
 
 // KeyInfo is what an object's key tells about its content.
 type KeyInfo struct {
@@ -18,10 +26,6 @@ type KeyInfo struct {
 
 // legacyName matches CloudFront's file names: <ID>.YYYY-MM-DD-HH.<unique>[.gz].
 var legacyName = regexp.MustCompile(`^([A-Za-z0-9]{1,64})\.(\d{4})-(\d{2})-(\d{2})-(\d{2})\.[^/]+$`)
-
-// distributionIDLike matches a path segment that looks like a CloudFront
-// distribution ID (E followed by upper-case letters and digits).
-var distributionIDLike = regexp.MustCompile(`^E[A-Z0-9]{5,20}$`)
 
 // ParseKey reads the distribution ID and the hour from an object key. It
 // knows the legacy name (prefix/E123.2025-09-10-08.abcd1234.gz), v2
@@ -63,7 +67,7 @@ func ParseKey(key string) (info KeyInfo, ok bool) {
 	}
 	if info.DistributionID == "" {
 		for _, s := range segs {
-			if distributionIDLike.MatchString(s) {
+			if schema.IsDistributionID(s) {
 				info.DistributionID = s
 				break
 			}

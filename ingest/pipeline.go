@@ -18,6 +18,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/cflens/cflens/ingest/logparse"
+	"github.com/cflens/cflens/ingest/schema"
 )
 
 // Options configure a run.
@@ -103,6 +104,35 @@ type objectResult struct {
 	tries int
 }
 
+// fill gives every unset option its default.
+func (o *Options) fill(sources []Source) {
+	def := DefaultOptions()
+	if o.Workers <= 0 {
+		o.Workers = DefaultWorkers(sources)
+	}
+	if o.Attempts <= 0 {
+		o.Attempts = def.Attempts
+	}
+	if o.ObjectTimeout <= 0 {
+		o.ObjectTimeout = def.ObjectTimeout
+	}
+	if o.BatchRows <= 0 {
+		o.BatchRows = def.BatchRows
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = def.Backoff
+	}
+	if o.MaxRejectRate == 0 {
+		o.MaxRejectRate = def.MaxRejectRate
+	}
+	if o.Allocator == nil {
+		o.Allocator = memory.DefaultAllocator
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
 // Run reads every object the sources list through the parser into sink.
 // Objects are read concurrently; an object whose read fails midway is
 // aborted in the sink and read again, up to opts.Attempts times. It
@@ -110,31 +140,7 @@ type objectResult struct {
 // ErrIncomplete when objects failed, rejected lines passed the allowed
 // rate, or the run was interrupted.
 func Run(ctx context.Context, opts Options, sources []Source, sink Sink) (*Summary, error) {
-	def := DefaultOptions()
-	if opts.Workers <= 0 {
-		opts.Workers = DefaultWorkers(sources)
-	}
-	if opts.Attempts <= 0 {
-		opts.Attempts = def.Attempts
-	}
-	if opts.ObjectTimeout <= 0 {
-		opts.ObjectTimeout = def.ObjectTimeout
-	}
-	if opts.BatchRows <= 0 {
-		opts.BatchRows = def.BatchRows
-	}
-	if opts.Backoff <= 0 {
-		opts.Backoff = def.Backoff
-	}
-	if opts.MaxRejectRate == 0 {
-		opts.MaxRejectRate = def.MaxRejectRate
-	}
-	if opts.Allocator == nil {
-		opts.Allocator = memory.DefaultAllocator
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
+	opts.fill(sources)
 	var columns []int
 	if p, ok := sink.(Projector); ok {
 		columns = p.Columns()
@@ -177,6 +183,12 @@ func Run(ctx context.Context, opts Options, sources []Source, sink Sink) (*Summa
 					continue
 				}
 				seen[id] = true
+				if ref.DistributionID != "" && !schema.IsDistributionID(ref.DistributionID) {
+					// A name that is not an ID (escape sequences in a v2
+					// folder name, say) fails its object, by name.
+					results <- objectResult{ref: ref, err: fmt.Errorf("%w %q in the object's name", ErrBadDistributionID, ref.DistributionID)}
+					continue
+				}
 				if ref.Role == "" {
 					ref.Role = opts.Roles[ref.DistributionID]
 				}
@@ -249,12 +261,12 @@ func Run(ctx context.Context, opts Options, sources []Source, sink Sink) (*Summa
 		st := res.stats
 		c := Counts{Objects: 1, Bytes: st.Bytes, Lines: st.Lines, HeaderLines: st.HeaderLines,
 			Rows: st.Rows, RejectedLines: st.Rejected, OutOfRange: st.OutOfRange}
-		sum.add(c)
+		sum.Add(c)
 		id := res.ref.DistributionID
 		if sum.Distributions[id] == nil {
 			sum.Distributions[id] = &Counts{}
 		}
-		sum.Distributions[id].add(c)
+		sum.Distributions[id].Add(c)
 		for reason, n := range st.RejectedBy {
 			rr := sum.RejectedByReason[reason]
 			if rr == nil {

@@ -24,7 +24,8 @@ type Counts struct {
 	OutOfRange    int64 `json:"out_of_range"`
 }
 
-func (c *Counts) add(o Counts) {
+// Add adds the counts of o to c.
+func (c *Counts) Add(o Counts) {
 	c.Objects += o.Objects
 	c.Bytes += o.Bytes
 	c.Lines += o.Lines

@@ -86,17 +86,6 @@ func durationText(seconds float64) string {
 	return time.Duration(seconds * float64(time.Second)).String()
 }
 
-func onOff(b *bool) string {
-	switch {
-	case b == nil:
-		return "?"
-	case *b:
-		return "on"
-	default:
-		return "off"
-	}
-}
-
 func orDash(s string) string {
 	if s == "" {
 		return "-"

@@ -99,7 +99,7 @@ func windowsTable(r *analyze.Result) table {
 	}
 	for _, w := range r.Windows {
 		head := []string{strconv.Itoa(w.ID), timeText(w.From) + " – " + timeText(w.To),
-			onOff(w.State.Production.CustomErrorResponses), onOff(w.State.Staging.CustomErrorResponses),
+			analyze.OnOff(w.State.Production.CustomErrorResponses), analyze.OnOff(w.State.Staging.CustomErrorResponses),
 			policyText(w.State.ContinuousDeployment)}
 		cells := byWindow[w.ID]
 		if len(cells) == 0 {

@@ -14,9 +14,9 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/cflens/cflens/analyze"
+	"github.com/cflens/cflens/cmd/internal/redact"
 	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest"
 	"github.com/cflens/cflens/ingest/dataset"
@@ -41,7 +41,7 @@ type analyzeOptions struct {
 	verbose               bool
 }
 
-func newAnalyzeCmd() *cobra.Command {
+func newAnalyzeCmd(d *deps) *cobra.Command {
 	o := &analyzeOptions{}
 	cmd := &cobra.Command{
 		Use:   "analyze [SRC…] --timeline FILE [--production ID|SRC] [--staging ID|SRC] [--dataset DIR|s3://…]",
@@ -60,16 +60,14 @@ rejected lines over --max-reject-rate; the analysis is still written),
 2 usage error, 1 other errors.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.src.sources = args
-			if o.every != 0 {
-				return runAnalyzeEvery(cmd.Context(), o, cmd.ErrOrStderr())
-			}
-			return runAnalyze(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runAnalyze(cmd.Context(), o, d.streams(cmd))
 		},
 	}
 	// The shared source flags, with their --format (of the logs) renamed
 	// --log-format: here --format is that of the analysis.
 	srcFlags := pflag.NewFlagSet("sources", pflag.ContinueOnError)
 	bindSourceFlags(srcFlags, &o.src)
+	d.aws(&o.src.aws)
 	fs := cmd.Flags()
 	srcFlags.VisitAll(func(f *pflag.Flag) {
 		if f.Name == "format" {
@@ -139,11 +137,11 @@ func analyzeSettings(o *analyzeOptions) (analyze.Options, error) {
 		}
 		opts.ErrorPath = re
 	}
-	if opts.From, err = parseTimeFlag(o.src.from); err != nil {
-		return opts, usage.Errorf("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--from: %v", err)
+	if opts.From, err = timeFlag("from", o.src.from); err != nil {
+		return opts, err
 	}
-	if opts.To, err = parseTimeFlag(o.src.to); err != nil {
-		return opts, usage.Errorf("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--to: %v", err)
+	if opts.To, err = timeFlag("to", o.src.to); err != nil {
+		return opts, err
 	}
 	if !opts.From.IsZero() && !opts.To.IsZero() && !opts.From.Before(opts.To) {
 		return opts, usage.Errorf("", "--from %s is not before --to %s", o.src.from, o.src.to)
@@ -176,12 +174,15 @@ func setRoles(opts *analyze.Options, roles map[string]string) {
 	}
 }
 
-func runAnalyze(ctx context.Context, o *analyzeOptions, stdout, stderr io.Writer) error {
-	res, runErr := analyzeResult(ctx, o, stderr)
+func runAnalyze(ctx context.Context, o *analyzeOptions, s *IOStreams) error {
+	if o.every != 0 {
+		return runAnalyzeEvery(ctx, o, s.Err)
+	}
+	res, runErr := analyzeResult(ctx, o, s.Err)
 	if res == nil {
 		return runErr
 	}
-	if err := writeReport(ctx, res, o.format, o.out, stdout); err != nil {
+	if err := writeReport(ctx, res, o.format, o.out, s.Out); err != nil {
 		return err
 	}
 	return runErr
@@ -210,7 +211,7 @@ func analyzeResult(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*a
 		roles := map[string]string{}
 		for role, vals := range map[string][]string{schema.RoleProduction: o.src.production, schema.RoleStaging: o.src.staging} {
 			for _, v := range vals {
-				if !distributionIDPattern.MatchString(v) {
+				if !schema.IsDistributionID(v) {
 					return nil, usage.Errorf("with --dataset, --production and --staging take distribution IDs", "%q is not a distribution ID", v)
 				}
 				roles[v] = role
@@ -249,6 +250,9 @@ func analyzeResult(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*a
 		start := time.Now()
 		sum, runErr = ingest.Run(ctx, iopts, rs.sources, agg)
 		bar.finish()
+		if sum != nil {
+			redactSummary(sum)
+		}
 		if sum != nil && (o.verbose || !sum.Complete) {
 			writeSummaryText(stderr, sum, time.Since(start))
 		}
@@ -258,15 +262,10 @@ func analyzeResult(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*a
 	}
 	res := agg.Result()
 	if runErr == nil && trailErr != nil {
-		res.Warnings = append(res.Warnings, "the CloudTrail record could not be read whole: "+trailErr.Error())
+		res.Warnings = append(res.Warnings, "the CloudTrail record could not be read whole: "+redact.Error(trailErr))
 		runErr = trailErr
 	}
-	if sum != nil {
-		res.Input.RejectedLines = sum.RejectedLines
-		if !sum.Complete {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("the run was incomplete: %d objects could not be read", len(sum.Failed)))
-		}
-	}
+	res.AddIngest(sum)
 	return res, runErr
 }
 
@@ -280,51 +279,11 @@ func analyzeDataset(ctx context.Context, o *analyzeOptions, opts analyze.Options
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	if err := readDatasetSlices(ctx, st, opts.From, opts.To, agg.Columns(), workers, agg); err != nil {
+	ro := dataset.ReadOptions{From: opts.From, To: opts.To, Columns: agg.Columns(), DictStrings: true}
+	if _, err := dataset.ReadParallel(ctx, st, ro, workers, agg); err != nil {
 		return fmt.Errorf("read dataset %s: %w", o.dataset, err)
 	}
 	return nil
-}
-
-// readDatasetSlices reads the dataset into sink in up to n time slices at
-// once. Data files are hour partitions, so slices cut on whole hours
-// split the files without filtering rows; each slice is balanced by
-// file size.
-func readDatasetSlices(ctx context.Context, st dataset.Store, from, to time.Time, cols []int, n int, sink ingest.Sink) error {
-	files, err := dataset.Files(ctx, st, dataset.ReadOptions{From: from, To: to})
-	if err != nil {
-		return err
-	}
-	sizes := map[time.Time]int64{}
-	var total int64
-	for _, f := range files {
-		sizes[f.Partition.Hour] += max(f.Size, 1)
-		total += max(f.Size, 1)
-	}
-	hours := make([]time.Time, 0, len(sizes))
-	for h := range sizes {
-		hours = append(hours, h)
-	}
-	sort.Slice(hours, func(i, j int) bool { return hours[i].Before(hours[j]) })
-	n = max(1, min(n, runtime.GOMAXPROCS(0)))
-	bounds := []time.Time{from}
-	var acc int64
-	for _, h := range hours {
-		if len(bounds) < n && acc > 0 && acc >= total*int64(len(bounds))/int64(n) && h.After(from) {
-			bounds = append(bounds, h)
-		}
-		acc += sizes[h]
-	}
-	bounds = append(bounds, to)
-	g, ctx := errgroup.WithContext(ctx)
-	for i := 0; i+1 < len(bounds); i++ {
-		ro := dataset.ReadOptions{From: bounds[i], To: bounds[i+1], Columns: cols, DictStrings: true}
-		g.Go(func() error {
-			_, err := dataset.Read(ctx, st, ro, sink)
-			return err
-		})
-	}
-	return g.Wait()
 }
 
 // trailTimeline derives the timeline from CloudTrail when

@@ -118,7 +118,7 @@ func BenchmarkAnalyzeDataset(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := readDatasetSlices(ctx, st, time.Time{}, time.Time{}, a.Columns(), runtime.GOMAXPROCS(0), a); err != nil {
+		if _, err := dataset.ReadParallel(ctx, st, dataset.ReadOptions{Columns: a.Columns(), DictStrings: true}, runtime.GOMAXPROCS(0), a); err != nil {
 			b.Fatal(err)
 		}
 		res := a.Result()

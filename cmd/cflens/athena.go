@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -15,12 +14,12 @@ import (
 	"github.com/cflens/cflens/queries"
 )
 
-func newAthenaCmd() *cobra.Command {
+func newAthenaCmd(d *deps) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "athena",
 		Short: "Print the Athena DDL and analysis SQL for a cflens dataset",
 	}
-	cmd.AddCommand(newAthenaDDLCmd(), newAthenaSQLCmd())
+	cmd.AddCommand(newAthenaDDLCmd(d), newAthenaSQLCmd(d))
 	return cmd
 }
 
@@ -30,11 +29,9 @@ type athenaDDLOptions struct {
 	table         string
 	distributions []string
 	years         string
-	// now stands in for the clock in tests; nil means time.Now.
-	now func() time.Time
 }
 
-func newAthenaDDLCmd() *cobra.Command {
+func newAthenaDDLCmd(d *deps) *cobra.Command {
 	o := &athenaDDLOptions{}
 	cmd := &cobra.Command{
 		Use:   "ddl --location s3://bucket/prefix/ --distribution ID… [--database DB] [--table T] [--years FROM-TO]",
@@ -47,7 +44,7 @@ and hours ranges, and the storage location template follows the dataset's
 distributionid=/year=/month=/day=/hour= layout.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runAthenaDDL(cmd.Context(), o, cmd.OutOrStdout())
+			return runAthenaDDL(cmd.Context(), o, d.streams(cmd))
 		},
 	}
 	f := cmd.Flags()
@@ -59,7 +56,7 @@ distributionid=/year=/month=/day=/hour= layout.`,
 	return cmd
 }
 
-func runAthenaDDL(ctx context.Context, o *athenaDDLOptions, w io.Writer) error {
+func runAthenaDDL(ctx context.Context, o *athenaDDLOptions, s *IOStreams) error {
 	if o.location == "" {
 		return usage.Errorf("the DDL needs the dataset's S3 prefix, e.g. --location s3://bucket/cflens/", "missing --location")
 	}
@@ -75,27 +72,24 @@ func runAthenaDDL(ctx context.Context, o *athenaDDLOptions, w io.Writer) error {
 			return usage.Errorf("--years FROM-TO, e.g. 2024-2026", "%v", err)
 		}
 	} else {
-		now := time.Now
-		if o.now != nil {
-			now = o.now
-		}
-		y := now().UTC().Year()
+		y := s.Now().UTC().Year()
 		p.YearFrom, p.YearTo = y-5, y+1
 	}
 	sql, err := queries.Render("ddl", p)
 	if err != nil {
 		return usage.Errorf("", "%v", err)
 	}
-	_, err = io.WriteString(w, sql)
+	_, err = io.WriteString(s.Out, sql)
 	return err
 }
 
 type athenaSQLOptions struct {
+	name   string // the query; empty with list
 	list   bool
 	params []string
 }
 
-func newAthenaSQLCmd() *cobra.Command {
+func newAthenaSQLCmd(d *deps) *cobra.Command {
 	o := &athenaSQLOptions{}
 	cmd := &cobra.Command{
 		Use:   "sql NAME [--param key=value…] | --list",
@@ -117,11 +111,10 @@ Parameters (--param key=value, repeatable):
 			return usage.Errorf("run 'cflens athena sql --list' to see the queries", "want one query name, or --list")
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name := ""
 			if len(args) == 1 {
-				name = args[0]
+				o.name = args[0]
 			}
-			return runAthenaSQL(cmd.Context(), o, name, cmd.OutOrStdout())
+			return runAthenaSQL(cmd.Context(), o, d.streams(cmd))
 		},
 	}
 	cmd.Flags().BoolVar(&o.list, "list", false, "list the queries")
@@ -129,7 +122,8 @@ Parameters (--param key=value, repeatable):
 	return cmd
 }
 
-func runAthenaSQL(ctx context.Context, o *athenaSQLOptions, name string, w io.Writer) error {
+func runAthenaSQL(ctx context.Context, o *athenaSQLOptions, s *IOStreams) error {
+	name, w := o.name, s.Out
 	if o.list {
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 		for _, q := range queries.List() {

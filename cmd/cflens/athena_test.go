@@ -80,9 +80,9 @@ func TestAthenaCommands(t *testing.T) {
 
 func TestAthenaDDLDefaultYears(t *testing.T) {
 	var b bytes.Buffer
-	o := &athenaDDLOptions{location: "s3://b/", database: "default", table: "cflens_logs", distributions: []string{"E1"},
-		now: func() time.Time { return time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) }}
-	if err := runAthenaDDL(context.Background(), o, &b); err != nil {
+	o := &athenaDDLOptions{location: "s3://b/", database: "default", table: "cflens_logs", distributions: []string{"E1"}}
+	s := &IOStreams{Out: &b, Now: func() time.Time { return time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) }}
+	if err := runAthenaDDL(context.Background(), o, s); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(b.String(), "'projection.year.range' = '2021,2027'") {

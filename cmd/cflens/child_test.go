@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"io/fs"
@@ -15,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -100,12 +102,16 @@ type datasetView struct {
 
 // readDatasetView reads every *.parquet file under root whole with
 // arrow-go. Any file that does not open or read fully fails the test: a
-// reader must never see a partial file.
+// reader must never see a partial file. A root that does not exist (a run
+// stopped before it made its dataset folder) is an empty dataset.
 func readDatasetView(t *testing.T, root string) *datasetView {
 	t.Helper()
 	v := &datasetView{rows: map[string]uint64{}, partitions: map[string]int64{}}
 	err := filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
+			if p == root && errors.Is(err, fs.ErrNotExist) {
+				return filepath.SkipAll
+			}
 			return err
 		}
 		if e.IsDir() {
@@ -238,6 +244,75 @@ func compareViews(ref, got *datasetView) []string {
 		}
 	}
 	return diffs
+}
+
+// journalRecords counts the commit records in the journal of the dataset
+// in root (none while there is no journal yet).
+func journalRecords(root string) int {
+	names, _ := filepath.Glob(filepath.Join(root, "_cflens", "journal", "*.json"))
+	n := 0
+	for _, name := range names {
+		if !strings.Contains(filepath.Base(name), ".pending.") {
+			n++
+		}
+	}
+	return n
+}
+
+// startCLI starts the command as a child process; done is closed once
+// it has exited.
+func startCLI(t *testing.T, cmd *exec.Cmd) (done <-chan struct{}) {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(ch)
+	}()
+	return ch
+}
+
+// interruptPoint is when a test stops a running ingest: after a delay, or
+// once the dataset's journal holds a number of commit records (which
+// lands between commits however fast or slow the machine is).
+type interruptPoint struct {
+	delay   time.Duration
+	records int
+}
+
+func (p interruptPoint) String() string {
+	if p.records > 0 {
+		return fmt.Sprintf("after commit %d", p.records)
+	}
+	return "after " + p.delay.Round(time.Millisecond).String()
+}
+
+// waitPoint waits until the point is reached in the run writing the
+// dataset root, and reports whether the run was still going then (false:
+// it had exited before).
+func waitPoint(p interruptPoint, root string, done <-chan struct{}) bool {
+	if p.records == 0 {
+		select {
+		case <-time.After(p.delay):
+			return true
+		case <-done:
+			return false
+		}
+	}
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return false
+		case <-tick.C:
+			if journalRecords(root) >= p.records {
+				return true
+			}
+		}
+	}
 }
 
 // leftovers lists temporary or pending files under root.

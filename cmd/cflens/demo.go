@@ -1,32 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"math"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/johannesboyne/gofakes3"
-	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/spf13/cobra"
 
 	"github.com/cflens/cflens/analyze"
 	"github.com/cflens/cflens/cmd/internal/atomicfile"
+	"github.com/cflens/cflens/cmd/internal/demo"
 	"github.com/cflens/cflens/cmd/internal/usage"
-	"github.com/cflens/cflens/ingest/loggen"
-	"github.com/cflens/cflens/ingest/schema"
 )
 
 type demoOptions struct {
@@ -35,7 +22,7 @@ type demoOptions struct {
 	scale string
 }
 
-func newDemoCmd() *cobra.Command {
+func newDemoCmd(d *deps) *cobra.Command {
 	o := &demoOptions{}
 	cmd := &cobra.Command{
 		Use:   "demo [--out DIR] [--seed N] [--scale small|default|large]",
@@ -49,7 +36,7 @@ the S3 code path into a Parquet dataset, analyze it, write every report
 format, and compare what was measured with what was generated.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDemo(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runDemo(cmd.Context(), o, d.streams(cmd))
 		},
 	}
 	cmd.Flags().StringVarP(&o.out, "out", "o", "cflens-demo", "folder for the dataset and the reports")
@@ -62,14 +49,15 @@ var demoScales = map[string]float64{"small": 0.25, "default": 1, "large": 10}
 
 const demoBucket = "cflens-demo-logs"
 
-func runDemo(ctx context.Context, o *demoOptions, stdout, stderr io.Writer) error {
+func runDemo(ctx context.Context, o *demoOptions, s *IOStreams) error {
 	scale, ok := demoScales[o.scale]
 	if !ok {
 		return usage.Errorf("scales are small, default and large", "unknown scale %q", o.scale)
 	}
-	start := time.Now()
+	stdout, stderr := s.Out, s.Err
+	start := s.Now()
 	step := func(format string, args ...any) {
-		fmt.Fprintf(stderr, "[%5.1fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
+		fmt.Fprintf(stderr, "[%5.1fs] %s\n", s.Now().Sub(start).Seconds(), fmt.Sprintf(format, args...))
 	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
@@ -81,79 +69,83 @@ func runDemo(ctx context.Context, o *demoOptions, stdout, stderr io.Writer) erro
 	}
 
 	// An S3 endpoint inside this process, on loopback.
-	srv, endpoint, err := startDemoS3(ctx)
+	srv, endpoint, err := demo.StartS3(ctx)
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	client := demoS3Client(endpoint)
+	client := demo.Client(endpoint)
 	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(demoBucket)}); err != nil {
 		return fmt.Errorf("create demo bucket: %w", err)
 	}
 	step("S3 endpoint on %s, bucket %s", endpoint, demoBucket)
 
-	sc := loggen.DefaultScenario(scale)
-	sc.Seed = o.seed
-	prod, stg := sc.Distributions.Of(schema.RoleProduction).ID, sc.Distributions.Of(schema.RoleStaging).ID
-	truth, err := loggen.Generate(ctx, sc, loggen.Output{Prefix: "cloudfront/", Create: s3Uploader(ctx, client, demoBucket)})
+	logs, err := demo.Upload(ctx, client, demoBucket, "cloudfront/", scale, o.seed)
 	if err != nil {
-		return fmt.Errorf("generate logs: %w", err)
+		return err
 	}
+	truth, prod, stg := logs.Truth, logs.Production, logs.Staging
 	step("generated %d log lines in %d objects for %s (production) and %s (staging)", truth.Records, len(truth.Files), prod, stg)
 	timelineFile := filepath.Join(o.out, "timeline.yaml")
-	if err := atomicfile.Write(timelineFile, sc.TimelineYAML()); err != nil {
+	if err := atomicfile.Write(timelineFile, logs.Timeline); err != nil {
 		return err
 	}
 
-	awsOpts := awsOptions{loaded: &awsClient{}}
-	awsOpts.loaded.once.Do(func() { awsOpts.loaded.client = client })
-	src := sourceOptions{
-		sources:    []string{"s3://" + demoBucket + "/cloudfront/"},
-		production: []string{prod},
-		staging:    []string{stg},
-		workers:    8,
-		aws:        awsOpts,
+	// The other commands run as a user would type them, with the demo's
+	// S3 client in place of one from the AWS configuration.
+	cflens := func(args ...string) error {
+		root := newRootCmdWith(&deps{now: s.Now, s3: client})
+		root.SetArgs(args)
+		root.SetIn(s.In)
+		root.SetOut(stdout)
+		root.SetErr(stderr)
+		return root.ExecuteContext(ctx)
 	}
-	iopts := &ingestOptions{src: src, out: datasetDir, summaryFile: filepath.Join(o.out, "ingest-summary.json"), maxRejectRate: 0.001, compression: "zstd"}
 	step("ingesting s3://%s/cloudfront/ into %s", demoBucket, datasetDir)
-	if err := runIngest(ctx, iopts, stderr); err != nil {
+	if err := cflens("ingest", "s3://"+demoBucket+"/cloudfront/", "--production", prod, "--staging", stg, "--workers", "8",
+		"--out", datasetDir, "--summary", filepath.Join(o.out, "ingest-summary.json")); err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
 
 	step("analyzing the dataset")
-	ao := &analyzeOptions{
-		src:           sourceOptions{production: []string{prod}, staging: []string{stg}, workers: 2, aws: awsOpts},
-		dataset:       datasetDir,
-		timeline:      timelineFile,
-		timezone:      "UTC",
-		bucket:        analyze.DefaultOptions().Bucket,
-		maxRejectRate: 0.001,
-	}
-	res, err := analyzeResult(ctx, ao, stderr)
-	if err != nil {
+	analysis := filepath.Join(o.out, "analysis.json")
+	if err := cflens("analyze", "--dataset", datasetDir, "--production", prod, "--staging", stg, "--workers", "2",
+		"--timeline", timelineFile, "--format", "json", "--out", analysis); err != nil {
 		return fmt.Errorf("analyze: %w", err)
 	}
 	reports := []struct{ format, path string }{
 		{"html", filepath.Join(o.out, "report.html")},
 		{"markdown", filepath.Join(o.out, "report.md")},
-		{"json", filepath.Join(o.out, "analysis.json")},
+		{"json", analysis},
 		{"text", filepath.Join(o.out, "report.txt")},
 		{"csv", filepath.Join(o.out, "csv")},
 	}
 	for _, r := range reports {
-		if err := writeReport(ctx, res, r.format, r.path, stdout); err != nil {
+		if r.format == "json" {
+			continue // written by analyze
+		}
+		if err := cflens("report", "--in", analysis, "--format", r.format, "--out", r.path); err != nil {
 			return fmt.Errorf("write %s report: %w", r.format, err)
 		}
 	}
 	step("reports written")
 
 	fmt.Fprintln(stdout)
-	if err := writeReport(ctx, res, "text", "", stdout); err != nil {
+	if err := cflens("report", "--in", analysis); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout)
-	checks := compareWithTruth(res, truth)
-	printComparison(stdout, checks)
+	f, err := os.Open(analysis)
+	if err != nil {
+		return err
+	}
+	res, err := analyze.ReadJSON(f)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	checks := demo.Compare(res, truth)
+	demo.PrintComparison(stdout, checks)
 	fmt.Fprintf(stdout, "\nFiles in %s:\n", o.out)
 	for _, r := range reports {
 		fmt.Fprintf(stdout, "  %-9s %s\n", r.format, r.path)
@@ -170,162 +162,8 @@ Next steps with real logs:
   cflens athena ddl --location s3://YOUR-LAKE/cloudfront/ --distribution E1YOURPROD --distribution E2YOURSTAGING
 `)
 	step("done")
-	for _, c := range checks {
-		if c.disagrees() || !c.countsAgree {
-			return fmt.Errorf("measured rates or counts disagree with the generated ones (see the table above)")
-		}
+	if !demo.Agree(checks) {
+		return fmt.Errorf("measured rates or counts disagree with the generated ones (see the table above)")
 	}
 	return nil
-}
-
-// startDemoS3 serves an in-memory S3 on a loopback port.
-func startDemoS3(ctx context.Context) (*http.Server, string, error) {
-	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, "", fmt.Errorf("listen on loopback: %w", err)
-	}
-	faker := gofakes3.New(s3mem.New(), gofakes3.WithLogger(gofakes3.DiscardLog()))
-	srv := &http.Server{Handler: faker.Server(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			// Serve fails only if the listener does; requests then fail and
-			// the demo reports them.
-			_ = err
-		}
-	}()
-	return srv, "http://" + ln.Addr().String(), nil
-}
-
-// demoS3Client is an S3 client for the demo endpoint: fixed credentials
-// (the endpoint takes any), path-style, checksums only where required.
-func demoS3Client(endpoint string) *s3.Client {
-	return s3.New(s3.Options{
-		Region:                     "us-east-1",
-		BaseEndpoint:               aws.String(endpoint),
-		UsePathStyle:               true,
-		Credentials:                credentials.NewStaticCredentialsProvider("cflens-demo", "cflens-demo-secret", ""),
-		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
-		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
-		RetryMaxAttempts:           3,
-	})
-}
-
-// s3Uploader returns a loggen.CreateFunc that uploads each object on Close.
-func s3Uploader(ctx context.Context, client *s3.Client, bucket string) loggen.CreateFunc {
-	return func(name string) (io.WriteCloser, error) {
-		return &s3Object{ctx: ctx, client: client, bucket: bucket, key: name}, nil
-	}
-}
-
-type s3Object struct {
-	bytes.Buffer
-	ctx    context.Context
-	client *s3.Client
-	bucket string
-	key    string
-}
-
-func (o *s3Object) Close() error {
-	_, err := o.client.PutObject(o.ctx, &s3.PutObjectInput{
-		Bucket: aws.String(o.bucket), Key: aws.String(o.key),
-		Body: bytes.NewReader(o.Bytes()), ContentLength: aws.Int64(int64(o.Len())),
-	})
-	if err != nil {
-		return fmt.Errorf("upload %s: %w", o.key, err)
-	}
-	return nil
-}
-
-// truthCheck compares one window × role of the analysis with what was
-// generated.
-type truthCheck struct {
-	window, role        string
-	chosen, expected    float64 // chosen off-peak probability; expected rate given peak hours
-	measured            float64
-	ci                  [2]float64
-	errorPath, requests int64
-	inside, countsAgree bool
-	z                   float64 // (measured − expected) in standard errors
-}
-
-func compareWithTruth(res *analyze.Result, truth *loggen.Truth) []truthCheck {
-	var out []truthCheck
-	for _, w := range res.Windows {
-		for _, role := range []string{schema.RoleProduction, schema.RoleStaging} {
-			var cell *analyze.Cell
-			for i := range res.Cells {
-				if res.Cells[i].Window == w.ID && res.Cells[i].Role == role {
-					cell = &res.Cells[i]
-				}
-			}
-			if cell == nil {
-				continue
-			}
-			var ep, s500, req int64
-			var expected float64
-			chosen := -1.0
-			for _, tc := range truth.Cells {
-				if tc.Role != role || !tc.Start.Equal(w.From) {
-					continue
-				}
-				ep += tc.ErrorPath
-				s500 += tc.Status500
-				req += tc.Requests
-				expected += tc.P500 * float64(tc.ErrorPath)
-				if !tc.Peak {
-					chosen = tc.P500
-				}
-			}
-			if ep == 0 {
-				continue
-			}
-			c := truthCheck{
-				window: w.Label, role: role, chosen: chosen, expected: expected / float64(ep),
-				measured: cell.Rate500, ci: cell.Rate500CI95,
-				errorPath: cell.ErrorPathRequests, requests: cell.Requests,
-			}
-			c.inside = c.ci[0] <= c.expected && c.expected <= c.ci[1]
-			if se := math.Sqrt(c.expected * (1 - c.expected) / float64(ep)); se > 0 {
-				c.z = (c.measured - c.expected) / se
-			} else if c.measured != c.expected {
-				c.z = math.Inf(1)
-			}
-			c.countsAgree = cell.ErrorPathRequests == ep && cell.ErrorPath500 == s500 && cell.Requests == req
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// disagrees tells whether the measured rate is further from the expected
-// one than chance explains (over four standard errors: about one run in
-// 16,000 for a correct analysis).
-func (c truthCheck) disagrees() bool { return math.Abs(c.z) > 4 }
-
-func printComparison(w io.Writer, checks []truthCheck) {
-	fmt.Fprintln(w, "Generated versus measured (share of HTTP 500 among requests for error paths):")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "window\trole\tgenerated with\texpected\tmeasured [95% CI]\tcounts\t")
-	for _, c := range checks {
-		gen := "-"
-		if c.chosen >= 0 {
-			gen = fmt.Sprintf("%.0f%%", 100*c.chosen)
-		}
-		verdict := "inside"
-		switch {
-		case c.disagrees():
-			verdict = "DISAGREES"
-		case !c.inside:
-			// A 95% interval misses the true rate one time in twenty.
-			verdict = fmt.Sprintf("outside (z = %+.1f, chance)", c.z)
-		}
-		counts := "exact"
-		if !c.countsAgree {
-			counts = "DIFFER"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f%%\t%.1f%% [%.1f, %.1f] %s\t%s\t\n", strings.TrimSpace(terminalSafe(c.window)), c.role, gen,
-			100*c.expected, 100*c.measured, 100*c.ci[0], 100*c.ci[1], verdict, counts)
-	}
-	tw.Flush()
-	fmt.Fprintln(w, "(expected: the chosen rate averaged over the window's traffic; peak hours, when CloudFront sends nothing to staging, have no 500s)")
 }

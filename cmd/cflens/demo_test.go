@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cflens/cflens/analyze"
 	"github.com/cflens/cflens/ingest"
@@ -24,7 +25,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	out := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	err := runDemo(context.Background(), &demoOptions{out: out, seed: 7, scale: "small"}, &stdout, &stderr)
+	err := runDemo(context.Background(), &demoOptions{out: out, seed: 7, scale: "small"}, &IOStreams{Out: &stdout, Err: &stderr, Now: time.Now})
 	if err != nil {
 		t.Fatalf("demo: %v\nstderr:\n%s\nstdout:\n%s", err, stderr.String(), stdout.String())
 	}

@@ -5,13 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"strings"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/spf13/cobra"
 
+	"github.com/cflens/cflens/analyze/report"
 	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest"
 	"github.com/cflens/cflens/ingest/schema"
@@ -24,7 +24,7 @@ type headOptions struct {
 	json    bool
 }
 
-func newHeadCmd() *cobra.Command {
+func newHeadCmd(d *deps) *cobra.Command {
 	o := &headOptions{}
 	cmd := &cobra.Command{
 		Use:   "head [SRC…]",
@@ -33,17 +33,19 @@ func newHeadCmd() *cobra.Command {
 object per row with --json), to see how cflens reads a file.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.src.sources = args
-			return runHead(cmd.Context(), o, cmd.OutOrStdout())
+			return runHead(cmd.Context(), o, d.streams(cmd))
 		},
 	}
 	bindSourceFlags(cmd.Flags(), &o.src)
+	d.aws(&o.src.aws)
 	cmd.Flags().IntVarP(&o.n, "rows", "n", 10, "rows to print")
 	cmd.Flags().StringSliceVarP(&o.columns, "columns", "c", nil, "columns to print (default: all)")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print JSON lines")
 	return cmd
 }
 
-func runHead(ctx context.Context, o *headOptions, stdout io.Writer) error {
+func runHead(ctx context.Context, o *headOptions, s *IOStreams) error {
+	stdout := s.Out
 	rs, err := resolveSources(ctx, &o.src)
 	if err != nil {
 		return err
@@ -120,7 +122,7 @@ func (o headObject) Write(b arrow.RecordBatch) error {
 			for i, f := range b.Schema().Fields() {
 				v := "NULL"
 				if c := b.Column(i); c.IsValid(row) {
-					v = terminalSafe(c.ValueStr(row))
+					v = report.TerminalSafe(c.ValueStr(row))
 				}
 				fmt.Fprintf(h.w, "%-28s %s\n", f.Name, strings.TrimSpace(v))
 			}

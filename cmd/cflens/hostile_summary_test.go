@@ -58,3 +58,62 @@ func TestIngestOutputInert(t *testing.T) {
 		t.Errorf("control characters reach the terminal: %q\nstderr:\n%q", c, stderr)
 	}
 }
+
+// unsafeRunes lists what report.TerminalSafe removes and a terminal
+// would act on: control characters other than newline, and the Unicode
+// controls that reorder or hide text (bidi overrides, zero-width marks).
+func unsafeRunes(s string) []rune {
+	found := controlChars(s)
+	for _, r := range s {
+		if r >= 0x200b && r <= 0x200f || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0xfeff {
+			found = append(found, r)
+		}
+	}
+	return found
+}
+
+// TestHostileDistributionFolder reads a v2 Hive-style folder whose
+// DistributionId carries a title-setting escape sequence, next to a
+// well-named one, with ingest -v and analyze -v. The hostile object fails
+// by name (its ID is refused by the one rule), the good one is read, and
+// no control or bidi character reaches the terminal.
+func TestHostileDistributionFolder(t *testing.T) {
+	dir := t.TempDir()
+	hostile := "E1\x1b]0;owned\x07\u202eX"
+	lines := []string{
+		"#Version: 1.0",
+		"#Fields: date time sc-status cs-uri-stem",
+		"2025-09-10\t08:00:00\t200\t/ok",
+		"2025-09-10\t08:00:01\t500\t/\u202etxt.exe",
+	}
+	for _, id := range []string{hostile, "E2EXAMPLE"} {
+		folder := filepath.Join(dir, "DistributionId="+id, "year=2025", "month=09", "day=10", "hour=08")
+		if err := os.MkdirAll(folder, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		gzipLines(t, filepath.Join(folder, "part.log.gz"), lines)
+	}
+	code, stdout, stderr := runCLIChild(t, nil, "ingest", dir, "-v")
+	if code != 3 {
+		t.Errorf("ingest exit %d, want 3 (the hostile object fails)", code)
+	}
+	if !strings.Contains(stderr, "FAILED") || !strings.Contains(stderr, "not a distribution ID") {
+		t.Errorf("ingest does not name the refused ID:\n%s", stderr)
+	}
+	if !strings.Contains(stderr, "E2EXAMPLE: 1 objects, 2 rows") {
+		t.Errorf("ingest did not read the well-named object:\n%s", stderr)
+	}
+	if c := unsafeRunes(stdout + stderr); len(c) > 0 {
+		t.Errorf("ingest: unsafe characters reach the terminal: %q\nstderr:\n%q", c, stderr)
+	}
+	code, stdout, stderr = runCLIChild(t, nil, "head", dir, "-n", "2")
+	if code != 0 && code != 3 {
+		t.Errorf("head exit %d:\n%s", code, stderr)
+	}
+	if !strings.Contains(stdout, "txt.exe") {
+		t.Errorf("head shows no row, so this test proves nothing:\n%s", stdout)
+	}
+	if c := unsafeRunes(stdout + stderr); len(c) > 0 {
+		t.Errorf("head: unsafe characters reach the terminal: %q\nstdout:\n%q", c, stdout)
+	}
+}

@@ -3,16 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/spf13/cobra"
 
+	"github.com/cflens/cflens/analyze/report"
 	"github.com/cflens/cflens/cmd/internal/atomicfile"
+	"github.com/cflens/cflens/cmd/internal/redact"
 	"github.com/cflens/cflens/ingest"
 )
 
@@ -28,7 +28,7 @@ type ingestOptions struct {
 	verbose         bool
 }
 
-func newIngestCmd() *cobra.Command {
+func newIngestCmd(d *deps) *cobra.Command {
 	o := &ingestOptions{}
 	cmd := &cobra.Command{
 		Use:   "ingest [SRC…] [--production ID|SRC] [--staging ID|SRC] [--out DIR|s3://bucket/prefix/]",
@@ -47,10 +47,11 @@ rejected lines over --max-reject-rate), 4 the dataset is busy with another
 run, 2 usage error, 1 other errors.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.src.sources = args
-			return runIngest(cmd.Context(), o, cmd.ErrOrStderr())
+			return runIngest(cmd.Context(), o, d.streams(cmd))
 		},
 	}
 	bindSourceFlags(cmd.Flags(), &o.src)
+	d.aws(&o.src.aws)
 	cmd.Flags().StringVar(&o.out, "out", "", "dataset to write: a folder or s3://bucket/prefix/")
 	cmd.Flags().StringVar(&o.summaryFile, "summary", "", "write the run summary as JSON to this file")
 	cmd.Flags().Float64Var(&o.maxRejectRate, "max-reject-rate", 0.001, "share of rejected lines above which the run is incomplete (exit 3)")
@@ -60,7 +61,8 @@ run, 2 usage error, 1 other errors.`,
 	return cmd
 }
 
-func runIngest(ctx context.Context, o *ingestOptions, stderr io.Writer) error {
+func runIngest(ctx context.Context, o *ingestOptions, s *IOStreams) error {
+	stderr := s.Err
 	o.src.log = newLogger(stderr, o.verbose)
 	rs, err := resolveSources(ctx, &o.src)
 	if err != nil {
@@ -85,11 +87,12 @@ func runIngest(ctx context.Context, o *ingestOptions, stderr io.Writer) error {
 	opts.Logger = newLogger(stderr, o.verbose)
 	bar := newProgress(stderr, "ingest")
 	opts.Progress = bar.update
-	start := time.Now()
+	start := s.Now()
 	sum, runErr := ingest.Run(ctx, opts, rs.sources, sink)
 	bar.finish()
 	if sum != nil {
-		writeSummaryText(stderr, sum, time.Since(start))
+		redactSummary(sum)
+		writeSummaryText(stderr, sum, s.Now().Sub(start))
 		if o.summaryFile != "" {
 			if err := writeJSONFile(o.summaryFile, sum); err != nil {
 				return err
@@ -104,7 +107,7 @@ func newLogger(w io.Writer, verbose bool) *slog.Logger {
 	if verbose {
 		level = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: redact.ReplaceAttr}))
 }
 
 // countSink parses and counts without keeping rows.
@@ -121,44 +124,22 @@ func (countObject) Write(arrow.RecordBatch) error { return nil }
 func (countObject) Commit() error                 { return nil }
 func (countObject) Abort()                        {}
 
+// writeSummaryText writes the summary for a terminal: credentials
+// redacted, control and bidi characters neutralised.
 func writeSummaryText(w io.Writer, s *ingest.Summary, took time.Duration) {
-	status := "complete"
-	if !s.Complete {
-		status = "INCOMPLETE"
-	}
-	fmt.Fprintf(w, "%s: %d objects (%d skipped as already ingested), %d lines: %d rows, %d header lines, %d rejected, %d out of range; %s\n",
-		status, s.Objects, s.Skipped, s.Lines, s.Rows, s.HeaderLines, s.RejectedLines, s.OutOfRange, took.Round(time.Millisecond))
-	for _, id := range s.DistributionIDs() {
-		c := s.Distributions[id]
-		name := id
-		if name == "" {
-			name = "(no distribution ID in the object names)"
-		}
-		fmt.Fprintf(w, "  %s: %d objects, %d rows, %d rejected\n", name, c.Objects, c.Rows, c.RejectedLines)
-	}
-	for _, reason := range sortedKeys(s.RejectedByReason) {
-		rr := s.RejectedByReason[reason]
-		fmt.Fprintf(w, "  rejected %s: %d\n", reason, rr.Count)
-		for _, smp := range rr.Samples {
-			what := smp.Detail
-			if smp.Field != "" {
-				what = strings.TrimSpace("field " + smp.Field + " " + what)
-			}
-			text := smp.Text
-			if len(text) > 100 {
-				text = text[:100] + "…"
-			}
-			fmt.Fprintf(w, "    %s:%d %s: %s\n", terminalSafe(smp.Object), smp.Line, terminalSafe(what), terminalSafe(text))
-		}
-	}
-	for _, f := range sortedKeys(s.UnknownFields) {
-		fmt.Fprintf(w, "  unknown field %q in %d headers (ignored)\n", terminalSafe(f), s.UnknownFields[f])
-	}
-	if s.UnknownFieldsOmitted > 0 {
-		fmt.Fprintf(w, "  %d more unknown field names in headers (not listed; ignored)\n", s.UnknownFieldsOmitted)
-	}
-	for _, f := range s.Failed {
-		fmt.Fprintf(w, "  FAILED %s after %d attempts: %s\n", terminalSafe(f.Object), f.Attempts, terminalSafe(f.Error))
+	s.WriteText(w, took, terminalText)
+}
+
+// terminalText is what every log-derived or error text printed goes
+// through: credentials redacted, then report.TerminalSafe.
+func terminalText(s string) string { return report.TerminalSafe(redact.String(s)) }
+
+// redactSummary removes credentials from the error texts of a summary
+// before it is printed or written: an endpoint may echo what a request
+// carried into its error message.
+func redactSummary(s *ingest.Summary) {
+	for i := range s.Failed {
+		s.Failed[i].Error = redact.String(s.Failed[i].Error)
 	}
 }
 

@@ -28,12 +28,35 @@ func killPoints(t *testing.T) int {
 	return n
 }
 
-// TestKillAndResume kills `cflens ingest` with SIGKILL at seeded random
-// moments spread over an uninterrupted run's duration, resumes with a
-// plain rerun, and checks that the dataset is then exactly the one an
-// uninterrupted run writes: every (source, line) row once with the same
-// values, the same rows per partition, every visible Parquet file whole
-// (also right after the kill), and no temporary file left.
+// killPlan spreads n kill points over a run that took took and wrote
+// records commit records: the first at once (before the dataset folder
+// exists), then by turns a commit record to wait for and a seeded random
+// moment of the run.
+func killPlan(n, records int, took time.Duration) []interruptPoint {
+	rng := rand.New(rand.NewPCG(9, uint64(n)))
+	points := []interruptPoint{{delay: 0}}
+	for i := 1; i < n; i++ {
+		if i%2 == 1 {
+			// Commit records 1 … records-1: the run has more to write.
+			points = append(points, interruptPoint{records: 1 + (i/2)%(records-1)})
+			continue
+		}
+		// From start-up to near the usual end (runs on a loaded machine
+		// take longer).
+		points = append(points, interruptPoint{delay: time.Duration(float64(took) * 0.9 * (float64(i) + rng.Float64()) / float64(n))})
+	}
+	return points
+}
+
+// TestKillAndResume kills `cflens ingest` with SIGKILL at points spread
+// over a run (see killPlan), resumes with a plain rerun, and checks that
+// the dataset is then exactly the one an uninterrupted run writes: every
+// (source, line) row once with the same values, the same rows per
+// partition, every visible Parquet file whole (also right after the
+// kill: a kill before the dataset folder exists leaves an empty dataset),
+// and no temporary file left. It fails unless some kill landed while part
+// of the rows were written, so that it cannot pass without testing a
+// resume.
 func TestKillAndResume(t *testing.T) {
 	logs := writeScenario(t, 12, 2)
 	// A small checkpoint buffer makes a run write several checkpoints, so
@@ -52,30 +75,23 @@ func TestKillAndResume(t *testing.T) {
 	if len(ref.rows) == 0 || len(ref.dups) > 0 {
 		t.Fatalf("reference: %d rows, %d twice", len(ref.rows), len(ref.dups))
 	}
+	records := journalRecords(refDir)
+	if records < 2 {
+		t.Fatalf("the reference run wrote %d commit records; kills between commits need at least 2", records)
+	}
 
-	n := killPoints(t)
-	rng := rand.New(rand.NewPCG(9, uint64(n)))
+	points := killPlan(killPoints(t), records, took)
 	var killed, finished, partial, midCheckpoint int
-	for i := range n {
-		// Spread the kill moments over the run, from start-up to near its
-		// usual end (runs on a loaded machine take longer).
-		delay := time.Duration(float64(took) * 0.9 * (float64(i) + rng.Float64()) / float64(n))
+	for i, pt := range points {
 		out := filepath.Join(t.TempDir(), "ds")
 		cmd := cliCommand(context.Background(), args(out)...)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-time.After(delay):
-			if err := cmd.Process.Signal(syscall.SIGKILL); err == nil {
-				killed++
-			}
-			<-done
-		case <-done:
+		done := startCLI(t, cmd)
+		if waitPoint(pt, out, done) && cmd.Process.Signal(syscall.SIGKILL) == nil {
+			killed++
+		} else {
 			finished++
 		}
+		<-done
 		// Right after the kill, a glob reader sees only whole files.
 		after := readDatasetView(t, out)
 		if len(after.rows) > 0 && len(after.rows) < len(ref.rows) {
@@ -86,14 +102,14 @@ func TestKillAndResume(t *testing.T) {
 		}
 
 		if code, _, stderr := runCLIChild(t, nil, args(out)...); code != 0 {
-			t.Fatalf("kill point %d (%v): resume exit %d\n%s", i, delay, code, stderr)
+			t.Fatalf("kill point %d (%v): resume exit %d\n%s", i, pt, code, stderr)
 		}
 		got := readDatasetView(t, out)
 		if d := compareViews(ref, got); len(d) > 0 {
-			t.Errorf("kill point %d (%v): dataset after resume differs from an uninterrupted run:\n%v", i, delay, d)
+			t.Errorf("kill point %d (%v): dataset after resume differs from an uninterrupted run:\n%v", i, pt, d)
 		}
 		if l := leftovers(t, out); len(l) > 0 {
-			t.Errorf("kill point %d (%v): left over: %v", i, delay, l)
+			t.Errorf("kill point %d (%v): left over: %v", i, pt, l)
 		}
 		// A second rerun takes nothing more.
 		code, _, stderr := runCLIChild(t, nil, args(out)...)
@@ -104,6 +120,9 @@ func TestKillAndResume(t *testing.T) {
 			t.Errorf("kill point %d: second rerun changed the dataset", i)
 		}
 	}
-	t.Logf("%d kill points over a %v run (%d files, %d rows in %d partitions): %d killed (%d with part of the rows written, %d inside a checkpoint), %d finished before the kill",
-		n, took.Round(time.Millisecond), ref.files, len(ref.rows), len(ref.partitions), killed, partial, midCheckpoint, finished)
+	t.Logf("%d kill points over a %v run (%d files, %d rows in %d partitions, %d commits): %d killed (%d with part of the rows written, %d inside a checkpoint), %d finished before the kill",
+		len(points), took.Round(time.Millisecond), ref.files, len(ref.rows), len(ref.partitions), records, killed, partial, midCheckpoint, finished)
+	if partial == 0 {
+		t.Errorf("no kill landed while part of the rows were written (%d killed, %d finished first): no resume was tested", killed, finished)
+	}
 }

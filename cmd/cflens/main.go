@@ -14,6 +14,7 @@ import (
 	"runtime/pprof"
 	"syscall"
 
+	"github.com/cflens/cflens/cmd/internal/redact"
 	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest"
 	"github.com/cflens/cflens/ingest/dataset"
@@ -96,12 +97,12 @@ func run(ctx context.Context, args []string) int {
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(os.Stderr, "cflens:", err)
+	fmt.Fprintln(os.Stderr, "cflens:", redact.Error(err))
 	var uerr *usage.Error
 	switch {
 	case errors.As(err, &uerr):
 		if uerr.Hint != "" {
-			fmt.Fprintln(os.Stderr, uerr.Hint)
+			fmt.Fprintln(os.Stderr, redact.String(uerr.Hint))
 		}
 		return exitUsage
 	case errors.Is(err, ingest.ErrIncomplete):

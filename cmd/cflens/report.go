@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,42 +17,18 @@ import (
 	"github.com/cflens/cflens/analyze"
 	"github.com/cflens/cflens/analyze/report"
 	"github.com/cflens/cflens/cmd/internal/atomicfile"
+	"github.com/cflens/cflens/cmd/internal/redact"
 	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest"
 )
 
-// reportFormats are the renderings of an analysis.
-var reportFormats = []string{"text", "markdown", "csv", "json", "html"}
-
-// reportExt is the file extension of each format.
-var reportExt = map[string]string{"text": ".txt", "markdown": ".md", "csv": "", "json": ".json", "html": ".html"}
-
-// reportFormat checks a --format value, accepting "md" for markdown; an
-// empty one is taken from the extension of out, else text.
+// reportFormat checks a --format value (see report.FormatFor).
 func reportFormat(format, out string) (string, error) {
-	switch f := strings.ToLower(format); f {
-	case "md":
-		return "markdown", nil
-	case "":
-		switch strings.ToLower(filepath.Ext(out)) {
-		case ".md", ".markdown":
-			return "markdown", nil
-		case ".json":
-			return "json", nil
-		case ".html", ".htm":
-			return "html", nil
-		case ".csv":
-			return "csv", nil
-		}
-		return "text", nil
-	default:
-		for _, x := range reportFormats {
-			if f == x {
-				return f, nil
-			}
-		}
+	f, err := report.FormatFor(format, out)
+	if err != nil {
+		return "", usage.Errorf("--format is one of "+strings.Join(report.Formats(), ", "), "%w", err)
 	}
-	return "", usage.Errorf("--format is one of "+strings.Join(reportFormats, ", "), "unknown format %q", format)
+	return f, nil
 }
 
 // writeReport renders an analysis in a format to out, or to stdout when
@@ -81,33 +56,18 @@ func writeReportTable(ctx context.Context, res *analyze.Result, format, out, tab
 		}
 		return writeCSVDir(res, out)
 	}
+	wo := report.WriteOptions{Table: table}
+	if format == "text" && out == "" && isTerminal(stdout) {
+		wo.Text.Color = true
+		if w, _, err := term.GetSize(int(stdout.(*os.File).Fd())); err == nil {
+			wo.Text.Width = w
+		}
+	}
 	var buf bytes.Buffer
-	switch format {
-	case "text":
-		opts := report.Options{}
-		if out == "" && isTerminal(stdout) {
-			opts.Color = true
-			if w, _, err := term.GetSize(int(stdout.(*os.File).Fd())); err == nil {
-				opts.Width = w
-			}
-		}
-		err = report.Text(&buf, res, opts)
-	case "markdown":
-		err = report.Markdown(&buf, res)
-	case "json":
-		err = report.JSON(&buf, res)
-	case "html":
-		err = report.HTML(&buf, res)
-	case "csv":
-		if table == "" {
-			table = "cells"
-		}
-		err = report.CSV(&buf, res, table)
+	if err := report.Write(&buf, res, format, wo); err != nil {
 		if errors.Is(err, report.ErrUnknownTable) {
 			return usage.Errorf("tables: "+strings.Join(report.CSVTables(), ", "), "unknown table %q", table)
 		}
-	}
-	if err != nil {
 		return err
 	}
 	if out == "" {
@@ -124,54 +84,16 @@ func writeCSVDir(res *analyze.Result, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create report folder: %w", err)
 	}
-	for _, name := range report.CSVTables() {
-		var buf bytes.Buffer
-		if err := report.CSV(&buf, res, name); err != nil {
-			return err
-		}
-		if err := atomicfile.Write(filepath.Join(dir, name+".csv"), buf.Bytes()); err != nil {
+	files, err := report.CSVFiles(res)
+	if err != nil {
+		return err
+	}
+	for _, name := range sortedKeys(files) {
+		if err := atomicfile.Write(filepath.Join(dir, name), files[name]); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// maxPeriods bounds a batch, so that a typo in --every cannot write
-// millions of files.
-const maxPeriods = 10000
-
-// periods cuts [from, to) into consecutive periods of length every, the
-// last one shorter when every does not divide the range.
-func periods(from, to time.Time, every time.Duration) ([][2]time.Time, error) {
-	if from.IsZero() || to.IsZero() {
-		return nil, usage.Errorf("a batch needs both ends of the range", "--every needs --from and --to")
-	}
-	if every <= 0 {
-		return nil, usage.Errorf("periods look like 24h or 1h", "--every %s is not positive", every)
-	}
-	if !from.Before(to) {
-		return nil, usage.Errorf("", "--from %s is not before --to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
-	}
-	if n := to.Sub(from) / every; n >= maxPeriods {
-		return nil, usage.Errorf("", "--every %s cuts the range into more than %d periods", every, maxPeriods)
-	}
-	var ps [][2]time.Time
-	for t := from; t.Before(to); t = t.Add(every) {
-		ps = append(ps, [2]time.Time{t, minTime(t.Add(every), to)})
-	}
-	return ps, nil
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
-
-// periodName names the report of the period starting at t.
-func periodName(t time.Time, format string) string {
-	return "report-" + t.UTC().Format("20060102T1504Z") + reportExt[format]
 }
 
 // analyzePeriod analyses one period [from, to). An ingest.ErrIncomplete
@@ -185,9 +107,12 @@ type analyzePeriod func(ctx context.Context, from, to time.Time) (*analyze.Resul
 // returned error then wraps ingest.ErrIncomplete. The index is written
 // last, so that it links only reports that exist.
 func runEvery(ctx context.Context, from, to time.Time, every time.Duration, format, out string, run analyzePeriod) error {
-	ps, err := periods(from, to, every)
+	if from.IsZero() || to.IsZero() {
+		return usage.Errorf("a batch needs both ends of the range", "--every needs --from and --to")
+	}
+	ps, err := report.Periods(from, to, every)
 	if err != nil {
-		return err
+		return usage.Errorf("periods look like 24h or 1h", "--every: %w", err)
 	}
 	if format, err = reportFormat(format, ""); err != nil {
 		return err
@@ -204,34 +129,31 @@ func runEvery(ctx context.Context, from, to time.Time, every time.Duration, form
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		e := report.Entry{From: p[0], To: p[1]}
-		res, err := run(ctx, p[0], p[1])
+		e := report.Entry{From: p.From, To: p.To}
+		res, err := run(ctx, p.From, p.To)
 		var uerr *usage.Error
 		if errors.As(err, &uerr) {
 			return err
 		}
 		if res != nil {
-			name := periodName(p[0], format)
+			name := report.PeriodName(p.From, format)
 			if werr := writeReport(ctx, res, format, filepath.Join(out, name), io.Discard); werr != nil {
 				return werr
 			}
-			e.Result, e.Href = res, name
-			if format == "csv" {
-				e.Href = name + "/cells.csv"
-			}
+			e.Result, e.Href = res, report.PeriodHref(name, format)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return err
 			}
 			if !errors.Is(err, ingest.ErrIncomplete) || res == nil {
-				e.Err = err.Error()
+				e.Err = redact.Error(err)
 			}
-			failed = append(failed, p[0].UTC().Format(time.RFC3339))
+			failed = append(failed, p.From.UTC().Format(time.RFC3339))
 		}
 		entries = append(entries, e)
 	}
-	title := "cflens reports " + from.UTC().Format("2006-01-02 15:04Z") + " – " + to.UTC().Format("2006-01-02 15:04Z") + ", every " + shortDuration(every)
+	title := report.BatchTitle(from, to, every)
 	var html, md bytes.Buffer
 	if err := report.Index(&html, title, entries); err != nil {
 		return err
@@ -255,13 +177,13 @@ func runEvery(ctx context.Context, from, to time.Time, every time.Duration, form
 // of --from/--to, each written as a report into the folder --out (HTML
 // unless --format says otherwise), with an index.
 func runAnalyzeEvery(ctx context.Context, o *analyzeOptions, stderr io.Writer) error {
-	from, err := parseTimeFlag(o.src.from)
+	from, err := timeFlag("from", o.src.from)
 	if err != nil {
-		return usage.Errorf("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--from: %v", err)
+		return err
 	}
-	to, err := parseTimeFlag(o.src.to)
+	to, err := timeFlag("to", o.src.to)
 	if err != nil {
-		return usage.Errorf("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--to: %v", err)
+		return err
 	}
 	format := o.format
 	if format == "" {
@@ -275,18 +197,6 @@ func runAnalyzeEvery(ctx context.Context, o *analyzeOptions, stderr io.Writer) e
 	})
 }
 
-// shortDuration drops zero minutes and seconds: 24h, 1h30m, 90s.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
-
 type reportOptions struct {
 	in     string
 	format string
@@ -294,7 +204,7 @@ type reportOptions struct {
 	table  string
 }
 
-func newReportCmd() *cobra.Command {
+func newReportCmd(d *deps) *cobra.Command {
 	o := &reportOptions{}
 	cmd := &cobra.Command{
 		Use:   "report --in analysis.json [--format text|markdown|csv|json|html] [--out FILE|DIR]",
@@ -311,47 +221,42 @@ format follows the extension of --out, else text. Files are replaced
 atomically.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runReport(cmd.Context(), o, cmd.InOrStdin(), cmd.OutOrStdout())
+			return runReport(cmd.Context(), o, d.streams(cmd))
 		},
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&o.in, "in", "i", "", "analysis JSON file ('-' for stdin)")
-	fs.StringVarP(&o.format, "format", "f", "", "output format: "+strings.Join(reportFormats, ", ")+" (default from --out, else text)")
+	fs.StringVarP(&o.format, "format", "f", "", "output format: "+strings.Join(report.Formats(), ", ")+" (default from --out, else text)")
 	fs.StringVarP(&o.out, "out", "o", "", "write to this file (a folder for csv) instead of stdout")
 	fs.StringVar(&o.table, "table", "", "with csv to stdout or a .csv file: the table ("+strings.Join(report.CSVTables(), ", ")+"; default cells)")
 	return cmd
 }
 
-func runReport(ctx context.Context, o *reportOptions, stdin io.Reader, stdout io.Writer) error {
+func runReport(ctx context.Context, o *reportOptions, s *IOStreams) error {
 	if o.in == "" {
 		return usage.Errorf("save one with 'cflens analyze --format json --out analysis.json'", "--in is required")
 	}
-	res, err := readAnalysis(o.in, stdin)
+	res, err := readAnalysis(o.in, s.In)
 	if err != nil {
 		return err
 	}
-	return writeReportTable(ctx, res, o.format, o.out, o.table, stdout)
+	return writeReportTable(ctx, res, o.format, o.out, o.table, s.Out)
 }
 
-// readAnalysis reads a cflens.analysis/v1 JSON file.
+// readAnalysis reads a cflens.analysis/v1 JSON file, or stdin for "-".
 func readAnalysis(path string, stdin io.Reader) (*analyze.Result, error) {
-	var data []byte
-	var err error
-	if path == "-" {
-		data, err = io.ReadAll(stdin)
-	} else {
-		data, err = os.ReadFile(path)
+	r := stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("read analysis: %w", err)
+		}
+		defer f.Close()
+		r = f
 	}
+	res, err := analyze.ReadJSON(r)
 	if err != nil {
-		return nil, fmt.Errorf("read analysis: %w", err)
+		return nil, usage.Errorf("--in takes the JSON written by 'cflens analyze --format json'", "%s: %w", path, err)
 	}
-	var res analyze.Result
-	if err := json.Unmarshal(data, &res); err != nil {
-		return nil, usage.Errorf("--in takes the JSON written by 'cflens analyze --format json'", "read analysis %s: %w", path, err)
-	}
-	if res.Schema != analyze.SchemaVersion {
-		return nil, usage.Errorf("--in takes the JSON written by 'cflens analyze --format json'",
-			"analysis %s has schema %q, want %q", path, res.Schema, analyze.SchemaVersion)
-	}
-	return &res, nil
+	return res, nil
 }

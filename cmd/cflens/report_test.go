@@ -199,38 +199,6 @@ func TestReportUsageErrors(t *testing.T) {
 	}
 }
 
-func TestPeriods(t *testing.T) {
-	at := func(s string) time.Time { t, _ := parseTimeFlag(s); return t }
-	tests := []struct {
-		name     string
-		from, to string
-		every    time.Duration
-		want     []string // period starts and ends
-	}{
-		{"whole days", "2025-09-10", "2025-09-12", 24 * time.Hour,
-			[]string{"2025-09-10T00:00:00Z/2025-09-11T00:00:00Z", "2025-09-11T00:00:00Z/2025-09-12T00:00:00Z"}},
-		{"last period shorter", "2025-09-10", "2025-09-10T10:00:00Z", 4 * time.Hour,
-			[]string{"2025-09-10T00:00:00Z/2025-09-10T04:00:00Z", "2025-09-10T04:00:00Z/2025-09-10T08:00:00Z", "2025-09-10T08:00:00Z/2025-09-10T10:00:00Z"}},
-		{"one period longer than the range", "2025-09-10", "2025-09-10T06:00:00Z", 24 * time.Hour,
-			[]string{"2025-09-10T00:00:00Z/2025-09-10T06:00:00Z"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ps, err := periods(at(tt.from), at(tt.to), tt.every)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got []string
-			for _, p := range ps {
-				got = append(got, p[0].Format(time.RFC3339)+"/"+p[1].Format(time.RFC3339))
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("periods (-want +got):\n%s", diff)
-			}
-		})
-	}
-}
-
 func TestAnalyzeEvery(t *testing.T) {
 	logs, timeline, _ := smallScenario(t)
 	tests := []struct {
@@ -305,23 +273,5 @@ func TestRunEveryIncomplete(t *testing.T) {
 	index, _ := os.ReadFile(filepath.Join(out, "index.html"))
 	if !strings.Contains(string(index), "access denied &lt;b&gt;") {
 		t.Errorf("index.html does not show the escaped error")
-	}
-}
-
-func TestShortDuration(t *testing.T) {
-	tests := []struct {
-		in   time.Duration
-		want string
-	}{
-		{24 * time.Hour, "24h"},
-		{90 * time.Minute, "1h30m"},
-		{90 * time.Second, "1m30s"},
-		{time.Hour + time.Second, "1h0m1s"},
-		{30 * time.Second, "30s"},
-	}
-	for _, tt := range tests {
-		if got := shortDuration(tt.in); got != tt.want {
-			t.Errorf("shortDuration(%s) = %q, want %q", tt.in, got, tt.want)
-		}
 	}
 }

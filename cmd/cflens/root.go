@@ -6,7 +6,10 @@ import (
 	"github.com/cflens/cflens/cmd/internal/usage"
 )
 
-func newRootCmd() *cobra.Command {
+func newRootCmd() *cobra.Command { return newRootCmdWith(&deps{}) }
+
+// newRootCmdWith is the root command whose verbs run with d.
+func newRootCmdWith(d *deps) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "cflens",
 		Short:         "Analyze CloudFront access logs of a production and a staging distribution",
@@ -15,13 +18,13 @@ func newRootCmd() *cobra.Command {
 	}
 	root.SetFlagErrorFunc(usage.FlagError)
 	// One line per subcommand; each lives in its own file.
-	root.AddCommand(newVersionCmd())
-	root.AddCommand(newIngestCmd())
-	root.AddCommand(newHeadCmd())
-	root.AddCommand(newAnalyzeCmd())
-	root.AddCommand(newWindowsCmd())
-	root.AddCommand(newReportCmd())
-	root.AddCommand(newDemoCmd())
-	root.AddCommand(newAthenaCmd())
+	root.AddCommand(newVersionCmd(d))
+	root.AddCommand(newIngestCmd(d))
+	root.AddCommand(newHeadCmd(d))
+	root.AddCommand(newAnalyzeCmd(d))
+	root.AddCommand(newWindowsCmd(d))
+	root.AddCommand(newReportCmd(d))
+	root.AddCommand(newDemoCmd(d))
+	root.AddCommand(newAthenaCmd(d))
 	return root
 }

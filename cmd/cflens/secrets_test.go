@@ -20,12 +20,18 @@ import (
 const (
 	canarySecret = "CANARYsecretKEY0123456789abcdefghijklmnop"
 	canaryToken  = "CANARYsessionTOKEN-zyxwvutsrqponm-0123456789"
+	canaryKeyID  = "AKIACANARYEXAMPLE"
 )
+
+// canaries are the credentials that must never be printed or written.
+var canaries = []string{canarySecret, canaryToken, canaryKeyID}
 
 // hostileS3 is an S3 endpoint on loopback that fails every request. In
 // "echo" mode it answers 403 SignatureDoesNotMatch with the request's
 // signing material in the body, as S3 itself does (the canonical request
-// holds the session token); in "busy" mode, 503 SlowDown, so that the
+// holds the session token); in "headers" mode, 400 with the request's
+// headers and a presigned URL quoted in the error message itself, which
+// the client then reports; in "busy" mode, 503 SlowDown, so that the
 // client retries and the run logs each failure.
 func hostileS3(t *testing.T, mode string) string {
 	t.Helper()
@@ -36,10 +42,16 @@ func hostileS3(t *testing.T, mode string) string {
 			fmt.Fprint(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message><RequestId>1</RequestId></Error>`)
 			return
 		}
+		if mode == "headers" {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidRequest</Code><Message>bad request; headers: Authorization: %s X-Amz-Security-Token: %s; retry with https://%s%s?X-Amz-Credential=%s%%2F20250910%%2Fus-east-1%%2Fs3%%2Faws4_request&amp;X-Amz-Security-Token=%s&amp;X-Amz-Signature=0123abcd for key %s</Message><RequestId>1</RequestId></Error>`,
+				r.Header.Get("Authorization"), r.Header.Get("X-Amz-Security-Token"), r.Host, r.URL.Path, canaryKeyID, r.Header.Get("X-Amz-Security-Token"), canaryKeyID)
+			return
+		}
 		w.WriteHeader(http.StatusForbidden)
 		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided.</Message><AWSAccessKeyId>%s</AWSAccessKeyId><StringToSign>%s</StringToSign><CanonicalRequest>%s %s
 x-amz-security-token:%s</CanonicalRequest><RequestId>1</RequestId></Error>`,
-			"AKIACANARYEXAMPLE", r.Header.Get("Authorization"), r.Method, r.URL.Path, r.Header.Get("X-Amz-Security-Token"))
+			canaryKeyID, r.Header.Get("Authorization"), r.Method, r.URL.Path, r.Header.Get("X-Amz-Security-Token"))
 	}))
 	t.Cleanup(srv.Close)
 	return srv.URL
@@ -55,7 +67,7 @@ func TestCredentialsNeverPrinted(t *testing.T) {
 	env := []string{
 		"AWS_CONFIG_FILE=" + filepath.Join(home, "config"),
 		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "credentials"),
-		"AWS_ACCESS_KEY_ID=AKIACANARYEXAMPLE",
+		"AWS_ACCESS_KEY_ID=" + canaryKeyID,
 		"AWS_SECRET_ACCESS_KEY=" + canarySecret,
 		"AWS_SESSION_TOKEN=" + canaryToken,
 		"AWS_REGION=us-east-1",
@@ -68,7 +80,7 @@ func TestCredentialsNeverPrinted(t *testing.T) {
 		t.Fatal(err)
 	}
 	var runs int
-	for _, mode := range []string{"echo", "busy"} {
+	for _, mode := range []string{"echo", "headers", "busy"} {
 		endpoint := hostileS3(t, mode)
 		work := t.TempDir()
 		for _, tc := range []struct {
@@ -94,7 +106,10 @@ func TestCredentialsNeverPrinted(t *testing.T) {
 				if stderr == "" {
 					t.Errorf("no error printed")
 				}
-				for _, canary := range []string{canarySecret, canaryToken} {
+				if mode == "headers" && !strings.Contains(stderr, "[REDACTED]") {
+					t.Errorf("the echoed headers are not shown redacted, so this test proves nothing:\n%s", stderr)
+				}
+				for _, canary := range canaries {
 					if strings.Contains(stdout, canary) || strings.Contains(stderr, canary) {
 						t.Errorf("a canary credential is printed:\nstdout:\n%s\nstderr:\n%s", stdout, stderr)
 					}
@@ -109,7 +124,7 @@ func TestCredentialsNeverPrinted(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			for _, canary := range []string{canarySecret, canaryToken} {
+			for _, canary := range canaries {
 				if strings.Contains(string(b), canary) {
 					t.Errorf("%s holds a canary credential", p)
 				}

@@ -6,7 +6,6 @@ import (
 	"iter"
 	"log/slog"
 	"os"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -65,9 +64,6 @@ type roleConfig struct {
 	Sources []string `yaml:"sources"`
 }
 
-// distributionIDPattern tells a distribution ID from a source spec.
-var distributionIDPattern = regexp.MustCompile(`^E[A-Z0-9]{1,20}$`)
-
 // resolvedSources is what the source flags come to.
 type resolvedSources struct {
 	sources  []ingest.Source
@@ -104,11 +100,11 @@ func parseDelimiter(s string) (byte, error) {
 func resolveSources(ctx context.Context, o *sourceOptions) (*resolvedSources, error) {
 	rs := &resolvedSources{roles: map[string]string{}}
 	var err error
-	if rs.from, err = parseTimeFlag(o.from); err != nil {
-		return nil, usage.Errorf("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--from: %v", err)
+	if rs.from, err = timeFlag("from", o.from); err != nil {
+		return nil, err
 	}
-	if rs.to, err = parseTimeFlag(o.to); err != nil {
-		return nil, usage.Errorf("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--to: %v", err)
+	if rs.to, err = timeFlag("to", o.to); err != nil {
+		return nil, err
 	}
 	if rs.format, err = logparse.ParseFormat(o.format); err != nil {
 		return nil, usage.Errorf("formats are auto, w3c, json and parquet", "--format: %v", err)
@@ -123,7 +119,7 @@ func resolveSources(ctx context.Context, o *sourceOptions) (*resolvedSources, er
 	var specs []spec
 	addRole := func(vals []string, role string) error {
 		for _, v := range vals {
-			if distributionIDPattern.MatchString(v) {
+			if schema.IsDistributionID(v) {
 				if prev, ok := rs.roles[v]; ok && prev != role {
 					return usage.Errorf("", "distribution %s is given as both %s and %s", v, prev, role)
 				}
@@ -216,6 +212,16 @@ func (s roleSource) List(ctx context.Context, from, to time.Time) iter.Seq2[inge
 			}
 		}
 	}
+}
+
+// timeFlag reads the time given to the flag --name; what it cannot read
+// is a usage error with the one hint on the forms of a time.
+func timeFlag(name, s string) (time.Time, error) {
+	t, err := parseTimeFlag(s)
+	if err != nil {
+		return t, usage.Errorf("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--%s: %v", name, err)
+	}
+	return t, nil
 }
 
 func parseTimeFlag(s string) (time.Time, error) {

@@ -31,22 +31,21 @@ type windowsCloudTrailOptions struct {
 	verbose       bool
 	current       bool
 	aws           awsOptions
-	// cloudFront and now stand in for the CloudFront API and the clock in
-	// tests; nil means the real ones.
+	// cloudFront stands in for the CloudFront API in tests; nil means
+	// the real one.
 	cloudFront cloudFrontAPI
-	now        func() time.Time
 }
 
-func newWindowsCmd() *cobra.Command {
+func newWindowsCmd(d *deps) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "windows",
 		Short: "Build configuration timelines for 'cflens analyze --timeline'",
 	}
-	cmd.AddCommand(newWindowsFromCloudTrailCmd())
+	cmd.AddCommand(newWindowsFromCloudTrailCmd(d))
 	return cmd
 }
 
-func newWindowsFromCloudTrailCmd() *cobra.Command {
+func newWindowsFromCloudTrailCmd(d *deps) *cobra.Command {
 	o := &windowsCloudTrailOptions{}
 	cmd := &cobra.Command{
 		Use:   "from-cloudtrail SRC… [--production ID] [--staging ID] [--distribution ID…] [--from T] [--to T] [--out FILE]",
@@ -75,7 +74,7 @@ timeline is still written), 2 usage error, 1 other errors.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.specs = args
-			return runWindowsFromCloudTrail(cmd.Context(), o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runWindowsFromCloudTrail(cmd.Context(), o, d.streams(cmd))
 		},
 	}
 	fs := cmd.Flags()
@@ -89,13 +88,15 @@ timeline is still written), 2 usage error, 1 other errors.`,
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log files that cannot be read as they happen")
 	fs.BoolVar(&o.current, "current", false, "also read today's configuration with the CloudFront API (needs credentials): settings the record never changed get their current value, and differences are reported")
 	bindAWSFlags(fs, &o.aws)
+	d.aws(&o.aws)
 	return cmd
 }
 
-func runWindowsFromCloudTrail(ctx context.Context, o *windowsCloudTrailOptions, stdout, stderr io.Writer) error {
+func runWindowsFromCloudTrail(ctx context.Context, o *windowsCloudTrailOptions, s *IOStreams) error {
+	stdout, stderr := s.Out, s.Err
 	opts := cloudtrail.DefaultOptions()
 	for _, id := range append([]string{o.production, o.staging}, o.distributions...) {
-		if id != "" && !distributionIDPattern.MatchString(id) {
+		if id != "" && !schema.IsDistributionID(id) {
 			return usage.Errorf("distribution IDs look like E1A2B3C4D5E6F7", "%q is not a distribution ID", id)
 		}
 	}
@@ -107,11 +108,11 @@ func runWindowsFromCloudTrail(ctx context.Context, o *windowsCloudTrailOptions, 
 	}
 	opts.Production, opts.Staging, opts.Distributions = o.production, o.staging, o.distributions
 	var err error
-	if opts.From, err = parseTimeFlag(o.from); err != nil {
-		return usage.Errorf("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--from: %v", err)
+	if opts.From, err = timeFlag("from", o.from); err != nil {
+		return err
 	}
-	if opts.To, err = parseTimeFlag(o.to); err != nil {
-		return usage.Errorf("times look like 2025-09-10 or 2025-09-10T08:00:00Z", "--to: %v", err)
+	if opts.To, err = timeFlag("to", o.to); err != nil {
+		return err
 	}
 	if !opts.From.IsZero() && !opts.To.IsZero() && !opts.From.Before(opts.To) {
 		return usage.Errorf("", "--from %s is not before --to %s", o.from, o.to)
@@ -130,7 +131,7 @@ func runWindowsFromCloudTrail(ctx context.Context, o *windowsCloudTrailOptions, 
 	}
 	tl, rep, runErr := cloudtrail.Read(ctx, srcs, opts)
 	if tl != nil {
-		writeCloudTrailReport(stderr, rep)
+		rep.WriteText(stderr, terminalText)
 	}
 	if runErr != nil && !errors.Is(runErr, ingest.ErrIncomplete) {
 		if errors.Is(runErr, cloudtrail.ErrRole) {
@@ -139,7 +140,7 @@ func runWindowsFromCloudTrail(ctx context.Context, o *windowsCloudTrailOptions, 
 		return runErr
 	}
 	if o.current {
-		if err := anchorCurrent(ctx, o, tl, rep, opts.From, stderr); err != nil {
+		if err := anchorCurrent(ctx, o, tl, rep, opts.From, s.Now(), stderr); err != nil {
 			return err
 		}
 	}
@@ -159,7 +160,7 @@ func runWindowsFromCloudTrail(ctx context.Context, o *windowsCloudTrailOptions, 
 
 // anchorCurrent completes the timeline with the configuration the
 // CloudFront API returns now.
-func anchorCurrent(ctx context.Context, o *windowsCloudTrailOptions, tl *analyze.Timeline, rep *cloudtrail.Report, from time.Time, stderr io.Writer) error {
+func anchorCurrent(ctx context.Context, o *windowsCloudTrailOptions, tl *analyze.Timeline, rep *cloudtrail.Report, from, now time.Time, stderr io.Writer) error {
 	api := o.cloudFront
 	if api == nil {
 		c, err := newCloudFrontClient(ctx, o.aws)
@@ -168,11 +169,7 @@ func anchorCurrent(ctx context.Context, o *windowsCloudTrailOptions, tl *analyze
 		}
 		api = c
 	}
-	now := time.Now
-	if o.now != nil {
-		now = o.now
-	}
-	cur, err := readCurrent(ctx, api, rep.Production, rep.Staging, now())
+	cur, err := readCurrent(ctx, api, rep.Production, rep.Staging, now)
 	if err != nil {
 		return err
 	}
@@ -255,7 +252,7 @@ func timelineFromCloudTrail(ctx context.Context, specs []string, a awsOptions, r
 	}
 	tl, rep, err := cloudtrail.Read(ctx, srcs, opts)
 	if tl != nil {
-		writeCloudTrailReport(stderr, rep)
+		rep.WriteText(stderr, terminalText)
 	}
 	if err != nil && !errors.Is(err, ingest.ErrIncomplete) {
 		if errors.Is(err, cloudtrail.ErrRole) {
@@ -264,36 +261,4 @@ func timelineFromCloudTrail(ctx context.Context, specs []string, a awsOptions, r
 		return nil, err
 	}
 	return tl, err
-}
-
-// writeCloudTrailReport writes what was read, and the failed calls and
-// events that could not be used, one per line.
-func writeCloudTrailReport(w io.Writer, r *cloudtrail.Report) {
-	status := "complete"
-	if len(r.FileErrors) > 0 {
-		status = "INCOMPLETE"
-	}
-	fmt.Fprintf(w, "cloudtrail %s: %d files (%d skipped), %d records, %d CloudFront calls (%d duplicates): %d applied, %d for other distributions, %d out of range, %d failed, %d unreadable; %d timeline changes\n",
-		status, r.Files, r.SkippedFiles, r.Records, r.CloudFrontEvents, r.Duplicates, r.Relevant, r.OtherDistributions, r.OutOfRange, len(r.Failed), len(r.Unknown), r.Changes)
-	orNone := func(s string) string {
-		if s == "" {
-			return "(unknown)"
-		}
-		return s
-	}
-	fmt.Fprintf(w, "  production %s, staging %s, policies %s\n", orNone(r.Production), orNone(r.Staging), orNone(strings.Join(r.Policies, ", ")))
-	for _, f := range r.Failed {
-		fmt.Fprintf(w, "  skipped failed call %s %s on %s at %s: %s: %s\n", terminalSafe(f.EventName), terminalSafe(f.EventID), terminalSafe(orNone(f.Resource)),
-			f.Time.UTC().Format(time.RFC3339), terminalSafe(f.ErrorCode), terminalSafe(f.ErrorMessage))
-	}
-	for _, u := range r.Unknown {
-		at := ""
-		if !u.Time.IsZero() {
-			at = " at " + u.Time.UTC().Format(time.RFC3339)
-		}
-		fmt.Fprintf(w, "  unreadable %s %s%s in %s: %s\n", terminalSafe(orNone(u.EventName)), terminalSafe(orNone(u.EventID)), at, terminalSafe(u.File), terminalSafe(u.Reason))
-	}
-	for _, f := range r.FileErrors {
-		fmt.Fprintf(w, "  unread file %s: %s\n", terminalSafe(f.File), terminalSafe(f.Error))
-	}
 }

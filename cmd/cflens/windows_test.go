@@ -353,10 +353,11 @@ func TestWindowsFromCloudTrailCurrent(t *testing.T) {
 	}
 	o := &windowsCloudTrailOptions{
 		specs: []string{root}, production: "E1PRODEXAMPLE", workers: 2, current: true,
-		cloudFront: api, now: func() time.Time { return time.Date(2025, 9, 12, 0, 0, 0, 0, time.UTC) },
+		cloudFront: api,
 	}
 	var stdout, stderr bytes.Buffer
-	if err := runWindowsFromCloudTrail(context.Background(), o, &stdout, &stderr); err != nil {
+	s := &IOStreams{Out: &stdout, Err: &stderr, Now: func() time.Time { return time.Date(2025, 9, 12, 0, 0, 0, 0, time.UTC) }}
+	if err := runWindowsFromCloudTrail(context.Background(), o, s); err != nil {
 		t.Fatalf("err = %v\nstderr:\n%s", err, stderr.String())
 	}
 	want := ctWantYAML + `  - at: "2025-09-12T00:00:00Z"
@@ -378,7 +379,7 @@ func TestWindowsFromCloudTrailCurrent(t *testing.T) {
 
 	o.to = "2025-09-11"
 	var uerr *usage.Error
-	if err := runWindowsFromCloudTrail(context.Background(), o, &stdout, &stderr); !errors.As(err, &uerr) {
+	if err := runWindowsFromCloudTrail(context.Background(), o, s); !errors.As(err, &uerr) {
 		t.Errorf("--current with --to: err = %v, want a usage error", err)
 	}
 }

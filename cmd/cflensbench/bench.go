@@ -289,7 +289,7 @@ func renderAgain(o *benchOptions, stdout io.Writer) error {
 	}
 	for i := range rep.Configs {
 		c := &rep.Configs[i]
-		cp := &corpus{Lines: c.Lines, Files: c.Files, Bytes: c.Bytes}
+		cp := &corpus{Corpus: &loggen.Corpus{Lines: c.Lines, Files: c.Files, Bytes: c.Bytes}}
 		for j, t := range c.Tools {
 			c.Tools[j] = summarize(t.Tool, t.Samples, t.Error, cp)
 		}
@@ -412,18 +412,12 @@ func (b *bench) runConfig(ctx context.Context, cfg config, c *corpus, dir string
 	return cr, nil
 }
 
-// corpus is a generated corpus, as benchworker corpus describes it.
+// corpus is a generated corpus, as benchworker corpus describes it: the
+// corpus, whether the folder already held it, and the
+// continuous-deployment weight it was generated with.
 type corpus struct {
-	Lines      int64     `json:"lines"`
-	Files      int       `json:"files"`
-	Seed       uint64    `json:"seed"`
-	Start      time.Time `json:"start"`
-	Production string    `json:"production"`
-	Staging    string    `json:"staging"`
-	Bytes      int64     `json:"bytes"`
-	Names      []string  `json:"names"`
-	Reused     bool      `json:"reused"`
-	// Weight is the continuous-deployment weight it was generated with.
+	*loggen.Corpus
+	Reused bool    `json:"reused"`
 	Weight float64 `json:"weight"`
 }
 

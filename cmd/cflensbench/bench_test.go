@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/cflens/cflens/ingest/loggen"
 )
 
 // The test binary stands in for cflensbench when the runner starts
@@ -105,7 +107,7 @@ func secs(v ...float64) []sample {
 // TestFinish checks the rates, the ratios and the verdict on each target
 // from hand-made samples.
 func TestFinish(t *testing.T) {
-	c := &corpus{Lines: 1_000_000, Files: 10, Bytes: 50_000_000}
+	c := &corpus{Corpus: &loggen.Corpus{Lines: 1_000_000, Files: 10, Bytes: 50_000_000}}
 	big := secs(2)
 	big[0].MaxRSS = 500 << 20
 	// The ceiling keeps two cores busy: twice the CPU time of its wall time.
@@ -184,7 +186,7 @@ func TestFinish(t *testing.T) {
 // TestMarkdownScaling checks the scaling and worker tables.
 func TestMarkdownScaling(t *testing.T) {
 	mk := func(scale, workers int, s float64) configResult {
-		c := &corpus{Lines: int64(scale) * 1_000_000, Files: scale, Bytes: int64(scale) * 1e6}
+		c := &corpus{Corpus: &loggen.Corpus{Lines: int64(scale) * 1_000_000, Files: scale, Bytes: int64(scale) * 1e6}}
 		return configResult{Scale: scale, Workers: workers, Lines: c.Lines, Files: c.Files, Bytes: c.Bytes,
 			Tools: []toolResult{summarize(toolCeiling, secs(s), "", c)}}
 	}
@@ -351,7 +353,7 @@ func TestUsageErrors(t *testing.T) {
 
 // TestRenderAgain checks that a bench.json renders to the same report.
 func TestRenderAgain(t *testing.T) {
-	c := &corpus{Lines: 1_000_000, Files: 10, Bytes: 50_000_000}
+	c := &corpus{Corpus: &loggen.Corpus{Lines: 1_000_000, Files: 10, Bytes: 50_000_000}}
 	r := newReport(&benchOptions{lines: c.Lines, files: c.Files, reps: 2, scales: []int{1}, workers: []int{2}}, []string{toolCeiling, toolAnalyzeGz})
 	r.Configs = []configResult{{Scale: 1, Workers: 2, Lines: c.Lines, Files: c.Files, Bytes: c.Bytes, Tools: []toolResult{
 		summarize(toolCeiling, secs(1, 2), "", c),

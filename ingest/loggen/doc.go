@@ -11,7 +11,13 @@
 // It also writes benchmark corpora of millions of lines (WriteCorpus).
 //
 // Everything is deterministic from the scenario's seed: the same scenario
-// gives the same bytes. The package is pure Go and is used by tests, the
-// demo and benchmarks; it must not import the AWS SDK, the parser or the
-// analyzer, only the record schema.
+// gives the same bytes. The package is pure Go; it must not import the AWS
+// SDK, the parser or the analyzer, only the record schema.
+//
+// It is the generator of logs for tests, the demo and the benchmarks, not
+// part of ingesting: it sits next to ingest because it writes what ingest
+// reads and every layer's tests use it, and the repository keeps its top
+// level to cmd, ingest, analyze and queries. Production code imports it
+// only through the demo (cmd/internal/demo) and the benchmark commands
+// (cmd/cflensbench); 'go list -deps' of the other commands shows none.
 package loggen

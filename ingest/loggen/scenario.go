@@ -3,7 +3,6 @@ package loggen
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -303,8 +302,6 @@ func (s *Scenario) IsPeak(t time.Time) bool {
 	return false
 }
 
-var distributionID = regexp.MustCompile(`^E[A-Z0-9]{5,20}$`)
-
 // Validate checks that the scenario can be generated.
 func (s *Scenario) Validate() error {
 	var errs []error
@@ -317,7 +314,7 @@ func (s *Scenario) Validate() error {
 		bad("hours %d not positive", s.Hours)
 	}
 	for i, d := range []Distribution{s.Distributions.Production, s.Distributions.Staging} {
-		if !distributionID.MatchString(d.ID) {
+		if !schema.IsDistributionID(d.ID) {
 			bad("%s distribution id %q is not like E2QWRUHEXAMPLE", roleName(i), d.ID)
 		}
 		if d.Domain == "" || strings.ContainsAny(d.Domain, " \t\n") {

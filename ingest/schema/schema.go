@@ -293,3 +293,25 @@ const (
 	RoleProduction = "production"
 	RoleStaging    = "staging"
 )
+
+// MaxDistributionIDLen is the longest distribution ID accepted: E and 20
+// letters or digits.
+const MaxDistributionIDLen = 21
+
+// IsDistributionID reports whether s is a CloudFront distribution ID: an E
+// followed by 1 to 20 upper-case letters and digits. This is the one rule
+// every reader of IDs (flags, config files, object keys, v2 folder names,
+// the log generator) applies. Real IDs are E and 12 to 14 characters; the
+// rule is looser so that short test IDs (E1, EPROD) stay valid, and strict
+// enough that an ID is always safe to print and to use as a folder name.
+func IsDistributionID(s string) bool {
+	if len(s) < 2 || len(s) > MaxDistributionIDLen || s[0] != 'E' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,10 +1,14 @@
-package dataset_test
+package e2e
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"testing"
+
+	_ "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/cflens/cflens/analyze"
 	"github.com/cflens/cflens/ingest"
@@ -78,18 +82,34 @@ func TestAnalysisSQLMatchesAnalyzer(t *testing.T) {
 		}
 	}
 
-	q, err := queries.Render("window_role_status", queries.Params{Relation: relation(root), Windows: windows})
+	q, err := queries.Render("window_role_status", queries.Params{Relation: fmt.Sprintf("read_parquet('%s/**/*.parquet', hive_partitioning = true)", filepath.ToSlash(root)), Windows: windows})
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]int64{}
-	for _, r := range queryRows(t, openDuckDB(t), q, "window_start", "share") {
-		// window_name, role, sc_status, requests
-		n, err := strconv.ParseInt(r[3], 10, 64)
-		if err != nil {
-			t.Fatalf("row %v: %v", r, err)
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("SET TimeZone = 'UTC'"); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Query(fmt.Sprintf("SELECT window_name, role, sc_status, requests FROM (%s)", q))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, q)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var window, role string
+		var status, n int64
+		if err := rows.Scan(&window, &role, &status, &n); err != nil {
+			t.Fatal(err)
 		}
-		got[r[0]+"/"+r[1]+"/"+r[2]] = n
+		got[fmt.Sprintf("%s/%s/%d", window, role, status)] = n
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	if len(got) == 0 {
 		t.Fatal("the query returned nothing")

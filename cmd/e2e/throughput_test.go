@@ -1,6 +1,6 @@
 //go:build unix
 
-package throughput
+package e2e
 
 import (
 	"bufio"
@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -105,51 +104,6 @@ func gunzipAll(b *testing.B, dir string, names []string) int64 {
 		b.Fatal(err)
 	}
 	return lines
-}
-
-// readDatasetParallel reads the dataset into the sink in hour slices, one
-// per core: files are hour partitions, so slices on whole hours need no
-// row filter.
-func readDatasetParallel(ctx context.Context, st dataset.Store, cols []int, sink ingest.Sink) (int64, error) {
-	files, err := dataset.Files(ctx, st, dataset.ReadOptions{})
-	if err != nil {
-		return 0, err
-	}
-	hours := map[time.Time]int64{}
-	var total int64
-	for _, f := range files {
-		hours[f.Partition.Hour] += max(f.Size, 1)
-		total += max(f.Size, 1)
-	}
-	keys := make([]time.Time, 0, len(hours))
-	for h := range hours {
-		keys = append(keys, h)
-	}
-	sort.Slice(keys, func(i, j int) bool { return keys[i].Before(keys[j]) })
-	n := runtime.GOMAXPROCS(0)
-	var cuts []time.Time
-	var acc int64
-	for _, h := range keys {
-		if len(cuts) < n-1 && acc >= total*int64(len(cuts)+1)/int64(n) {
-			cuts = append(cuts, h)
-		}
-		acc += hours[h]
-	}
-	bounds := append(append([]time.Time{{}}, cuts...), time.Time{})
-	var mu sync.Mutex
-	var rows int64
-	g, ctx := errgroup.WithContext(ctx)
-	for i := 0; i+1 < len(bounds); i++ {
-		ro := dataset.ReadOptions{From: bounds[i], To: bounds[i+1], Columns: cols}
-		g.Go(func() error {
-			c, err := dataset.Read(ctx, st, ro, sink)
-			mu.Lock()
-			rows += c.Rows
-			mu.Unlock()
-			return err
-		})
-	}
-	return rows, g.Wait()
 }
 
 // BenchmarkAnalyzeThroughput measures, in one run over one corpus of
@@ -246,9 +200,11 @@ func BenchmarkAnalyzeThroughput(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if pqRows, err = readDatasetParallel(ctx, st, a.Columns(), a); err != nil {
+		counts, err := dataset.ReadParallel(ctx, st, dataset.ReadOptions{Columns: a.Columns()}, runtime.GOMAXPROCS(0), a)
+		if err != nil {
 			b.Fatal(err)
 		}
+		pqRows = counts.Rows
 		res = a.Result()
 		tParquet += time.Since(start)
 		cParquet += cpuTime() - cpu
