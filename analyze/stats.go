@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"math"
+	"sort"
 )
 
 // z95 is the two-sided 95% normal quantile.
@@ -293,4 +294,26 @@ func Phi(a, b, c, d int64) float64 {
 		return 0
 	}
 	return (float64(a)*float64(d) - float64(b)*float64(c)) / den
+}
+
+// Holm returns the Holm–Bonferroni adjusted p-values of a family of
+// tests, in the order given, as R's p.adjust(p, "holm") does: sorted
+// ascending, the i-th smallest (from 0) is multiplied by m−i, made
+// non-decreasing, and capped at 1. Rejecting where the adjusted p-value
+// is below α keeps the chance of any false rejection in the family at
+// most α, whatever the dependence between the tests.
+func Holm(p []float64) []float64 {
+	m := len(p)
+	order := make([]int, m)
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(i, j int) bool { return p[order[i]] < p[order[j]] })
+	adj := make([]float64, m)
+	run := 0.0
+	for rank, i := range order {
+		run = math.Max(run, math.Min(1, float64(m-rank)*p[i]))
+		adj[i] = run
+	}
+	return adj
 }

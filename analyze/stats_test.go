@@ -239,3 +239,23 @@ func TestAssociation(t *testing.T) {
 		})
 	}
 }
+
+func TestHolm(t *testing.T) {
+	// R: p.adjust(c(0.01, 0.04, 0.03, 0.005, 0.5), "holm")
+	// [1] 0.040 0.090 0.090 0.025 0.500
+	p := []float64{0.01, 0.04, 0.03, 0.005, 0.5}
+	want := []float64{0.04, 0.09, 0.09, 0.025, 0.5}
+	got := Holm(p)
+	for i := range want {
+		if !near(got[i], want[i], 1e-12) {
+			t.Errorf("Holm(%v)[%d] = %v, want %v", p, i, got[i], want[i])
+		}
+	}
+	// Capped at 1, ties kept in order, an empty family is empty.
+	if got := Holm([]float64{0.6, 0.6}); got[0] != 1 || got[1] != 1 {
+		t.Errorf("Holm(0.6, 0.6) = %v, want [1 1]", got)
+	}
+	if got := Holm(nil); len(got) != 0 {
+		t.Errorf("Holm(nil) = %v", got)
+	}
+}
