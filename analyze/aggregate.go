@@ -102,7 +102,11 @@ const (
 type fineKey struct {
 	window int32
 	role   uint8
-	hour   int64 // local clock hour since the epoch (wall time)
+	// hour is the local clock hour, numbered by the UTC hour its start
+	// falls in: the repeated hour at the end of daylight saving time is
+	// two hours, and a zone's half-hour offset still gives one number
+	// per local hour (see localHour).
+	hour int64
 	bucket int64 // bucket since the epoch (absolute time)
 }
 
@@ -182,6 +186,19 @@ type cellAgg struct {
 	status [statusSlots]int64
 	// Result types of the 500s: edge, response, detailed.
 	rt [3]map[string]int64
+	edgeErrors edgeErrors
+}
+
+// edgeErrors counts the rows whose x-edge-result-type is Error by what
+// the viewer got: a custom error response can turn an origin failure
+// into a 2xx, which AWS documents as ambiguous with a viewer that
+// disconnected, told apart by x-edge-response-result-type.
+type edgeErrors struct {
+	// hidden2xx: a 2xx with Error as the response result type too (an
+	// error answered with a success status); disconnects: a response
+	// result type other than Error (the viewer hung up); unknown2xx: a
+	// 2xx without a response result type to tell.
+	hidden2xx, disconnects, unknown2xx int64
 }
 
 func newCellAgg() *cellAgg {
@@ -197,6 +214,9 @@ func (c *cellAgg) merge(o *cellAgg) {
 			c.rt[k][s] += v
 		}
 	}
+	c.edgeErrors.hidden2xx += o.edgeErrors.hidden2xx
+	c.edgeErrors.disconnects += o.edgeErrors.disconnects
+	c.edgeErrors.unknown2xx += o.edgeErrors.unknown2xx
 }
 
 // stemAgg tracks one cs-uri-stem. In automatic classification a stem
@@ -590,9 +610,9 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 		// Hour and bucket change rarely from one row to the next: divide
 		// only when the row leaves the current ones.
 		if ms < o.hLo || ms >= o.hHi {
-			o.hour = floorDiv(ms+o.zOff, 3600_000)
-			o.hLo = o.hour*3600_000 - o.zOff
+			o.hLo = floorDiv(ms+o.zOff, 3600_000)*3600_000 - o.zOff
 			o.hHi = o.hLo + 3600_000
+			o.hour = floorDiv(o.hLo, 3600_000)
 		}
 		if ms < o.bLo || ms >= o.bHi {
 			o.bucket = floorDiv(ms, a.bucketMS)
@@ -626,6 +646,24 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 			o.cell.status[status]++
 		default:
 			o.cell.status[statusOther]++
+		}
+		// Error results: failures a custom error response hid behind a
+		// 2xx, and viewers that disconnected.
+		edgeError := c.rt[0].arr != nil && c.rt[0].value(i) == "Error"
+		if edgeError {
+			resp := ""
+			if c.rt[1].arr != nil {
+				resp = c.rt[1].value(i)
+			}
+			ok2xx := status >= 200 && status < 300
+			switch {
+			case resp != "" && resp != "Error":
+				o.cell.edgeErrors.disconnects++
+			case ok2xx && resp == "Error":
+				o.cell.edgeErrors.hidden2xx++
+			case ok2xx:
+				o.cell.edgeErrors.unknown2xx++
+			}
 		}
 		if status == 500 {
 			for k := range c.rt {
@@ -680,7 +718,9 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 		if st.good {
 			continue
 		}
-		if status >= 200 && status < 400 {
+		// A 2xx logged as an Error result is a custom error page, not
+		// the path's content.
+		if status >= 200 && status < 400 && !(edgeError && status < 300) {
 			st.good, st.fine = true, nil
 			continue
 		}

@@ -317,3 +317,49 @@ func Holm(p []float64) []float64 {
 	}
 	return adj
 }
+
+// CMHResult is the outcome of a Cochran–Mantel–Haenszel test.
+type CMHResult struct {
+	Statistic, PValue float64
+	// Informative counts the strata that hold both groups; with none the
+	// groups never met in one stratum and there is nothing to test.
+	Informative int
+	// NoVariation is set when the informative strata had one outcome
+	// only (variance 0).
+	NoVariation bool
+}
+
+// CochranMantelHaenszel tests a 2×2 association stratified by a third
+// variable: each stratum is [[a, b], [c, d]] with the two groups as rows
+// and the two outcomes as columns. Like R's mantelhaen.test with its
+// default continuity correction: (|Σa − ΣE(a)| − min(0.5, |Σa − ΣE(a)|))²
+// / ΣVar(a), chi-square with 1 degree of freedom. On one stratum it is
+// (n−1)/n times the Yates chi-square.
+func CochranMantelHaenszel(strata [][2][2]int64) CMHResult {
+	var sumA, sumE, sumV float64
+	res := CMHResult{PValue: 1}
+	for _, s := range strata {
+		a, b, c, d := float64(s[0][0]), float64(s[0][1]), float64(s[1][0]), float64(s[1][1])
+		n := a + b + c + d
+		r1, r2, c1, c2 := a+b, c+d, a+c, b+d
+		if r1 == 0 || r2 == 0 || n < 2 {
+			continue
+		}
+		res.Informative++
+		sumA += a
+		sumE += r1 * c1 / n
+		sumV += r1 * r2 * c1 * c2 / (n * n * (n - 1))
+	}
+	if res.Informative == 0 {
+		return res
+	}
+	if sumV == 0 {
+		res.NoVariation = true
+		return res
+	}
+	delta := math.Abs(sumA - sumE)
+	d := delta - math.Min(0.5, delta)
+	res.Statistic = d * d / sumV
+	res.PValue = ChiSquareSF(res.Statistic, 1)
+	return res
+}
