@@ -106,7 +106,7 @@ type fineKey struct {
 	// falls in: the repeated hour at the end of daylight saving time is
 	// two hours, and a zone's half-hour offset still gives one number
 	// per local hour (see localHour).
-	hour int64
+	hour   int64
 	bucket int64 // bucket since the epoch (absolute time)
 }
 
@@ -185,7 +185,7 @@ type cellKey struct {
 type cellAgg struct {
 	status [statusSlots]int64
 	// Result types of the 500s: edge, response, detailed.
-	rt [3]map[string]int64
+	rt         [3]map[string]int64
 	edgeErrors edgeErrors
 }
 

@@ -250,7 +250,6 @@ func (a *analysis) buildCells(res *Result, errFine *fineSet) {
 	}
 }
 
-
 // emptyGroupWarnings names the hours of day and days of the week that
 // had requests but no error-path requests: their 500 share is n/a.
 func emptyGroupWarnings(res *Result) {

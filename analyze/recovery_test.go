@@ -161,7 +161,9 @@ func TestRecoversScenario(t *testing.T) {
 		{"paths", "500s occur only on error paths"},
 		{"peak_hours", "In 15 clock hours (hours of day 18, 19, 20, UTC; 2025-09-10 18:00Z to 2025-09-14 21:00Z) the policy was enabled but staging got 0.0% of the requests"},
 	} {
-		if !slices.ContainsFunc(res.Findings, func(f analyze.Finding) bool { return f.Kind == kind.kind && strings.HasPrefix(f.Statement, kind.prefix) }) {
+		if !slices.ContainsFunc(res.Findings, func(f analyze.Finding) bool {
+			return f.Kind == kind.kind && strings.HasPrefix(f.Statement, kind.prefix)
+		}) {
 			t.Errorf("no %s finding %q…", kind.kind, kind.prefix)
 		}
 	}

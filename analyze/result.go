@@ -376,7 +376,8 @@ type Finding struct {
 // A rate over no requests is unknown, not 0 with the interval [0, 1]:
 // the JSON of a group without requests has null for the rate and its
 // interval. The Go values stay 0 and [0, 1] (Rate and Wilson of an empty
-// group), so that a decoded result renders the same.
+// group), and decoding restores them, so that a result survives a round
+// trip through JSON.
 
 // MarshalJSON implements json.Marshaler.
 func (c Cell) MarshalJSON() ([]byte, error) {
@@ -396,10 +397,31 @@ func (c Cell) MarshalJSON() ([]byte, error) {
 	return b, nil
 }
 
+// UnmarshalJSON implements json.Unmarshaler.
+func (c *Cell) UnmarshalJSON(b []byte) error {
+	type plain Cell
+	if err := json.Unmarshal(b, (*plain)(c)); err != nil {
+		return err
+	}
+	if c.ErrorPathRequests == 0 {
+		c.Rate500, c.Rate500CI95, c.Rate5xx, c.Rate5xxCI95 = 0, Wilson(0, 0, z95), 0, Wilson(0, 0, z95)
+	}
+	if c.Requests == 0 {
+		c.Rate500All, c.Rate500AllCI95, c.Rate5xxAll, c.Rate5xxAllCI95 = 0, Wilson(0, 0, z95), 0, Wilson(0, 0, z95)
+	}
+	return nil
+}
+
 // MarshalJSON implements json.Marshaler.
 func (h Hour) MarshalJSON() ([]byte, error) {
 	type plain Hour
 	return marshalRate(plain(h), h.ErrorPathRequests)
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (h *Hour) UnmarshalJSON(b []byte) error {
+	type plain Hour
+	return unmarshalRate(b, (*plain)(h), &h.ErrorPathRequests, &h.Rate500, &h.Rate500CI95)
 }
 
 // MarshalJSON implements json.Marshaler.
@@ -408,21 +430,47 @@ func (d Weekday) MarshalJSON() ([]byte, error) {
 	return marshalRate(plain(d), d.ErrorPathRequests)
 }
 
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Weekday) UnmarshalJSON(b []byte) error {
+	type plain Weekday
+	return unmarshalRate(b, (*plain)(d), &d.ErrorPathRequests, &d.Rate500, &d.Rate500CI95)
+}
+
 // MarshalJSON implements json.Marshaler.
 func (g RateGroup) MarshalJSON() ([]byte, error) {
 	type plain RateGroup
 	return marshalRate(plain(g), g.ErrorPathRequests)
 }
 
-// MarshalJSON implements json.Marshaler (the embedded RateGroup's would
-// leave out Window and Peak).
+// UnmarshalJSON implements json.Unmarshaler.
+func (g *RateGroup) UnmarshalJSON(b []byte) error {
+	type plain RateGroup
+	return unmarshalRate(b, (*plain)(g), &g.ErrorPathRequests, &g.Rate500, &g.Rate500CI95)
+}
+
+// windowRateGroupJSON is WindowRateGroup without the embedded
+// RateGroup's methods, which would leave out Window and Peak.
+type windowRateGroupJSON struct {
+	Window int  `json:"window"`
+	Peak   bool `json:"peak"`
+	rateGroupFields
+}
+
+type rateGroupFields RateGroup
+
+// MarshalJSON implements json.Marshaler.
 func (g WindowRateGroup) MarshalJSON() ([]byte, error) {
-	type plainGroup RateGroup
-	return marshalRate(struct {
-		Window int  `json:"window"`
-		Peak   bool `json:"peak"`
-		plainGroup
-	}{g.Window, g.Peak, plainGroup(g.RateGroup)}, g.ErrorPathRequests)
+	return marshalRate(windowRateGroupJSON{g.Window, g.Peak, rateGroupFields(g.RateGroup)}, g.ErrorPathRequests)
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (g *WindowRateGroup) UnmarshalJSON(b []byte) error {
+	var v windowRateGroupJSON
+	if err := unmarshalRate(b, &v, &v.ErrorPathRequests, &v.Rate500, &v.Rate500CI95); err != nil {
+		return err
+	}
+	*g = WindowRateGroup{Window: v.Window, Peak: v.Peak, RateGroup: RateGroup(v.rateGroupFields)}
+	return nil
 }
 
 // MarshalJSON implements json.Marshaler.
@@ -439,19 +487,40 @@ func marshalRate(v any, n int64) ([]byte, error) {
 	return nullRate(b, "rate_500"), nil
 }
 
-// nullRate replaces, in the JSON object b of a group without requests,
-// the rate name (0) and its interval name_ci95 ([0,1]), when present, by
-// null. Keys are unique in one object and strings from logs are only in
-// nested maps with counts of at least 1, so the match is the field.
-func nullRate(b []byte, name string) []byte {
-	for _, pat := range []struct{ old, new string }{
-		{`"` + name + `":0,"` + name + `_ci95":[0,1]`, `"` + name + `":null,"` + name + `_ci95":null`},
-		{`"` + name + `":0}`, `"` + name + `":null}`},
-		{`"` + name + `":0,`, `"` + name + `":null,`},
-	} {
-		if i := bytes.Index(b, []byte(pat.old)); i >= 0 {
-			return slices.Concat(b[:i], []byte(pat.new), b[i+len(pat.old):])
-		}
+func unmarshalRate(b []byte, v any, n *int64, rate *float64, ci *[2]float64) error {
+	if err := json.Unmarshal(b, v); err != nil {
+		return err
 	}
-	return b
+	if *n == 0 {
+		*rate, *ci = 0, Wilson(0, 0, z95)
+	}
+	return nil
+}
+
+// nullRate sets, in the JSON object b of a group without requests, the
+// field name and its interval name_ci95, when present, to null. Fields
+// come before any map in these objects (and map keys from logs are
+// quoted strings like the field names), so the first match is the field.
+func nullRate(b []byte, name string) []byte {
+	b = nullValue(b, `"`+name+`":`, ",}")
+	return nullValue(b, `"`+name+`_ci95":`, "]")
+}
+
+// nullValue replaces the value after key, up to the first of the end
+// bytes (a closing ']' included), by null.
+func nullValue(b []byte, key, end string) []byte {
+	i := bytes.Index(b, []byte(key))
+	if i < 0 {
+		return b
+	}
+	start := i + len(key)
+	j := bytes.IndexAny(b[start:], end)
+	if j < 0 {
+		return b
+	}
+	stop := start + j
+	if b[stop] == ']' {
+		stop++
+	}
+	return slices.Concat(b[:start], []byte("null"), b[stop:])
 }

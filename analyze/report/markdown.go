@@ -62,19 +62,27 @@ func md(s string) string {
 }
 
 // Markdown writes the analysis as GitHub-flavoured Markdown for issues
-// and wikis: summary, findings, the window × role table and the details.
+// and wikis: the configuration matrix, the findings with the tests behind
+// them, the summary, the window × role table and the details.
 func Markdown(w io.Writer, r *analyze.Result) error {
 	ew := &errWriter{w: w}
 	ew.print("# cflens analysis\n\n")
-	for _, kv := range summaryRows(r) {
-		ew.print("- **" + kv[0] + ":** " + md(kv[1]) + "\n")
-	}
+	ew.print(md(headline(r)) + "\n")
+	mdTable(ew, matrixTable(r))
 	ew.print("\n## Findings\n\n")
 	if len(r.Findings) == 0 {
 		ew.print("None.\n")
 	}
 	for _, f := range r.Findings {
 		ew.print(strconv.Itoa(f.Rank) + ". " + md(f.Statement) + "\n")
+		indent := strings.Repeat(" ", len(strconv.Itoa(f.Rank))+2)
+		for _, t := range f.Tests {
+			ew.print(indent + "- test: " + md(t) + "\n")
+		}
+	}
+	ew.print("\n## Summary\n\n")
+	for _, kv := range summaryRows(r) {
+		ew.print("- **" + kv[0] + ":** " + md(kv[1]) + "\n")
 	}
 	mdTable(ew, windowsTable(r))
 	for _, t := range detailTables(r) {
