@@ -146,7 +146,9 @@ func (a *analysis) result() *Result {
 	a.buildCells(res, errFine)
 	for _, c := range res.Cells {
 		switch {
-		case c.ErrorPathRequests == 0 && c.Requests > 0:
+		case c.Requests == 0:
+			res.Warnings = append(res.Warnings, fmt.Sprintf("window %d, %s: no requests; its 500 share is n/a", c.Window, c.Role))
+		case c.ErrorPathRequests == 0:
 			res.Warnings = append(res.Warnings, fmt.Sprintf("window %d, %s: no error-path requests; its 500 share is n/a", c.Window, c.Role))
 		case c.ErrorPathRequests > 0 && c.ErrorPathRequests < smallGroup:
 			res.Warnings = append(res.Warnings, fmt.Sprintf("window %d, %s: only %d error-path requests, too few for its 500 rate to say anything", c.Window, c.Role, c.ErrorPathRequests))

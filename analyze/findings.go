@@ -217,12 +217,32 @@ func (fs *findings) matrixPatterns() {
 					role, set, whose, rateText(on500, onN), offN, windowsText(res, onW), schema2other(set), adjText(t)), ev, tests...)
 				continue
 			}
+			// A difference that is not all-or-nothing is stated where the
+			// stratified test saw it: per setting of the other distribution.
+			other := schema2other(set)
+			var strata []string
+			var diff float64
+			for _, otherOn := range []bool{true, false} {
+				st := func(on bool) matrixState {
+					if set == roleNames[roleStaging] {
+						return matrixState{prod: otherOn, stg: on}
+					}
+					return matrixState{prod: on, stg: otherOn}
+				}
+				a, okA := matrixCounts(res, st(true), role)
+				b, okB := matrixCounts(res, st(false), role)
+				if !okA || !okB || a[0]+a[1] == 0 || b[0]+b[1] == 0 {
+					continue
+				}
+				diff += Rate(a[0], a[0]+a[1]) - Rate(b[0], b[0]+b[1])
+				strata = append(strata, fmt.Sprintf("with %s's %s, %s against %s", other, onOffWord(otherOn), rateText(a[0], a[0]+a[1]), rateText(b[0], b[0]+b[1])))
+			}
 			more := "more"
-			if Rate(on500, onN) < Rate(off500, offN) {
+			if diff < 0 {
 				more = "less"
 			}
-			fs.add(tierDifference, float64(onN+offN), "pattern", fmt.Sprintf("%s's error-path requests got 500 %s often while %s had custom error responses on (%s): %s, against %s with them off (within each setting of %s; %s).",
-				role, more, set, whose, rateText(on500, onN), rateText(off500, offN), schema2other(set), adjText(t)), ev, tests...)
+			fs.add(tierDifference, float64(onN+offN), "pattern", fmt.Sprintf("%s's error-path requests got 500 %s often while %s had custom error responses on than while it had them off (%s): %s (%s).",
+				role, more, set, whose, strings.Join(strata, "; "), adjText(t)), ev, tests...)
 		}
 	}
 }
