@@ -209,7 +209,7 @@ func fixture() *analyze.Result {
 		Findings: []analyze.Finding{
 			{Rank: 1, Kind: "custom_errors", Statement: "500s occur only when custom error responses are on: 170 of 935 error-path requests (18.2%) with them on at least one distribution, none of 460 with them off on both.",
 				Evidence: map[string]float64{"on_error_path_500": 170, "on_error_path_requests": 935, "off_error_path_requests": 460},
-				Tests: []string{"500 vs window (production)", hostile[12]}},
+				Tests:    []string{"500 vs window (production)", hostile[12]}},
 			{Rank: 2, Kind: "paths", Statement: "Path " + hostile[0] + " and " + hostile[7] + " got 500.",
 				Evidence: map[string]float64{"status_500": 170}},
 			{Rank: 3, Kind: "test", Statement: hostile[6], Evidence: map[string]float64{"risk_difference": -0.7}},
