@@ -239,6 +239,9 @@ type agg struct {
 	stems   map[string]*stemAgg
 
 	rows, outOfRange, settling, unknownRole int64
+	// unknownIDs counts the rows of unknown role by distribution ID, for
+	// the message of an analysis that found none of the given ones.
+	unknownIDs map[string]int64
 	overflowRows                            int64
 	minTs, maxTs                            int64
 }
@@ -594,6 +597,11 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 		}
 		if role == roleNone {
 			p.unknownRole++
+			id := o.ref.DistributionID
+			if c.hasDist && c.dist.valid(i) {
+				id = c.dist.value(i)
+			}
+			p.countUnknownID(id)
 			continue
 		}
 		status := int32(-1)
@@ -841,7 +849,32 @@ func (g *agg) merge(p *agg, maxStems int) {
 	g.outOfRange += p.outOfRange
 	g.settling += p.settling
 	g.unknownRole += p.unknownRole
+	for id, n := range p.unknownIDs {
+		g.countUnknownIDs(id, n)
+	}
 	g.overflowRows += p.overflowRows
 	g.minTs = min(g.minTs, p.minTs)
 	g.maxTs = max(g.maxTs, p.maxTs)
+}
+
+// maxUnknownIDs bounds the distribution IDs counted apart; the rows of
+// further IDs are counted under "other".
+const maxUnknownIDs = 64
+
+func (g *agg) countUnknownID(id string) {
+	if n, ok := g.unknownIDs[id]; ok {
+		g.unknownIDs[id] = n + 1
+		return
+	}
+	g.countUnknownIDs(strings.Clone(id), 1)
+}
+
+func (g *agg) countUnknownIDs(id string, n int64) {
+	if g.unknownIDs == nil {
+		g.unknownIDs = map[string]int64{}
+	}
+	if _, ok := g.unknownIDs[id]; !ok && len(g.unknownIDs) >= maxUnknownIDs {
+		id = "other"
+	}
+	g.unknownIDs[id] += n
 }

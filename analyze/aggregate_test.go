@@ -3,6 +3,7 @@ package analyze
 import (
 	"context"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -431,5 +432,32 @@ func TestAggregatorStemsOfOneLength(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("requests by stem (-want +got):\n%s", diff)
+	}
+}
+
+// TestAggregatorUnknownDistributions: rows of distributions that are
+// neither production nor staging are counted by ID, and the message of
+// an empty analysis names them with their counts.
+func TestAggregatorUnknownDistributions(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	a := newTestAggregator(t, nil)
+	var rows []row
+	for i := range 5 {
+		rows = append(rows, row{ts: at(9, i), dist: "EOTHERONE", status: 200, stem: "/"})
+	}
+	rows = append(rows, row{ts: at(9, 7), dist: "EOTHERTWO", status: 200, stem: "/"})
+	feed(t, a, mem, [][]row{rows[:3]}, [][]row{rows[3:]})
+	got := a.UnknownDistributions()
+	want := []IDCount{{"EOTHERONE", 5}, {"EOTHERTWO", 1}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("unknown distributions (-want +got):\n%s", diff)
+	}
+	res := a.Result()
+	msg := NoRows(res, got, true)
+	for _, s := range []string{"2 objects, 6 rows read", "EOTHERONE (5 rows), EOTHERTWO (1 rows)", "production (EPROD)", "pass --production and --staging"} {
+		if !strings.Contains(msg, s) {
+			t.Errorf("message %q lacks %q", msg, s)
+		}
 	}
 }

@@ -259,11 +259,14 @@ func analyzeResult(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*a
 		res.Warnings = append(res.Warnings, "the CloudTrail record could not be read whole: "+trailErr.Error())
 		runErr = trailErr
 	}
-	if sum != nil {
-		res.Input.RejectedLines = sum.RejectedLines
-		if !sum.Complete {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("the run was incomplete: %d objects could not be read", len(sum.Failed)))
+	res.AddIngest(sum)
+	if res.Input.Analyzed == 0 {
+		named := res.Distributions.Production != "" || res.Distributions.Staging != "" || len(opts.Roles) > 0 || len(o.src.production)+len(o.src.staging) > 0 || o.src.configFile != ""
+		msg := analyze.NoRows(res, agg.UnknownDistributions(), named)
+		if !named {
+			return nil, usage.Errorf("give --production and --staging (distribution IDs or sources)", "%s", msg)
 		}
+		return nil, fmt.Errorf("%s: %w", msg, ingest.ErrIncomplete)
 	}
 	return res, runErr
 }
