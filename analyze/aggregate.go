@@ -241,9 +241,9 @@ type agg struct {
 	rows, outOfRange, settling, unknownRole int64
 	// unknownIDs counts the rows of unknown role by distribution ID, for
 	// the message of an analysis that found none of the given ones.
-	unknownIDs map[string]int64
-	overflowRows                            int64
-	minTs, maxTs                            int64
+	unknownIDs   map[string]int64
+	overflowRows int64
+	minTs, maxTs int64
 }
 
 func newAgg() *agg {
