@@ -24,6 +24,8 @@ type row struct {
 	status int32 // -1: null
 	stem   string
 	result string // x-edge-result-type; the other two get the same value
+	// response, when set, is the x-edge-response-result-type instead.
+	response string
 }
 
 // projected is the schema of the columns the aggregator asks for.
@@ -62,7 +64,11 @@ func makeBatch(t testing.TB, mem memory.Allocator, rows []row) arrow.RecordBatch
 		}
 		b.Field(4).(*array.StringBuilder).Append(r.stem)
 		dict(5, r.result)
-		dict(6, r.result)
+		if r.response != "" {
+			dict(6, r.response)
+		} else {
+			dict(6, r.result)
+		}
 		dict(7, r.result)
 	}
 	return b.NewRecordBatch()
@@ -459,5 +465,33 @@ func TestAggregatorUnknownDistributions(t *testing.T) {
 		if !strings.Contains(msg, s) {
 			t.Errorf("message %q lacks %q", msg, s)
 		}
+	}
+}
+
+// TestAggregatorHiddenErrors: an Error result with a 2xx is a failure a
+// custom error response hid when the response result type is Error too,
+// a viewer that disconnected when it is another; neither makes its path
+// good.
+func TestAggregatorHiddenErrors(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	a := newTestAggregator(t, nil)
+	rows := []row{
+		{ts: at(9, 0), dist: "EPROD", status: 200, stem: "/gone", result: "Error"},
+		{ts: at(9, 1), dist: "EPROD", status: 200, stem: "/gone", result: "Error"},
+		{ts: at(9, 2), dist: "EPROD", status: 404, stem: "/gone", result: "Error"},
+		{ts: at(9, 3), dist: "EPROD", status: 200, stem: "/", result: "Error", response: "Hit"},
+		{ts: at(9, 4), dist: "EPROD", status: 0, stem: "/", result: "Error", response: "Miss"},
+		{ts: at(9, 5), dist: "EPROD", status: 200, stem: "/", result: "Hit"},
+		{ts: at(9, 6), dist: "ESTAGE", status: 200, stem: "/gone", result: "Error"},
+	}
+	feed(t, a, mem, [][]row{rows})
+	res := a.Result()
+	p, s := cellOf(t, res, 2, "production"), cellOf(t, res, 2, "staging")
+	if p.HiddenErrors != 2 || p.ClientDisconnects != 2 || s.HiddenErrors != 1 {
+		t.Errorf("production hidden %d, disconnects %d; staging hidden %d; want 2, 2, 1", p.HiddenErrors, p.ClientDisconnects, s.HiddenErrors)
+	}
+	if res.ErrorPaths.Error != 1 || len(res.ErrorPaths.Top) != 1 || res.ErrorPaths.Top[0].Stem != "/gone" {
+		t.Errorf("error paths %+v, want /gone only", res.ErrorPaths)
 	}
 }
