@@ -29,6 +29,9 @@ type rankedFinding struct {
 	tier   int
 	weight float64
 	f      Finding
+	// tests are the tests the finding restates; each is grouped under
+	// the best-ranked finding that names it.
+	tests []string
 }
 
 // findings collects the findings of a result and the tests they support.
@@ -40,17 +43,30 @@ type findings struct {
 }
 
 func (fs *findings) add(tier int, weight float64, kind, statement string, ev map[string]float64, tests ...string) {
-	var names []string
-	for _, n := range tests {
-		if t := fs.testByID[n]; t != nil && !fs.grouped[n] {
-			fs.grouped[n] = true
-			names = append(names, n)
+	fs.list = append(fs.list, rankedFinding{tier, weight, Finding{Kind: kind, Statement: statement, Evidence: ev, Tests: []string{}}, tests})
+}
+
+func (fs *findings) sort() {
+	slices.SortStableFunc(fs.list, func(x, y rankedFinding) int {
+		if c := cmp.Compare(y.tier, x.tier); c != 0 {
+			return c
+		}
+		return cmp.Compare(y.weight, x.weight)
+	})
+}
+
+// group gives each restated test to the best-ranked finding that names
+// it.
+func (fs *findings) group() {
+	for i := range fs.list {
+		f := &fs.list[i]
+		for _, n := range f.tests {
+			if fs.testByID[n] != nil && !fs.grouped[n] {
+				fs.grouped[n] = true
+				f.f.Tests = append(f.f.Tests, n)
+			}
 		}
 	}
-	if names == nil {
-		names = []string{}
-	}
-	fs.list = append(fs.list, rankedFinding{tier, weight, Finding{Kind: kind, Statement: statement, Evidence: ev, Tests: names}})
 }
 
 func (fs *findings) test(name string) *Test { return fs.testByID[name] }
@@ -93,14 +109,11 @@ func (a *analysis) buildFindings(res *Result) {
 	fs.peakHours()
 	fs.hiddenErrors()
 	a.cellFindings(fs)
+	fs.sort()
+	fs.group()
 	fs.remainingTests()
-
-	slices.SortStableFunc(fs.list, func(x, y rankedFinding) int {
-		if c := cmp.Compare(y.tier, x.tier); c != 0 {
-			return c
-		}
-		return cmp.Compare(y.weight, x.weight)
-	})
+	fs.sort()
+	fs.group()
 	res.Findings = make([]Finding, len(fs.list))
 	for i, s := range fs.list {
 		s.f.Rank = i + 1
