@@ -13,15 +13,18 @@ import (
 // Finding tiers: findings are ranked by what they tell, then by the
 // number of requests behind them. A test with a small-sample warning
 // ranks below every other finding.
+// The patterns of the matrix come first (under which configuration),
+// then where (the paths) and when (the peak hours), then the other
+// differences.
 const (
 	tierSmallTest = iota + 1
 	tierTest
 	tierNoDifference
 	tierCell
+	tierDifference
 	tierHidden
 	tierPeak
 	tierPaths
-	tierDifference
 	tierPattern
 )
 
