@@ -139,8 +139,8 @@ func pooled(res *Result, role string, match func(matrixState) bool) (x, n int64,
 	return x, n, windows
 }
 
-// windowsText names windows and their periods: "windows 2 and 4
-// (2025-09-11 00:00Z – 2025-09-12 00:00Z, …)"; adjacent windows are
+// windowsText names windows and their periods: "windows 2 and 4,
+// 2025-09-11 00:00Z – 2025-09-12 00:00Z and …"; adjacent windows are
 // one period.
 func windowsText(res *Result, ids []int) string {
 	if len(ids) == 0 {
@@ -174,7 +174,7 @@ func windowsText(res *Result, ids []int) string {
 	if len(ids) > 1 {
 		word = "windows "
 	}
-	return word + joinAnd(names) + " (" + strings.Join(periods, ", ") + ")"
+	return word + joinAnd(names) + ", " + joinAnd(periods)
 }
 
 func timeText(t time.Time) string { return t.UTC().Format("2006-01-02 15:04Z") }
