@@ -220,17 +220,11 @@ func TestNegativeControlClaimsNothing(t *testing.T) {
 
 	// The trap is real: production's 500 share by whole window (peak
 	// hours in) differs.
-	var groups []string
-	var table [][2]int64
+	var m [][]int64
 	for _, c := range res.Cells {
 		if c.Role == "production" {
-			groups = append(groups, "w")
-			table = append(table, [2]int64{c.ErrorPath500, c.ErrorPathRequests - c.ErrorPath500})
+			m = append(m, []int64{c.ErrorPath500, c.ErrorPathRequests - c.ErrorPath500})
 		}
-	}
-	m := make([][]int64, len(table))
-	for i, r := range table {
-		m[i] = []int64{r[0], r[1]}
 	}
 	if p := analyze.ChiSquare(m, false).PValue; p > 0.01 {
 		t.Fatalf("scenario without its trap: whole-window production p = %v", p)
