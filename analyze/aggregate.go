@@ -253,7 +253,7 @@ type Aggregator struct {
 	inUse     atomic.Int64
 	spillMu   sync.Mutex // guards spill
 	spill     *spiller
-	final     *Tallies // the tallies, once closed
+	released  bool
 }
 
 var (
@@ -328,27 +328,32 @@ func (a *Aggregator) Begin(ctx context.Context, ref ingest.ObjectRef) (ingest.Ob
 	return &objectSink{a: a, ref: ref, objRole: role, part: newAgg(), stems: newStemTable(), w: -1, lastCell: cellKey{window: -1}}, nil
 }
 
-// Close implements ingest.Sink: it classifies the paths, reading back
-// what was spilled, and removes the spill files.
+// Close implements ingest.Sink. Several readers may share the
+// Aggregator, each closing it: the analysis goes on until Release.
 func (a *Aggregator) Close(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.closed = true
-	if a.final != nil {
-		return nil
-	}
-	t, err := a.tallies()
-	if err != nil {
-		return err
-	}
-	a.final = t
+	return nil
+}
+
+// Release removes the spill files and drops the per-stem counts; the
+// Aggregator takes no more objects, and its Result no longer has paths.
+// Call it once the result has been taken.
+func (a *Aggregator) Release() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.released = true
 	a.committed, a.runs = nil, nil
 	a.inUse.Store(0)
+	a.spillMu.Lock()
+	defer a.spillMu.Unlock()
 	if a.spill != nil {
-		if err := os.RemoveAll(a.spill.dir); err != nil {
+		dir := a.spill.dir
+		a.spill = nil
+		if err := os.RemoveAll(dir); err != nil {
 			return fmt.Errorf("remove spilled stems: %w", err)
 		}
-		a.spill = nil
 	}
 	return nil
 }
@@ -795,8 +800,8 @@ func (o *objectSink) Commit() error {
 	a := o.a
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.final != nil {
-		return errors.New("commit after close")
+	if a.released {
+		return errors.New("commit after release")
 	}
 	a.objects++
 	a.global.merge(o.part)

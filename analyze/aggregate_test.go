@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
 	"testing"
 	"time"
@@ -350,10 +351,16 @@ func TestAggregatorSpill(t *testing.T) {
 		if err := a.Close(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		if ents, err := os.ReadDir(spillDir); err != nil || len(ents) != 0 {
-			t.Errorf("spill folder after Close: %d entries, %v", len(ents), err)
-		}
 		res := a.Result()
+		if again := a.Result(); !reflect.DeepEqual(res, again) {
+			t.Error("a second Result differs from the first")
+		}
+		if err := a.Release(); err != nil {
+			t.Fatal(err)
+		}
+		if ents, err := os.ReadDir(spillDir); err != nil || len(ents) != 0 {
+			t.Errorf("spill folder after Release: %d entries, %v", len(ents), err)
+		}
 		if res.ErrorPaths.Error == 0 || len(res.ErrorPaths.TopGood500) == 0 {
 			t.Fatalf("no error paths or no good paths with 500s: %+v", res.ErrorPaths)
 		}

@@ -131,10 +131,6 @@ func path500(p PathCount) int64      { return p.Status500 }
 // tallies classifies the committed stems and returns a copy of the
 // merged aggregate as tallies. The caller holds a.mu.
 func (a *Aggregator) tallies() (*Tallies, error) {
-	if a.final != nil {
-		t := *a.final
-		return &t, nil
-	}
 	g := a.global
 	t := &Tallies{
 		cells:       make(map[cellKey]*cellAgg, len(g.cells)),
