@@ -230,12 +230,12 @@ func (fs *findings) matrixPatterns() {
 			tests := []string{t.Name, windowTestName(role)}
 			if off500 == 0 && on500 > 0 && offN >= smallGroup {
 				fs.add(tierPattern, float64(onN+offN), "pattern", fmt.Sprintf("%s's error-path requests got 500 only while %s had custom error responses on (%s): %s, against none of %d with them off (%s, within each setting of %s; %s).",
-					role, set, whose, rateText(on500, onN), offN, windowsText(res, onW), schema2other(set), adjText(t)), ev, tests...)
+					role, set, whose, rateText(on500, onN), offN, windowsText(res, onW), otherRole(set), adjText(t)), ev, tests...)
 				continue
 			}
 			// A difference that is not all-or-nothing is stated where the
 			// stratified test saw it: per setting of the other distribution.
-			other := schema2other(set)
+			other := otherRole(set)
 			var strata []string
 			var diff float64
 			for _, otherOn := range []bool{true, false} {

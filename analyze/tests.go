@@ -129,7 +129,7 @@ func peakTestName(role string) string {
 }
 
 func settingTestName(role, setting string) string {
-	other := schema2other(setting)
+	other := otherRole(setting)
 	return fmt.Sprintf("500 vs custom errors of %s (%s error paths, within each setting of %s, policy enabled, outside peak hours)", setting, role, other)
 }
 
@@ -141,7 +141,7 @@ func roleStateTestName(st matrixState) string {
 	return fmt.Sprintf("500 vs role (custom errors %s, error paths, policy enabled, outside peak hours)", st.label())
 }
 
-func schema2other(role string) string {
+func otherRole(role string) string {
 	if role == roleNames[roleProd] {
 		return roleNames[roleStaging]
 	}
@@ -200,7 +200,7 @@ func (a *analysis) buildTests(res *Result) {
 					s[gi], _ = matrixCounts(res, st, role)
 				}
 				tables = append(tables, s)
-				strata = append(strata, fmt.Sprintf("%s %s", schema2other(setting), onOffWord(otherOn)))
+				strata = append(strata, fmt.Sprintf("%s %s", otherRole(setting), onOffWord(otherOn)))
 			}
 			add(stratified(settingTestName(role, setting), [2]string{setting + " on", setting + " off"}, strata, tables))
 		}
