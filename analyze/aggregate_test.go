@@ -596,3 +596,49 @@ func TestAggregatorHiddenErrors(t *testing.T) {
 		t.Errorf("error paths %+v, want /gone only", res.ErrorPaths)
 	}
 }
+
+// TestPeakHoursCountClockHours: a change at 19:30 cuts a peak hour in
+// two windows; the hour is listed per window but counted once, as a
+// clock hour, in the hours of day and in the finding.
+func TestPeakHoursCountClockHours(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	a := newTestAggregator(t, func(o *Options) {
+		tl := twoWindows()
+		tl.Changes[3].At = at(19, 30)
+		o.Timeline = tl
+	})
+	var rows []row
+	for h := range 24 {
+		peak := h >= 18 && h <= 20
+		for i := range 300 {
+			ts := at(h, 0).Add(time.Duration(i) * 12 * time.Second)
+			dist := "EPROD"
+			if !peak && i%7 == 0 {
+				dist = "ESTAGE"
+			}
+			rows = append(rows, row{ts: ts, dist: dist, status: 200, stem: "/", result: "Hit"})
+		}
+	}
+	feed(t, a, mem, [][]row{rows})
+	res := a.Result()
+	if n := len(res.PeakHours.Hours); n != 4 {
+		t.Fatalf("%d peak hour pieces, want 4 (18:00, 19:00 twice, 20:00): %+v", n, res.PeakHours.Hours)
+	}
+	for _, h := range res.Hours {
+		want := 0
+		if h.Hour >= 18 && h.Hour <= 20 {
+			want = 1
+		}
+		if h.PeakHours != want {
+			t.Errorf("%s hour %d: %d peak hours, want %d", h.Role, h.Hour, h.PeakHours, want)
+		}
+	}
+	found := false
+	for _, f := range res.Findings {
+		found = found || f.Kind == "peak_hours" && strings.HasPrefix(f.Statement, "In 3 clock hours (hours of day 18, 19, 20") && f.Evidence["peak_hours"] == 3
+	}
+	if !found {
+		t.Errorf("no peak hours finding counting 3 clock hours: %+v", res.Findings)
+	}
+}
