@@ -48,7 +48,7 @@ type Options struct {
 	// "staging"), for a role with several distributions.
 	Roles map[string]string
 	// MemoryBudget bounds the memory of the per-stem counts of the path
-	// classification (default 128 MiB); past it they are spilled to files
+	// classification (default 64 MiB); past it they are spilled to files
 	// in a folder under SpillDir (the system's temporary folder when
 	// empty) and classified one hash partition at a time at the end.
 	MemoryBudget int64
@@ -77,7 +77,7 @@ func DefaultOptions() Options {
 }
 
 // DefaultMemoryBudget is the default Options.MemoryBudget.
-const DefaultMemoryBudget = 128 << 20
+const DefaultMemoryBudget = 64 << 20
 
 // Role codes used inside the aggregator.
 const (

@@ -32,10 +32,11 @@ import (
 
 const (
 	spillPartitions = 256
-	// Bytes counted per stem besides its string (the record and its map
-	// entry), and per fine record.
-	stemRecBytes = int64(unsafe.Sizeof(stemRec{})) + 48
-	fineRecBytes = int64(unsafe.Sizeof(fineRec{}))
+	// Bytes counted per stem record and fine record allocated, and per
+	// map entry (the slots of a map that doubles when it grows).
+	stemRecBytes  = int64(unsafe.Sizeof(stemRec{}))
+	fineRecBytes  = int64(unsafe.Sizeof(fineRec{}))
+	mapEntryBytes = 64
 )
 
 type hash128 [2]uint64
@@ -73,8 +74,10 @@ type stemTable struct {
 
 func newStemTable() *stemTable { return &stemTable{idx: map[hash128]int32{}} }
 
+// bytes estimates the memory the table holds: what its slices have
+// allocated, and its map.
 func (t *stemTable) bytes() int64 {
-	return int64(len(t.stems))*stemRecBytes + int64(len(t.fine))*fineRecBytes + int64(len(t.arena))
+	return int64(cap(t.stems))*stemRecBytes + int64(cap(t.fine))*fineRecBytes + int64(cap(t.arena)) + int64(len(t.idx))*mapEntryBytes
 }
 
 func (t *stemTable) str(r *stemRec) string {
@@ -153,13 +156,20 @@ func (t *stemTable) mergeRec(h hash128, s string, good bool, req, s500 int64, fi
 	})
 }
 
-// merge adds every stem of o (of partition p, or all when p < 0).
-func (t *stemTable) merge(o *stemTable, p int) {
-	for i := range o.stems {
+// byPartition returns the indices of t's stems by hash partition.
+func (t *stemTable) byPartition() [][]int32 {
+	out := make([][]int32, spillPartitions)
+	for i := range t.stems {
+		p := t.stems[i].h.partition()
+		out[p] = append(out[p], int32(i))
+	}
+	return out
+}
+
+// merge adds the stems of o given by their indices.
+func (t *stemTable) merge(o *stemTable, idx []int32) {
+	for _, i := range idx {
 		r := &o.stems[i]
-		if p >= 0 && r.h.partition() != p {
-			continue
-		}
 		t.mergeRec(r.h, o.str(r), r.good, r.req, r.s500, func(yield func(fineKey, counts)) {
 			for j := r.fine; j >= 0; j = o.fine[j].next {
 				yield(o.fine[j].key, o.fine[j].c)

@@ -153,11 +153,19 @@ func (a *Aggregator) tallies() (*Tallies, error) {
 	n := a.opts.TopPaths
 	c := classifier{t: t, top: topList{n: n, key: pathRequests}, good500: topList{n: n, key: path500}}
 	if len(a.runs) == 0 {
-		all := newStemTable()
-		for _, ct := range a.committed {
-			all.merge(ct, -1)
+		// One partition at a time here too, so that the merged stems
+		// take a fraction of what the tables hold.
+		parts := make([][][]int32, len(a.committed))
+		for i, ct := range a.committed {
+			parts[i] = ct.byPartition()
 		}
-		c.add(all)
+		for p := range spillPartitions {
+			part := newStemTable()
+			for i, ct := range a.committed {
+				part.merge(ct, parts[i][p])
+			}
+			c.add(part)
+		}
 	} else {
 		// Everything goes to the spill files, then each partition is
 		// merged and classified on its own.
