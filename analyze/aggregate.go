@@ -628,6 +628,15 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 	if c.hasStem && c.stem.dict != nil {
 		stemByIdx = make([]int32, c.stem.dict.Len())
 	}
+	// Per-batch map from the dictionary index of x-edge-result-type to
+	// whether it is Error.
+	var errDict []bool
+	if d := c.rt[0].dict; d != nil {
+		errDict = make([]bool, d.Len())
+		for j := range errDict {
+			errDict[j] = d.IsValid(j) && d.Value(j) == "Error"
+		}
+	}
 	tsNulls := c.tsArr.NullN() > 0
 	stNulls := c.statusA != nil && c.statusA.NullN() > 0
 
@@ -728,7 +737,12 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 		}
 		// Error results: failures a custom error response hid behind a
 		// 2xx, and viewers that disconnected.
-		edgeError := c.rt[0].arr != nil && c.rt[0].value(i) == "Error"
+		var edgeError bool
+		if errDict != nil {
+			edgeError = c.rt[0].valid(i) && errDict[c.rt[0].idx[i]]
+		} else if c.rt[0].arr != nil {
+			edgeError = c.rt[0].value(i) == "Error"
+		}
 		if edgeError {
 			resp := ""
 			if c.rt[1].arr != nil {
