@@ -176,6 +176,9 @@ func TestTallySQLMatchesAggregator(t *testing.T) {
 			sc.ErrorPaths = manyPaths("/probe/x", 20000)
 			sc.ErrorShare = 0.4
 			return sc
+		}, opts: func(o *Options, sc *loggen.Scenario) {
+			// The local engine spills its path counts many times over.
+			o.MemoryBudget = 64 << 10
 		}},
 		{name: "hidden-errors", scenario: func() *loggen.Scenario { return loggen.HiddenErrorsScenario(0.02) }},
 		{name: "new-york-dst", scenario: func() *loggen.Scenario {
@@ -200,7 +203,7 @@ func TestTallySQLMatchesAggregator(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			o := Options{Timeline: tl}
+			o := Options{Timeline: tl, SpillDir: t.TempDir()}
 			if tc.opts != nil {
 				tc.opts(&o, sc)
 			}
@@ -220,6 +223,11 @@ func TestTallySQLMatchesAggregator(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			spills := 0
+			if agg.spill != nil {
+				spills = agg.spill.runs
+			}
+			defer agg.Release()
 			// Rows of the partitions read that fall outside the range are
 			// left out by the reader; the SQL counts them as out of range.
 			local.outOfRange += c.OutOfRange
@@ -252,7 +260,10 @@ func TestTallySQLMatchesAggregator(t *testing.T) {
 			if !bytes.Equal(lj, rj) {
 				t.Errorf("analysis JSON differs:\nlocal %s\nsql   %s", lj, rj)
 			}
-			t.Logf("%d rows, %d stems, %d error paths, %d fine keys", lv.Rows, lv.Stems, lv.ErrStems, len(lv.Fine))
+			t.Logf("%d rows, %d stems, %d error paths, %d fine keys, %d spill runs", lv.Rows, lv.Stems, lv.ErrStems, len(lv.Fine), spills)
+			if o.MemoryBudget > 0 && o.MemoryBudget < 1<<20 && spills < 2 {
+				t.Errorf("%d spill runs with a budget of %d bytes", spills, o.MemoryBudget)
+			}
 		})
 	}
 }
