@@ -20,7 +20,8 @@ func TestTalliesFromRowsChecks(t *testing.T) {
 				{"1", "production", "488184", "5857", "2", "1", "1", "1", "1", "0", "1", "1"},
 				{"1", "staging", "488184", "5857", "1", "0", "0", "0", "", "", "", ""},
 			},
-			"tally_cells": {{"1", "production", "500", "Error", "Error", "OriginCommError", "1"}, {"1", "production", "404", "", "", "", "1"}},
+			"tally_cells": {{"1", "production", "500", "Error", "Error", "OriginCommError", "", "1"}, {"1", "production", "404", "", "", "", "", "1"},
+				{"1", "production", "200", "", "", "", "hidden", "2"}},
 			"tally_paths": {{"summary", "", "2", "1", "1", "1"}, {"top", "/gone", "", "", "1", "1"}},
 		}
 	}
@@ -33,6 +34,9 @@ func TestTalliesFromRowsChecks(t *testing.T) {
 		v.ErrStems != 1 || len(v.Top) != 1 || v.Top[0].Stem != "/gone" || v.Status["1/1/500"] != 1 || v.ResultTypes["1/1/2/OriginCommError"] != 1 {
 		t.Errorf("tallies %+v", v)
 	}
+	if c := tl.cells[cellKey{1, roleProd}]; c == nil || c.edgeErrors.hidden2xx != 2 {
+		t.Errorf("hidden failures of window 1 production not counted: %+v", c)
+	}
 	for _, tc := range []struct {
 		name  string
 		spoil func(map[string][][]string)
@@ -44,6 +48,7 @@ func TestTalliesFromRowsChecks(t *testing.T) {
 		{"unknown role", func(m map[string][][]string) { m["tally_cells"][0][1] = "canary" }, `role "canary"`},
 		{"window out of range", func(m map[string][][]string) { m["tally_fine"][0][0] = "7" }, `window "7": not one of the plan's`},
 		{"status slot", func(m map[string][][]string) { m["tally_cells"][0][2] = "999" }, "status slot 999"},
+		{"edge error", func(m map[string][][]string) { m["tally_cells"][2][6] = "sideways" }, `edge error "sideways"`},
 		{"unknown kind", func(m map[string][][]string) { m["tally_paths"][1][0] = "bottom" }, `kind "bottom"`},
 	} {
 		m := good()
