@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
 	"regexp"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -44,9 +47,12 @@ type Options struct {
 	// Roles maps further distribution IDs to roles ("production",
 	// "staging"), for a role with several distributions.
 	Roles map[string]string
-	// MaxStems caps the distinct stems tracked (default 1<<20); rows of
-	// stems past the cap are counted apart.
-	MaxStems int
+	// MemoryBudget bounds the memory of the per-stem counts of the path
+	// classification (default 64 MiB); past it they are spilled to files
+	// in a folder under SpillDir (the system's temporary folder when
+	// empty) and classified one hash partition at a time at the end.
+	MemoryBudget int64
+	SpillDir     string
 	// A clock hour of an enabled weighted policy with weight w is a peak
 	// hour when staging got less than PeakShareFactor·w of the requests
 	// while at least PeakMinExpected requests were expected there
@@ -63,12 +69,15 @@ func DefaultOptions() Options {
 	return Options{
 		Location:        time.UTC,
 		Bucket:          5 * time.Minute,
-		MaxStems:        1 << 20,
+		MemoryBudget:    DefaultMemoryBudget,
 		PeakShareFactor: 0.2,
 		PeakMinExpected: 20,
 		TopPaths:        20,
 	}
 }
+
+// DefaultMemoryBudget is the default Options.MemoryBudget.
+const DefaultMemoryBudget = 64 << 20
 
 // Role codes used inside the aggregator.
 const (
@@ -102,7 +111,11 @@ const (
 type fineKey struct {
 	window int32
 	role   uint8
-	hour   int64 // local clock hour since the epoch (wall time)
+	// hour is the local clock hour, numbered by the UTC hour its start
+	// falls in: the repeated hour at the end of daylight saving time is
+	// two hours, and a zone's half-hour offset still gives one number
+	// per local hour (see localHour).
+	hour   int64
 	bucket int64 // bucket since the epoch (absolute time)
 }
 
@@ -181,7 +194,20 @@ type cellKey struct {
 type cellAgg struct {
 	status [statusSlots]int64
 	// Result types of the 500s: edge, response, detailed.
-	rt [3]map[string]int64
+	rt         [3]map[string]int64
+	edgeErrors edgeErrors
+}
+
+// edgeErrors counts the rows whose x-edge-result-type is Error by what
+// the viewer got: a custom error response can turn an origin failure
+// into a 2xx, which AWS documents as ambiguous with a viewer that
+// disconnected, told apart by x-edge-response-result-type.
+type edgeErrors struct {
+	// hidden2xx: a 2xx with Error as the response result type too (an
+	// error answered with a success status); disconnects: a response
+	// result type other than Error (the viewer hung up); unknown2xx: a
+	// 2xx without a response result type to tell.
+	hidden2xx, disconnects, unknown2xx int64
 }
 
 func newCellAgg() *cellAgg {
@@ -197,17 +223,9 @@ func (c *cellAgg) merge(o *cellAgg) {
 			c.rt[k][s] += v
 		}
 	}
-}
-
-// stemAgg tracks one cs-uri-stem. In automatic classification a stem
-// stays a candidate error path until it gets a 2xx or 3xx; until then its
-// requests are kept by fine key, so that they can be counted as
-// error-path requests at the end.
-type stemAgg struct {
-	key       string // the stem
-	good      bool
-	req, s500 int64
-	fine      *fineSet // candidates only
+	c.edgeErrors.hidden2xx += o.edgeErrors.hidden2xx
+	c.edgeErrors.disconnects += o.edgeErrors.disconnects
+	c.edgeErrors.unknown2xx += o.edgeErrors.unknown2xx
 }
 
 // agg holds partial aggregates: one per object being read, and the
@@ -216,39 +234,49 @@ type agg struct {
 	fine    fineSet
 	errFine fineSet // error-path rows, when a regular expression classifies
 	cells   map[cellKey]*cellAgg
-	stems   map[string]*stemAgg
 
 	rows, outOfRange, settling, unknownRole int64
-	overflowRows                            int64
-	minTs, maxTs                            int64
+	// unknownIDs counts the rows of unknown role by distribution ID, for
+	// the message of an analysis that found none of the given ones.
+	unknownIDs   map[string]int64
+	minTs, maxTs int64
 }
 
 func newAgg() *agg {
-	return &agg{cells: map[cellKey]*cellAgg{}, stems: map[string]*stemAgg{}, minTs: math.MaxInt64, maxTs: math.MinInt64}
+	return &agg{cells: map[cellKey]*cellAgg{}, minTs: math.MaxInt64, maxTs: math.MinInt64}
 }
 
 // Aggregator is an ingest.Sink that aggregates rows for the analysis.
 // Rows of an object are kept apart until Commit and dropped on Abort, so
 // a re-read object never counts twice. Memory grows with the number of
-// windows, clock hours, buckets and distinct stems, never with rows.
+// windows, clock hours and buckets, never with rows; the per-stem counts
+// of the path classification stay within Options.MemoryBudget, spilling
+// to files past it (see stems.go).
 type Aggregator struct {
-	opts      Options
-	windows   []Window
-	wFrom     []int64 // window starts in ms (MinInt64 when unbounded)
-	wTo       []int64
-	wSettle   []int64
-	from, to  int64
-	bucketMS  int64
-	idRole    map[string]uint8
-	auto      bool
-	errorRule string
+	opts     Options
+	plan     Plan
+	windows  []Window
+	wFrom    []int64 // window starts in ms (MinInt64 when unbounded)
+	wTo      []int64
+	wSettle  []int64
+	from, to int64
+	bucketMS int64
+	idRole   map[string]uint8
+	auto     bool
 
-	mu     sync.Mutex
-	global *agg
-	// off is the index of the first window reported by Result.
-	off     int
+	mu      sync.Mutex
+	global  *agg
 	objects int64
 	aborted int64
+
+	// Stem tables of committed objects, the spill runs written, and the
+	// bytes the tables held (committed and in objects being read).
+	committed []*stemTable
+	runs      []int
+	inUse     atomic.Int64
+	spillMu   sync.Mutex // guards spill
+	spill     *spiller
+	released  bool
 }
 
 var (
@@ -256,63 +284,16 @@ var (
 	_ ingest.Projector = (*Aggregator)(nil)
 )
 
-// fill gives every unset option its default.
-func (o *Options) fill() {
-	def := DefaultOptions()
-	if o.Location == nil {
-		o.Location = def.Location
-	}
-	if o.Bucket <= 0 {
-		o.Bucket = def.Bucket
-	}
-	if o.MaxStems <= 0 {
-		o.MaxStems = def.MaxStems
-	}
-	if o.PeakShareFactor <= 0 {
-		o.PeakShareFactor = def.PeakShareFactor
-	}
-	if o.PeakMinExpected <= 0 {
-		o.PeakMinExpected = def.PeakMinExpected
-	}
-	if o.TopPaths <= 0 {
-		o.TopPaths = def.TopPaths
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-}
-
 // NewAggregator prepares an aggregation.
 func NewAggregator(opts Options) (*Aggregator, error) {
-	opts.fill()
-	if opts.Bucket%time.Millisecond != 0 {
-		return nil, fmt.Errorf("bucket %s: not a whole number of milliseconds", opts.Bucket)
-	}
-	if opts.Settle < 0 {
-		return nil, fmt.Errorf("settle %s: negative", opts.Settle)
-	}
-	tl := opts.Timeline
-	if tl == nil {
-		tl = &Timeline{}
-	}
-	if err := tl.Validate(); err != nil {
-		return nil, err
-	}
-	if opts.Production == "" {
-		opts.Production = tl.Distributions.Production
-	}
-	if opts.Staging == "" {
-		opts.Staging = tl.Distributions.Staging
-	}
-	if opts.Production != "" && opts.Production == opts.Staging {
-		return nil, fmt.Errorf("production and staging are the same distribution %s", opts.Production)
-	}
-	ws, err := Windows(tl, opts.From, opts.To, opts.Settle)
+	p, err := NewPlan(opts)
 	if err != nil {
 		return nil, err
 	}
+	opts, ws := p.Options, p.Windows
 	a := &Aggregator{
 		opts:     opts,
+		plan:     p,
 		windows:  ws,
 		from:     math.MinInt64,
 		to:       math.MaxInt64,
@@ -347,15 +328,7 @@ func NewAggregator(opts Options) (*Aggregator, error) {
 		a.idRole[opts.Staging] = roleStaging
 	}
 	for id, role := range opts.Roles {
-		r := roleCode(role)
-		if r == roleNone {
-			return nil, fmt.Errorf("distribution %s: unknown role %q", id, role)
-		}
-		a.idRole[id] = r
-	}
-	a.errorRule = "auto"
-	if !a.auto {
-		a.errorRule = "regex:" + opts.ErrorPath.String()
+		a.idRole[id] = roleCode(role)
 	}
 	return a, nil
 }
@@ -375,12 +348,48 @@ func (a *Aggregator) Begin(ctx context.Context, ref ingest.ObjectRef) (ingest.Ob
 	if r, ok := a.idRole[ref.DistributionID]; ok {
 		role = r
 	}
-	return &objectSink{a: a, ref: ref, objRole: role, part: newAgg(), w: -1, lastCell: cellKey{window: -1}}, nil
+	return &objectSink{a: a, ref: ref, objRole: role, part: newAgg(), stems: newStemTable(), w: -1, lastCell: cellKey{window: -1}}, nil
 }
 
 // Close implements ingest.Sink. The aggregator keeps nothing to flush:
 // Result may be called before and after Close.
 func (a *Aggregator) Close(ctx context.Context) error { return nil }
+
+// Release removes the spill files and drops the per-stem counts; the
+// Aggregator takes no more objects, and its Result no longer has paths.
+// Call it once the result has been taken.
+func (a *Aggregator) Release() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.released = true
+	a.committed, a.runs = nil, nil
+	a.inUse.Store(0)
+	a.spillMu.Lock()
+	defer a.spillMu.Unlock()
+	if a.spill != nil {
+		dir := a.spill.dir
+		a.spill = nil
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("remove spilled stems: %w", err)
+		}
+	}
+	return nil
+}
+
+// spillTables writes tables to a new spill run, creating the spill folder
+// first when needed.
+func (a *Aggregator) spillTables(tables []*stemTable) (int, error) {
+	a.spillMu.Lock()
+	defer a.spillMu.Unlock()
+	if a.spill == nil {
+		dir, err := os.MkdirTemp(a.opts.SpillDir, "cflens-stems-")
+		if err != nil {
+			return 0, fmt.Errorf("spill stems: %w", err)
+		}
+		a.spill = &spiller{dir: dir}
+	}
+	return a.spill.spill(tables)
+}
 
 // objectSink aggregates the rows of one object into its own partial
 // aggregate, merged into the Aggregator on Commit.
@@ -389,6 +398,9 @@ type objectSink struct {
 	ref     ingest.ObjectRef
 	objRole uint8
 	part    *agg
+	stems   *stemTable
+	held    int64 // bytes of stems counted in a.inUse
+	runs    []int // spill runs of this object
 	done    bool
 
 	// Caches carried across batches.
@@ -403,7 +415,7 @@ type objectSink struct {
 	lastErrIdx       int
 	lastCell         cellKey
 	cell             *cellAgg
-	stemSlots        [64]*stemAgg // the last stem of each length (mod 64)
+	stemSlots        [64]int32 // the last stem of each length (mod 64), plus one
 }
 
 // batchCols are the columns of one batch, looked up by name.
@@ -551,6 +563,29 @@ func (o *objectSink) Write(b arrow.RecordBatch) error {
 		return fmt.Errorf("aggregate %s: %w", o.ref.Key, err)
 	}
 	o.aggregate(&c, int(b.NumRows()))
+	return o.account()
+}
+
+// account counts the growth of the object's stem table against the
+// budget, and spills the table when the budget is exceeded and the table
+// holds a fair share of it.
+func (o *objectSink) account() error {
+	a := o.a
+	n := o.stems.bytes()
+	total := a.inUse.Add(n - o.held)
+	o.held = n
+	if total <= a.opts.MemoryBudget || n < a.opts.MemoryBudget/16 {
+		return nil
+	}
+	run, err := a.spillTables([]*stemTable{o.stems})
+	if err != nil {
+		return fmt.Errorf("aggregate %s: %w", o.ref.Key, err)
+	}
+	o.runs = append(o.runs, run)
+	o.stems = newStemTable()
+	o.stemSlots = [64]int32{}
+	a.inUse.Add(-o.held)
+	o.held = 0
 	return nil
 }
 
@@ -581,10 +616,20 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 	if c.hasRole {
 		byRole = dictRoles(&c.role, roleCode)
 	}
-	// Per-batch stem cache for a dictionary-encoded stem column.
-	var stemByIdx []*stemAgg
+	// Per-batch stem cache for a dictionary-encoded stem column: each
+	// dictionary entry is hashed once (index plus one; 0: not yet).
+	var stemByIdx []int32
 	if c.hasStem && c.stem.dict != nil {
-		stemByIdx = make([]*stemAgg, c.stem.dict.Len())
+		stemByIdx = make([]int32, c.stem.dict.Len())
+	}
+	// Per-batch map from the dictionary index of x-edge-result-type to
+	// whether it is Error.
+	var errDict []bool
+	if d := c.rt[0].dict; d != nil {
+		errDict = make([]bool, d.Len())
+		for j := range errDict {
+			errDict[j] = d.IsValid(j) && d.Value(j) == "Error"
+		}
 	}
 	tsNulls := c.tsArr.NullN() > 0
 	stNulls := c.statusA != nil && c.statusA.NullN() > 0
@@ -626,6 +671,11 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 		}
 		if role == roleNone {
 			p.unknownRole++
+			id := o.ref.DistributionID
+			if c.hasDist && c.dist.valid(i) {
+				id = c.dist.value(i)
+			}
+			p.countUnknownID(id)
 			continue
 		}
 		status := int32(-1)
@@ -642,9 +692,9 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 		// Hour and bucket change rarely from one row to the next: divide
 		// only when the row leaves the current ones.
 		if ms < o.hLo || ms >= o.hHi {
-			o.hour = floorDiv(ms+o.zOff, 3600_000)
-			o.hLo = o.hour*3600_000 - o.zOff
+			o.hLo = floorDiv(ms+o.zOff, 3600_000)*3600_000 - o.zOff
 			o.hHi = o.hLo + 3600_000
+			o.hour = floorDiv(o.hLo, 3600_000)
 		}
 		if ms < o.bLo || ms >= o.bHi {
 			o.bucket = floorDiv(ms, a.bucketMS)
@@ -679,6 +729,29 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 		default:
 			o.cell.status[statusOther]++
 		}
+		// Error results: failures a custom error response hid behind a
+		// 2xx, and viewers that disconnected.
+		var edgeError bool
+		if errDict != nil {
+			edgeError = c.rt[0].valid(i) && errDict[c.rt[0].idx[i]]
+		} else if c.rt[0].arr != nil {
+			edgeError = c.rt[0].value(i) == "Error"
+		}
+		if edgeError {
+			resp := ""
+			if c.rt[1].arr != nil {
+				resp = c.rt[1].value(i)
+			}
+			ok2xx := status >= 200 && status < 300
+			switch {
+			case resp != "" && resp != "Error":
+				o.cell.edgeErrors.disconnects++
+			case ok2xx && resp == "Error":
+				o.cell.edgeErrors.hidden2xx++
+			case ok2xx:
+				o.cell.edgeErrors.unknown2xx++
+			}
+		}
 		if status == 500 {
 			for k := range c.rt {
 				v := "-"
@@ -694,67 +767,51 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 		if !c.hasStem {
 			continue
 		}
-		var st *stemAgg
+		var si int32
 		if stemByIdx != nil && c.stem.valid(i) {
 			ix := c.stem.idx[i]
-			st = stemByIdx[ix]
-			if st == nil {
-				st = o.stem(c.stem.dict.Value(int(ix)))
-				stemByIdx[ix] = st
+			si = stemByIdx[ix] - 1
+			if si < 0 {
+				si = o.stem(c.stem.dict.Value(int(ix)))
+				stemByIdx[ix] = si + 1
 			}
 		} else if c.stem.plain != nil {
 			// The last stem of each length answers most rows without
 			// hashing: the paths of one length are mostly one path.
 			b := c.stem.bytes(i)
 			slot := &o.stemSlots[len(b)%len(o.stemSlots)]
-			if st = *slot; st == nil || st.key != string(b) {
-				if st = o.part.stems[string(b)]; st == nil {
-					st = o.stem(string(b))
-				}
-				*slot = st
+			if si = *slot - 1; si < 0 || o.stems.str(&o.stems.stems[si]) != string(b) {
+				si = o.stem(unsafeString(b))
+				*slot = si + 1
 			}
 		} else {
-			st = o.stem(c.stem.value(i))
+			si = o.stem(c.stem.value(i))
 		}
-		st.req++
-		if status == 500 {
-			st.s500++
-		}
-		if !a.auto {
-			if !st.good {
-				if key != o.lastErrKey || len(p.errFine.keys) == 0 {
-					o.lastErrKey, o.lastErrIdx = key, p.errFine.at(key)
-				}
-				p.errFine.vals[o.lastErrIdx].add(status)
+		o.stems.row(si, key, status, edgeError, a.auto)
+		if !a.auto && !o.stems.stems[si].good {
+			if key != o.lastErrKey || len(p.errFine.keys) == 0 {
+				o.lastErrKey, o.lastErrIdx = key, p.errFine.at(key)
 			}
-			continue
+			p.errFine.vals[o.lastErrIdx].add(status)
 		}
-		if st.good {
-			continue
-		}
-		if status >= 200 && status < 400 {
-			st.good, st.fine = true, nil
-			continue
-		}
-		if st.fine == nil {
-			st.fine = &fineSet{}
-		}
-		st.fine.vals[st.fine.at(key)].add(status)
 	}
 }
 
-// stem returns the object's aggregate of a stem, adding it when new.
-func (o *objectSink) stem(s string) *stemAgg {
-	st := o.part.stems[s]
-	if st == nil {
-		st = &stemAgg{key: strings.Clone(s)}
-		if !o.a.auto {
-			st.good = !o.a.opts.ErrorPath.MatchString(s)
-		}
-		o.part.stems[st.key] = st
+// stem returns the index of a stem in the object's table, adding it when
+// new. s may point into the batch: the table copies it.
+func (o *objectSink) stem(s string) int32 {
+	h := hashStem(s)
+	if i, ok := o.stems.idx[h]; ok {
+		return i
 	}
-	return st
+	good := false
+	if !o.a.auto {
+		good = !o.a.opts.ErrorPath.MatchString(s)
+	}
+	return o.stems.lookup(h, s, good)
 }
+
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func floorDiv(a, b int64) int64 {
 	q := a / b
@@ -798,9 +855,30 @@ func (o *objectSink) Commit() error {
 	a := o.a
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.released {
+		return errors.New("commit after release")
+	}
 	a.objects++
-	a.global.merge(o.part, a.opts.MaxStems)
+	a.global.merge(o.part)
 	o.part = nil
+	a.runs = append(a.runs, o.runs...)
+	if len(o.stems.stems) > 0 {
+		a.committed = append(a.committed, o.stems)
+	}
+	o.stems = nil
+	if a.inUse.Load() > a.opts.MemoryBudget && len(a.committed) > 0 {
+		run, err := a.spillTables(a.committed)
+		if err != nil {
+			return err
+		}
+		a.runs = append(a.runs, run)
+		var n int64
+		for _, t := range a.committed {
+			n += t.bytes()
+		}
+		a.inUse.Add(-n)
+		a.committed = nil
+	}
 	return nil
 }
 
@@ -810,13 +888,19 @@ func (o *objectSink) Abort() {
 		return
 	}
 	o.done = true
-	o.part = nil
+	o.part, o.stems = nil, nil
+	o.a.inUse.Add(-o.held)
+	o.a.spillMu.Lock()
+	for _, run := range o.runs {
+		o.a.spill.remove(run)
+	}
+	o.a.spillMu.Unlock()
 	o.a.mu.Lock()
 	o.a.aborted++
 	o.a.mu.Unlock()
 }
 
-func (g *agg) merge(p *agg, maxStems int) {
+func (g *agg) merge(p *agg) {
 	g.fine.merge(&p.fine)
 	g.errFine.merge(&p.errFine)
 	for k, c := range p.cells {
@@ -826,34 +910,35 @@ func (g *agg) merge(p *agg, maxStems int) {
 			g.cells[k] = c
 		}
 	}
-	for s, ps := range p.stems {
-		gs := g.stems[s]
-		if gs == nil {
-			if len(g.stems) >= maxStems {
-				g.overflowRows += ps.req
-				continue
-			}
-			g.stems[s] = ps
-			continue
-		}
-		gs.req += ps.req
-		gs.s500 += ps.s500
-		switch {
-		case gs.good:
-		case ps.good:
-			gs.good, gs.fine = true, nil
-		case ps.fine != nil:
-			if gs.fine == nil {
-				gs.fine = &fineSet{}
-			}
-			gs.fine.merge(ps.fine)
-		}
-	}
 	g.rows += p.rows
 	g.outOfRange += p.outOfRange
 	g.settling += p.settling
 	g.unknownRole += p.unknownRole
-	g.overflowRows += p.overflowRows
+	for id, n := range p.unknownIDs {
+		g.countUnknownIDs(id, n)
+	}
 	g.minTs = min(g.minTs, p.minTs)
 	g.maxTs = max(g.maxTs, p.maxTs)
+}
+
+// maxUnknownIDs bounds the distribution IDs counted apart; the rows of
+// further IDs are counted under "other".
+const maxUnknownIDs = 64
+
+func (g *agg) countUnknownID(id string) {
+	if n, ok := g.unknownIDs[id]; ok {
+		g.unknownIDs[id] = n + 1
+		return
+	}
+	g.countUnknownIDs(strings.Clone(id), 1)
+}
+
+func (g *agg) countUnknownIDs(id string, n int64) {
+	if g.unknownIDs == nil {
+		g.unknownIDs = map[string]int64{}
+	}
+	if _, ok := g.unknownIDs[id]; !ok && len(g.unknownIDs) >= maxUnknownIDs {
+		id = "other"
+	}
+	g.unknownIDs[id] += n
 }

@@ -1,8 +1,14 @@
 package analyze
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"reflect"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +29,8 @@ type row struct {
 	status int32 // -1: null
 	stem   string
 	result string // x-edge-result-type; the other two get the same value
+	// response, when set, is the x-edge-response-result-type instead.
+	response string
 }
 
 // projected is the schema of the columns the aggregator asks for.
@@ -61,7 +69,11 @@ func makeBatch(t testing.TB, mem memory.Allocator, rows []row) arrow.RecordBatch
 		}
 		b.Field(4).(*array.StringBuilder).Append(r.stem)
 		dict(5, r.result)
-		dict(6, r.result)
+		if r.response != "" {
+			dict(6, r.response)
+		} else {
+			dict(6, r.result)
+		}
 		dict(7, r.result)
 	}
 	return b.NewRecordBatch()
@@ -256,7 +268,7 @@ func TestAggregatorAbortNeverCounts(t *testing.T) {
 func TestAggregatorMemoryBounded(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	a := newTestAggregator(t, func(o *Options) { o.MaxStems = 50 })
+	a := newTestAggregator(t, nil)
 	// 20 000 rows over 2 hours, 10 stems: the aggregates hold keys, not rows.
 	var rows []row
 	for i := range 20000 {
@@ -267,21 +279,117 @@ func TestAggregatorMemoryBounded(t *testing.T) {
 	if n := len(a.global.fine.keys); n > 2*24 { // 5-minute buckets over 2 hours
 		t.Errorf("%d fine keys for 2 hours of one role, want at most 48", n)
 	}
-	if n := len(a.global.stems); n != 10 {
-		t.Errorf("%d stems tracked, want 10", n)
+	if len(a.committed) != 1 || len(a.committed[0].stems) != 10 {
+		t.Errorf("committed stem tables %d, want one of 10 stems", len(a.committed))
 	}
-	// Past the stem cap, further stems are counted, not tracked.
-	var many []row
-	for i := range 100 {
-		many = append(many, row{ts: at(10, 0), dist: "EPROD", status: 404, stem: "/scan/" + string(rune(0x4e00+i)), result: "Error"})
+}
+
+// spillRows returns objects of rows over many stems: scanner probes seen
+// once, pages that succeed, stems that fail in the first object and
+// succeed in the last one, and good paths with 500s.
+func spillRows() [][][]row {
+	objs := make([][][]row, 3)
+	for o := range objs {
+		var rows []row
+		for i := range 6000 {
+			ts := at(1+(i%20), (i/20)%60)
+			if ts.After(at(8, 0)) && ts.Before(at(8, 2)) {
+				ts = ts.Add(5 * time.Minute) // out of the settle margin
+			}
+			dist := []string{"EPROD", "ESTAGE"}[i%2]
+			var r row
+			switch i % 4 {
+			case 0:
+				r = row{status: 404, stem: fmt.Sprintf("/scan/%d/%d", o, i), result: "Error"}
+				if i%12 == 0 {
+					r.status = 500
+				}
+			case 1:
+				r = row{status: 200, stem: fmt.Sprintf("/page/%d", i%500), result: "Hit"}
+				if i%40 == 1 {
+					r.status = 500
+				}
+			case 2:
+				r = row{status: 404, stem: fmt.Sprintf("/flip/%d", i%300), result: "Error"}
+				if o == 2 {
+					r.status = 200
+				}
+			case 3:
+				r = row{status: 500, stem: fmt.Sprintf("/err/%d", i%50), result: "Error"}
+			}
+			r.ts, r.dist = ts, dist
+			rows = append(rows, r)
+		}
+		objs[o] = [][]row{rows[:3000], rows[3000:]}
 	}
-	feed(t, a, mem, [][]row{many})
-	res := a.Result()
-	if n := len(a.global.stems); n != 50 {
-		t.Errorf("%d stems tracked, want the cap of 50", n)
+	return objs
+}
+
+// TestAggregatorSpill classifies the same rows with a budget so small
+// that the stem tables are spilled many times, and requires the same
+// result, byte for byte, as a run that keeps everything in memory.
+func TestAggregatorSpill(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	run := func(budget int64, regex bool) ([]byte, *Aggregator) {
+		spillDir := t.TempDir()
+		a := newTestAggregator(t, func(o *Options) {
+			o.MemoryBudget, o.SpillDir, o.TopPaths = budget, spillDir, 7
+			if regex {
+				o.ErrorPath = regexp.MustCompile(`^/(scan|flip)/`)
+			}
+		})
+		feed(t, a, mem, spillRows()...)
+		// An object spilled and then abandoned leaves nothing behind.
+		obj, err := a.Begin(context.Background(), ingest.ObjectRef{Key: "abandoned"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := makeBatch(t, mem, spillRows()[0][0])
+		if err := obj.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		b.Release()
+		obj.Abort()
+		runs := 0
+		if a.spill != nil {
+			runs = a.spill.runs
+		}
+		if err := a.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		res := a.Result()
+		if again := a.Result(); !reflect.DeepEqual(res, again) {
+			t.Error("a second Result differs from the first")
+		}
+		if err := a.Release(); err != nil {
+			t.Fatal(err)
+		}
+		if ents, err := os.ReadDir(spillDir); err != nil || len(ents) != 0 {
+			t.Errorf("spill folder after Release: %d entries, %v", len(ents), err)
+		}
+		if res.ErrorPaths.Error == 0 || len(res.ErrorPaths.TopGood500) == 0 {
+			t.Fatalf("no error paths or no good paths with 500s: %+v", res.ErrorPaths)
+		}
+		js, err := json.Marshal(res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("budget %d: %d spill runs, %d stems, %d error paths", budget, runs, res.ErrorPaths.Stems, res.ErrorPaths.Error)
+		if budget < 1<<20 && runs < 5 {
+			t.Errorf("budget %d: %d spill runs, want several", budget, runs)
+		}
+		if budget >= 1<<20 && runs != 0 {
+			t.Errorf("budget %d: %d spill runs, want none", budget, runs)
+		}
+		return js, a
 	}
-	if res.ErrorPaths.OverflowRows != 60 || len(res.Warnings) == 0 {
-		t.Errorf("overflow rows %d (want 60), warnings %q", res.ErrorPaths.OverflowRows, res.Warnings)
+	for _, regex := range []bool{false, true} {
+		whole, _ := run(DefaultMemoryBudget, regex)
+		spilled, _ := run(16<<10, regex)
+		if !bytes.Equal(whole, spilled) {
+			t.Errorf("regex %v: results differ\nin memory: %s\nspilled:   %s", regex, whole, spilled)
+		}
 	}
 }
 
@@ -431,5 +539,106 @@ func TestAggregatorStemsOfOneLength(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("requests by stem (-want +got):\n%s", diff)
+	}
+}
+
+// TestAggregatorUnknownDistributions: rows of distributions that are
+// neither production nor staging are counted by ID, and the message of
+// an empty analysis names them with their counts.
+func TestAggregatorUnknownDistributions(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	a := newTestAggregator(t, nil)
+	var rows []row
+	for i := range 5 {
+		rows = append(rows, row{ts: at(9, i), dist: "EOTHERONE", status: 200, stem: "/"})
+	}
+	rows = append(rows, row{ts: at(9, 7), dist: "EOTHERTWO", status: 200, stem: "/"})
+	feed(t, a, mem, [][]row{rows[:3]}, [][]row{rows[3:]})
+	got := a.UnknownDistributions()
+	want := []IDCount{{"EOTHERONE", 5}, {"EOTHERTWO", 1}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("unknown distributions (-want +got):\n%s", diff)
+	}
+	res := a.Result()
+	msg := NoRows(res, got, true)
+	for _, s := range []string{"2 objects, 6 rows read", "EOTHERONE (5 rows), EOTHERTWO (1 rows)", "production (EPROD)", "pass --production and --staging"} {
+		if !strings.Contains(msg, s) {
+			t.Errorf("message %q lacks %q", msg, s)
+		}
+	}
+}
+
+// TestAggregatorHiddenErrors: an Error result with a 2xx is a failure a
+// custom error response hid when the response result type is Error too,
+// a viewer that disconnected when it is another; neither makes its path
+// good.
+func TestAggregatorHiddenErrors(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	a := newTestAggregator(t, nil)
+	rows := []row{
+		{ts: at(9, 0), dist: "EPROD", status: 200, stem: "/gone", result: "Error"},
+		{ts: at(9, 1), dist: "EPROD", status: 200, stem: "/gone", result: "Error"},
+		{ts: at(9, 2), dist: "EPROD", status: 404, stem: "/gone", result: "Error"},
+		{ts: at(9, 3), dist: "EPROD", status: 200, stem: "/", result: "Error", response: "Hit"},
+		{ts: at(9, 4), dist: "EPROD", status: 0, stem: "/", result: "Error", response: "Miss"},
+		{ts: at(9, 5), dist: "EPROD", status: 200, stem: "/", result: "Hit"},
+		{ts: at(9, 6), dist: "ESTAGE", status: 200, stem: "/gone", result: "Error"},
+	}
+	feed(t, a, mem, [][]row{rows})
+	res := a.Result()
+	p, s := cellOf(t, res, 2, "production"), cellOf(t, res, 2, "staging")
+	if p.HiddenErrors != 2 || p.ClientDisconnects != 2 || s.HiddenErrors != 1 {
+		t.Errorf("production hidden %d, disconnects %d; staging hidden %d; want 2, 2, 1", p.HiddenErrors, p.ClientDisconnects, s.HiddenErrors)
+	}
+	if res.ErrorPaths.Error != 1 || len(res.ErrorPaths.Top) != 1 || res.ErrorPaths.Top[0].Stem != "/gone" {
+		t.Errorf("error paths %+v, want /gone only", res.ErrorPaths)
+	}
+}
+
+// TestPeakHoursCountClockHours: a change at 19:30 cuts a peak hour in
+// two windows; the hour is listed per window but counted once, as a
+// clock hour, in the hours of day and in the finding.
+func TestPeakHoursCountClockHours(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	a := newTestAggregator(t, func(o *Options) {
+		tl := twoWindows()
+		tl.Changes[3].At = at(19, 30)
+		o.Timeline = tl
+	})
+	var rows []row
+	for h := range 24 {
+		peak := h >= 18 && h <= 20
+		for i := range 300 {
+			ts := at(h, 0).Add(time.Duration(i) * 12 * time.Second)
+			dist := "EPROD"
+			if !peak && i%7 == 0 {
+				dist = "ESTAGE"
+			}
+			rows = append(rows, row{ts: ts, dist: dist, status: 200, stem: "/", result: "Hit"})
+		}
+	}
+	feed(t, a, mem, [][]row{rows})
+	res := a.Result()
+	if n := len(res.PeakHours.Hours); n != 4 {
+		t.Fatalf("%d peak hour pieces, want 4 (18:00, 19:00 twice, 20:00): %+v", n, res.PeakHours.Hours)
+	}
+	for _, h := range res.Hours {
+		want := 0
+		if h.Hour >= 18 && h.Hour <= 20 {
+			want = 1
+		}
+		if h.PeakHours != want {
+			t.Errorf("%s hour %d: %d peak hours, want %d", h.Role, h.Hour, h.PeakHours, want)
+		}
+	}
+	found := false
+	for _, f := range res.Findings {
+		found = found || f.Kind == "peak_hours" && strings.HasPrefix(f.Statement, "In 3 clock hours (hours of day 18, 19, 20") && f.Evidence["peak_hours"] == 3
+	}
+	if !found {
+		t.Errorf("no peak hours finding counting 3 clock hours: %+v", res.Findings)
 	}
 }

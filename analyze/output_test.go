@@ -47,7 +47,7 @@ func TestWriteJSONContract(t *testing.T) {
 	}
 	slices.Sort(keys)
 	want := []string{"bucket_seconds", "cells", "distributions", "error_path_rule", "error_paths", "findings", "hours", "input",
-		"peak_hours", "range", "schema", "series", "settle_seconds", "tests", "timezone", "warnings", "weekdays", "windows"}
+		"matrix", "peak_hours", "range", "schema", "series", "settle_seconds", "tests", "timezone", "warnings", "weekdays", "windows"}
 	if d := cmp.Diff(want, keys); d != "" {
 		t.Errorf("top-level keys (-want +got):\n%s", d)
 	}

@@ -1,6 +1,11 @@
 package analyze
 
-import "time"
+import (
+	"bytes"
+	"encoding/json"
+	"slices"
+	"time"
+)
 
 // SchemaVersion names the JSON contract of Result. Fields may be added
 // under the same version; none are renamed or removed.
@@ -23,7 +28,11 @@ type Result struct {
 	// BucketSeconds is the width of the time series buckets.
 	BucketSeconds float64       `json:"bucket_seconds"`
 	Distributions Distributions `json:"distributions"`
-	Input         Input         `json:"input"`
+	// Matrix is the 500 share of error-path requests per configuration
+	// of custom error responses and role: the answer the rest of the
+	// analysis details.
+	Matrix Matrix `json:"matrix"`
+	Input  Input  `json:"input"`
 	// ErrorPathRule says how error paths were chosen: "auto" (never a
 	// 2xx or 3xx response in the range) or "regex:<expr>".
 	ErrorPathRule string     `json:"error_path_rule"`
@@ -89,8 +98,8 @@ type ErrorPaths struct {
 	Top []PathCount `json:"top"`
 	// TopGood500 lists the good paths that got 500s, most first.
 	TopGood500 []PathCount `json:"top_good_500"`
-	// OverflowRows counts rows whose stem was not tracked because the
-	// distinct-stem cap was reached; they are in no path class.
+	// OverflowRows is always 0: every row is in a path class, whatever
+	// the number of distinct stems (kept for the contract's readers).
 	OverflowRows int64 `json:"overflow_rows"`
 }
 
@@ -156,7 +165,8 @@ type Cell struct {
 	GoodPath500      int64 `json:"good_path_500"`
 
 	// Rate500 is the share of 500 among error-path requests, with its 95%
-	// Wilson interval ([0, 1] when there are none); Rate5xx likewise.
+	// Wilson interval (both null in JSON when there are none); Rate5xx
+	// likewise.
 	Rate500     float64    `json:"rate_500"`
 	Rate500CI95 [2]float64 `json:"rate_500_ci95"`
 	Rate5xx     float64    `json:"rate_5xx"`
@@ -171,6 +181,16 @@ type Cell struct {
 	ResultTypes500         map[string]int64 `json:"result_types_500"`
 	ResponseResultTypes500 map[string]int64 `json:"response_result_types_500"`
 	DetailedResultTypes500 map[string]int64 `json:"detailed_result_types_500"`
+
+	// Rows whose x-edge-result-type is Error, by what the viewer got:
+	// HiddenErrors got a 2xx with Error as x-edge-response-result-type
+	// too (a custom error response that turned a failure into a
+	// success status), ClientDisconnects had another response result
+	// type (the viewer hung up), Unknown2xx got a 2xx with no response
+	// result type to tell the two apart.
+	HiddenErrors      int64 `json:"hidden_errors"`
+	ClientDisconnects int64 `json:"client_disconnects"`
+	Unknown2xx        int64 `json:"error_2xx_unknown"`
 }
 
 // Hour aggregates one role × hour of day (in the result's time zone).
@@ -182,10 +202,11 @@ type Hour struct {
 	Status500         int64  `json:"status_500"`
 	ErrorPath500      int64  `json:"error_path_500"`
 	// StagingShare is the staging part of both roles' requests in this
-	// hour of day, over the windows where the policy was enabled (over
-	// all windows when none is known to have it enabled).
+	// hour of day while the policy was enabled (over all rows when no
+	// window is known to have it enabled; a warning says so).
 	StagingShare float64 `json:"staging_share"`
-	// Rate500 is the share of 500 among error-path requests.
+	// Rate500 is the share of 500 among error-path requests (null in
+	// JSON, with its interval, when there are none).
 	Rate500     float64    `json:"rate_500"`
 	Rate500CI95 [2]float64 `json:"rate_500_ci95"`
 	// PeakHours counts the distinct clock hours with this hour of day
@@ -271,12 +292,49 @@ type Point struct {
 	Rate500 float64 `json:"rate_500"`
 }
 
+// Matrix is the 500 share of error-path requests by the custom error
+// responses of both distributions and by role, over the windows whose
+// continuous deployment policy was enabled, outside peak hours. Windows
+// of the same state are pooled.
+type Matrix struct {
+	// Rule says in words which requests the matrix counts.
+	Rule string `json:"rule"`
+	// Windows are the windows counted; PeakErrorPathRequests the
+	// error-path requests of peak hours left out.
+	Windows               []int `json:"windows"`
+	PeakErrorPathRequests int64 `json:"peak_error_path_requests"`
+	// Cells come production's setting off then on, staging's off then
+	// on, production then staging: always eight.
+	Cells []MatrixCell `json:"cells"`
+}
+
+// MatrixCell is one configuration × role of the matrix.
+type MatrixCell struct {
+	ProductionCustomErrors bool   `json:"production_custom_errors"`
+	StagingCustomErrors    bool   `json:"staging_custom_errors"`
+	Role                   string `json:"role"`
+	// Observed is false when no window had this configuration; Windows
+	// lists those that had it.
+	Observed          bool  `json:"observed"`
+	Windows           []int `json:"windows"`
+	Requests          int64 `json:"requests"`
+	ErrorPathRequests int64 `json:"error_path_requests"`
+	ErrorPath500      int64 `json:"error_path_500"`
+	// Rate500 and its 95% Wilson interval are null when there were no
+	// error-path requests.
+	Rate500     *float64    `json:"rate_500"`
+	Rate500CI95 *[2]float64 `json:"rate_500_ci95"`
+}
+
 // Test is one test of association between the 500 response and a
 // grouping, on error-path requests.
 type Test struct {
 	// Name says what is compared, e.g. "500 vs window (production)".
 	Name string `json:"name"`
-	// Method is "chi-square", "chi-square (Yates)" or "fisher-exact".
+	// Method is "chi-square", "chi-square (Yates)", "fisher-exact",
+	// "cochran-mantel-haenszel" (a 2×2 stratified by Strata) or "none"
+	// when the table has no variation (every request had the same
+	// outcome: nothing to test, p-value 1).
 	Method string `json:"method"`
 	// Groups name the rows of the table; Table holds [500, not 500]
 	// counts per group.
@@ -285,6 +343,13 @@ type Test struct {
 	Statistic float64    `json:"statistic"`
 	DF        int        `json:"df"`
 	PValue    float64    `json:"p_value"`
+	// PAdjusted is the p-value adjusted for the whole family of tests
+	// (Holm–Bonferroni); it is what decides (below 0.05: Significant).
+	// Null for a table with no variation, which is not in the family.
+	PAdjusted   *float64 `json:"p_adjusted"`
+	Significant bool     `json:"significant"`
+	// Strata name the strata of a stratified test (empty otherwise).
+	Strata []string `json:"strata"`
 	// Effect is Cramér's V (phi for 2×2 tables).
 	Effect float64 `json:"effect"`
 	// RiskDifference is the first group's rate minus the second's, with
@@ -303,4 +368,159 @@ type Finding struct {
 	Statement string `json:"statement"`
 	// Evidence holds the numbers behind the statement, by name.
 	Evidence map[string]float64 `json:"evidence"`
+	// Tests name the tests behind the statement, which are not ranked
+	// as findings of their own.
+	Tests []string `json:"tests"`
+}
+
+// A rate over no requests is unknown, not 0 with the interval [0, 1]:
+// the JSON of a group without requests has null for the rate and its
+// interval. The Go values stay 0 and [0, 1] (Rate and Wilson of an empty
+// group), and decoding restores them, so that a result survives a round
+// trip through JSON.
+
+// MarshalJSON implements json.Marshaler.
+func (c Cell) MarshalJSON() ([]byte, error) {
+	type plain Cell
+	b, err := json.Marshal(plain(c))
+	if err != nil {
+		return nil, err
+	}
+	if c.ErrorPathRequests == 0 {
+		b = nullRate(b, "rate_500")
+		b = nullRate(b, "rate_5xx")
+	}
+	if c.Requests == 0 {
+		b = nullRate(b, "rate_500_all")
+		b = nullRate(b, "rate_5xx_all")
+	}
+	return b, nil
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (c *Cell) UnmarshalJSON(b []byte) error {
+	type plain Cell
+	if err := json.Unmarshal(b, (*plain)(c)); err != nil {
+		return err
+	}
+	if c.ErrorPathRequests == 0 {
+		c.Rate500, c.Rate500CI95, c.Rate5xx, c.Rate5xxCI95 = 0, Wilson(0, 0, z95), 0, Wilson(0, 0, z95)
+	}
+	if c.Requests == 0 {
+		c.Rate500All, c.Rate500AllCI95, c.Rate5xxAll, c.Rate5xxAllCI95 = 0, Wilson(0, 0, z95), 0, Wilson(0, 0, z95)
+	}
+	return nil
+}
+
+// MarshalJSON implements json.Marshaler.
+func (h Hour) MarshalJSON() ([]byte, error) {
+	type plain Hour
+	return marshalRate(plain(h), h.ErrorPathRequests)
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (h *Hour) UnmarshalJSON(b []byte) error {
+	type plain Hour
+	return unmarshalRate(b, (*plain)(h), &h.ErrorPathRequests, &h.Rate500, &h.Rate500CI95)
+}
+
+// MarshalJSON implements json.Marshaler.
+func (d Weekday) MarshalJSON() ([]byte, error) {
+	type plain Weekday
+	return marshalRate(plain(d), d.ErrorPathRequests)
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *Weekday) UnmarshalJSON(b []byte) error {
+	type plain Weekday
+	return unmarshalRate(b, (*plain)(d), &d.ErrorPathRequests, &d.Rate500, &d.Rate500CI95)
+}
+
+// MarshalJSON implements json.Marshaler.
+func (g RateGroup) MarshalJSON() ([]byte, error) {
+	type plain RateGroup
+	return marshalRate(plain(g), g.ErrorPathRequests)
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (g *RateGroup) UnmarshalJSON(b []byte) error {
+	type plain RateGroup
+	return unmarshalRate(b, (*plain)(g), &g.ErrorPathRequests, &g.Rate500, &g.Rate500CI95)
+}
+
+// windowRateGroupJSON is WindowRateGroup without the embedded
+// RateGroup's methods, which would leave out Window and Peak.
+type windowRateGroupJSON struct {
+	Window int  `json:"window"`
+	Peak   bool `json:"peak"`
+	rateGroupFields
+}
+
+type rateGroupFields RateGroup
+
+// MarshalJSON implements json.Marshaler.
+func (g WindowRateGroup) MarshalJSON() ([]byte, error) {
+	return marshalRate(windowRateGroupJSON{g.Window, g.Peak, rateGroupFields(g.RateGroup)}, g.ErrorPathRequests)
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (g *WindowRateGroup) UnmarshalJSON(b []byte) error {
+	var v windowRateGroupJSON
+	if err := unmarshalRate(b, &v, &v.ErrorPathRequests, &v.Rate500, &v.Rate500CI95); err != nil {
+		return err
+	}
+	*g = WindowRateGroup{Window: v.Window, Peak: v.Peak, RateGroup: RateGroup(v.rateGroupFields)}
+	return nil
+}
+
+// MarshalJSON implements json.Marshaler.
+func (p Point) MarshalJSON() ([]byte, error) {
+	type plain Point
+	return marshalRate(plain(p), p.ErrorPathRequests)
+}
+
+func marshalRate(v any, n int64) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil || n > 0 {
+		return b, err
+	}
+	return nullRate(b, "rate_500"), nil
+}
+
+func unmarshalRate(b []byte, v any, n *int64, rate *float64, ci *[2]float64) error {
+	if err := json.Unmarshal(b, v); err != nil {
+		return err
+	}
+	if *n == 0 {
+		*rate, *ci = 0, Wilson(0, 0, z95)
+	}
+	return nil
+}
+
+// nullRate sets, in the JSON object b of a group without requests, the
+// field name and its interval name_ci95, when present, to null. Fields
+// come before any map in these objects (and map keys from logs are
+// quoted strings like the field names), so the first match is the field.
+func nullRate(b []byte, name string) []byte {
+	b = nullValue(b, `"`+name+`":`, ",}")
+	return nullValue(b, `"`+name+`_ci95":`, "]")
+}
+
+// nullValue replaces the value after key, up to the first of the end
+// bytes (a closing ']' included), by null.
+func nullValue(b []byte, key, end string) []byte {
+	i := bytes.Index(b, []byte(key))
+	if i < 0 {
+		return b
+	}
+	start := i + len(key)
+	j := bytes.IndexAny(b[start:], end)
+	if j < 0 {
+		return b
+	}
+	stop := start + j
+	if b[stop] == ']' {
+		stop++
+	}
+	return slices.Concat(b[:start], []byte("null"), b[stop:])
 }

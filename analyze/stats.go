@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"math"
+	"sort"
 )
 
 // z95 is the two-sided 95% normal quantile.
@@ -293,4 +294,72 @@ func Phi(a, b, c, d int64) float64 {
 		return 0
 	}
 	return (float64(a)*float64(d) - float64(b)*float64(c)) / den
+}
+
+// Holm returns the Holm–Bonferroni adjusted p-values of a family of
+// tests, in the order given, as R's p.adjust(p, "holm") does: sorted
+// ascending, the i-th smallest (from 0) is multiplied by m−i, made
+// non-decreasing, and capped at 1. Rejecting where the adjusted p-value
+// is below α keeps the chance of any false rejection in the family at
+// most α, whatever the dependence between the tests.
+func Holm(p []float64) []float64 {
+	m := len(p)
+	order := make([]int, m)
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(i, j int) bool { return p[order[i]] < p[order[j]] })
+	adj := make([]float64, m)
+	run := 0.0
+	for rank, i := range order {
+		run = math.Max(run, math.Min(1, float64(m-rank)*p[i]))
+		adj[i] = run
+	}
+	return adj
+}
+
+// CMHResult is the outcome of a Cochran–Mantel–Haenszel test.
+type CMHResult struct {
+	Statistic, PValue float64
+	// Informative counts the strata that hold both groups; with none the
+	// groups never met in one stratum and there is nothing to test.
+	Informative int
+	// NoVariation is set when the informative strata had one outcome
+	// only (variance 0).
+	NoVariation bool
+}
+
+// CochranMantelHaenszel tests a 2×2 association stratified by a third
+// variable: each stratum is [[a, b], [c, d]] with the two groups as rows
+// and the two outcomes as columns. Like R's mantelhaen.test with its
+// default continuity correction: (|Σa − ΣE(a)| − min(0.5, |Σa − ΣE(a)|))²
+// / ΣVar(a), chi-square with 1 degree of freedom. On one stratum it is
+// (n−1)/n times the Yates chi-square.
+func CochranMantelHaenszel(strata [][2][2]int64) CMHResult {
+	var sumA, sumE, sumV float64
+	res := CMHResult{PValue: 1}
+	for _, s := range strata {
+		a, b, c, d := float64(s[0][0]), float64(s[0][1]), float64(s[1][0]), float64(s[1][1])
+		n := a + b + c + d
+		r1, r2, c1, c2 := a+b, c+d, a+c, b+d
+		if r1 == 0 || r2 == 0 || n < 2 {
+			continue
+		}
+		res.Informative++
+		sumA += a
+		sumE += r1 * c1 / n
+		sumV += r1 * r2 * c1 * c2 / (n * n * (n - 1))
+	}
+	if res.Informative == 0 {
+		return res
+	}
+	if sumV == 0 {
+		res.NoVariation = true
+		return res
+	}
+	delta := math.Abs(sumA - sumE)
+	d := delta - math.Min(0.5, delta)
+	res.Statistic = d * d / sumV
+	res.PValue = ChiSquareSF(res.Statistic, 1)
+	return res
 }

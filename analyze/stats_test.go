@@ -212,7 +212,7 @@ func TestAssociation(t *testing.T) {
 		},
 		{
 			name: "no 500 anywhere", groups: []string{"a", "b"}, table: [][2]int64{{0, 20}, {0, 30}},
-			ok: true, method: "chi-square (Yates)", p: 1, riskDiff: true, wantGroups: 2, warn: "no variation",
+			ok: true, method: "none", p: 1, riskDiff: true, wantGroups: 2, warn: "no variation",
 		},
 	}
 	for _, tt := range tests {
@@ -237,5 +237,57 @@ func TestAssociation(t *testing.T) {
 				t.Errorf("warning = %q, want %q", got.Warning, tt.warn)
 			}
 		})
+	}
+}
+
+func TestHolm(t *testing.T) {
+	// R: p.adjust(c(0.01, 0.04, 0.03, 0.005, 0.5), "holm")
+	// [1] 0.040 0.090 0.090 0.025 0.500
+	p := []float64{0.01, 0.04, 0.03, 0.005, 0.5}
+	want := []float64{0.04, 0.09, 0.09, 0.025, 0.5}
+	got := Holm(p)
+	for i := range want {
+		if !near(got[i], want[i], 1e-12) {
+			t.Errorf("Holm(%v)[%d] = %v, want %v", p, i, got[i], want[i])
+		}
+	}
+	// Capped at 1, ties kept in order, an empty family is empty.
+	if got := Holm([]float64{0.6, 0.6}); got[0] != 1 || got[1] != 1 {
+		t.Errorf("Holm(0.6, 0.6) = %v, want [1 1]", got)
+	}
+	if got := Holm(nil); len(got) != 0 {
+		t.Errorf("Holm(nil) = %v", got)
+	}
+}
+
+func TestCochranMantelHaenszel(t *testing.T) {
+	// One stratum: (n−1)/n times the Yates chi-square.
+	one := [2][2]int64{{12, 88}, {30, 170}}
+	yates := ChiSquare([][]int64{{12, 88}, {30, 170}}, true)
+	got := CochranMantelHaenszel([][2][2]int64{one})
+	if want := yates.Statistic * 299 / 300; !near(got.Statistic, want, 1e-12) {
+		t.Errorf("one stratum: statistic %v, want (n-1)/n × Yates = %v", got.Statistic, want)
+	}
+	if !near(got.PValue, ChiSquareSF(got.Statistic, 1), 1e-15) || got.Informative != 1 {
+		t.Errorf("one stratum: %+v", got)
+	}
+	// Simpson's paradox: within each stratum no association, pooled a
+	// strong one. The stratified test must see none.
+	simpson := [][2][2]int64{{{10, 90}, {1, 9}}, {{45, 5}, {450, 50}}}
+	if got := CochranMantelHaenszel(simpson); got.PValue < 0.5 {
+		t.Errorf("stratified without association: p = %v, want near 1", got.PValue)
+	}
+	pooled := ChiSquare([][]int64{{55, 95}, {451, 59}}, true)
+	if pooled.PValue > 1e-6 {
+		t.Errorf("pooled table should show the association: p = %v", pooled.PValue)
+	}
+	// Strata that never hold both groups: nothing to test.
+	apart := CochranMantelHaenszel([][2][2]int64{{{5, 5}, {0, 0}}, {{0, 0}, {1, 9}}})
+	if apart.Informative != 0 || apart.PValue != 1 {
+		t.Errorf("groups apart: %+v", apart)
+	}
+	// One outcome only.
+	if got := CochranMantelHaenszel([][2][2]int64{{{0, 5}, {0, 7}}}); !got.NoVariation {
+		t.Errorf("no variation: %+v", got)
 	}
 }

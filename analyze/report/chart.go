@@ -388,7 +388,7 @@ func hourCharts(r *analyze.Result) (rate, staging svgChart) {
 		share := 0.0
 		for _, hr := range pair {
 			if hr == nil || hr.ErrorPathRequests == 0 {
-				row = append(row, "-", "-")
+				row = append(row, na, na)
 				continue
 			}
 			row = append(row, pct(hr.Rate500), ciText(hr.Rate500CI95))

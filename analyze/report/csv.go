@@ -21,6 +21,7 @@ var csvTables = [...]struct {
 	name  string
 	build func(*analyze.Result) csvTable
 }{
+	{"matrix", csvMatrix},
 	{"windows", csvWindows},
 	{"cells", csvCells},
 	{"result_types", csvResultTypes},
@@ -125,6 +126,33 @@ func boolCell(b *bool) csvCell {
 	return csvCell{s: strconv.FormatBool(*b)}
 }
 
+// csvRate writes a rate and its interval, or n/a three times when the
+// group had no requests (n = 0).
+func csvRate(rate float64, ci [2]float64, n int64) []csvCell {
+	if n == 0 {
+		return []csvCell{str(na), str(na), str(na)}
+	}
+	return []csvCell{share(rate), share(ci[0]), share(ci[1])}
+}
+
+func csvMatrix(r *analyze.Result) csvTable {
+	t := csvTable{head: []string{"production_custom_errors", "staging_custom_errors", "role", "observed", "windows",
+		"requests", "error_path_requests", "error_path_500", "rate_500", "rate_500_ci95_low", "rate_500_ci95_high"}}
+	for _, c := range r.Matrix.Cells {
+		ids := make([]string, len(c.Windows))
+		for i, id := range c.Windows {
+			ids[i] = strconv.Itoa(id)
+		}
+		rate, ci, n := 0.0, [2]float64{}, int64(0)
+		if c.Rate500 != nil && c.Rate500CI95 != nil {
+			rate, ci, n = *c.Rate500, *c.Rate500CI95, c.ErrorPathRequests
+		}
+		t.add(append([]csvCell{boolCell(&c.ProductionCustomErrors), boolCell(&c.StagingCustomErrors), str(c.Role), boolCell(&c.Observed),
+			str(strings.Join(ids, " ")), num(c.Requests), num(c.ErrorPathRequests), num(c.ErrorPath500)}, csvRate(rate, ci, n)...)...)
+	}
+	return t
+}
+
 func csvWindows(r *analyze.Result) csvTable {
 	t := csvTable{head: []string{"window", "from", "to", "settle_until", "custom_errors_production", "custom_errors_staging",
 		"policy_enabled", "policy_type", "policy_weight", "policy_sticky", "label"}}
@@ -148,15 +176,17 @@ func csvCells(r *analyze.Result) csvTable {
 	t := csvTable{head: []string{"window", "role", "requests", "status_500", "status_5xx",
 		"error_path_requests", "error_path_4xx", "error_path_500", "error_path_5xx", "good_path_requests", "good_path_500",
 		"rate_500", "rate_500_ci95_low", "rate_500_ci95_high", "rate_5xx", "rate_5xx_ci95_low", "rate_5xx_ci95_high",
-		"rate_500_all", "rate_500_all_ci95_low", "rate_500_all_ci95_high", "rate_5xx_all", "rate_5xx_all_ci95_low", "rate_5xx_all_ci95_high"}}
+		"rate_500_all", "rate_500_all_ci95_low", "rate_500_all_ci95_high", "rate_5xx_all", "rate_5xx_all_ci95_low", "rate_5xx_all_ci95_high",
+		"hidden_errors", "client_disconnects", "error_2xx_unknown"}}
 	for _, c := range r.Cells {
-		t.add(inum(c.Window), str(c.Role), num(c.Requests), num(c.Status500), num(c.Status5xx),
+		row := []csvCell{inum(c.Window), str(c.Role), num(c.Requests), num(c.Status500), num(c.Status5xx),
 			num(c.ErrorPathRequests), num(c.ErrorPath4xx), num(c.ErrorPath500), num(c.ErrorPath5xx),
-			num(c.GoodPathRequests), num(c.GoodPath500),
-			share(c.Rate500), share(c.Rate500CI95[0]), share(c.Rate500CI95[1]),
-			share(c.Rate5xx), share(c.Rate5xxCI95[0]), share(c.Rate5xxCI95[1]),
-			share(c.Rate500All), share(c.Rate500AllCI95[0]), share(c.Rate500AllCI95[1]),
-			share(c.Rate5xxAll), share(c.Rate5xxAllCI95[0]), share(c.Rate5xxAllCI95[1]))
+			num(c.GoodPathRequests), num(c.GoodPath500)}
+		row = append(row, csvRate(c.Rate500, c.Rate500CI95, c.ErrorPathRequests)...)
+		row = append(row, csvRate(c.Rate5xx, c.Rate5xxCI95, c.ErrorPathRequests)...)
+		row = append(row, csvRate(c.Rate500All, c.Rate500AllCI95, c.Requests)...)
+		row = append(row, csvRate(c.Rate5xxAll, c.Rate5xxAllCI95, c.Requests)...)
+		t.add(append(row, num(c.HiddenErrors), num(c.ClientDisconnects), num(c.Unknown2xx))...)
 	}
 	return t
 }
@@ -185,8 +215,9 @@ func csvHours(r *analyze.Result) csvTable {
 	t := csvTable{head: []string{"role", "hour", "requests", "error_path_requests", "status_500", "error_path_500",
 		"staging_share", "rate_500", "rate_500_ci95_low", "rate_500_ci95_high", "peak_hours"}}
 	for _, h := range r.Hours {
-		t.add(str(h.Role), inum(h.Hour), num(h.Requests), num(h.ErrorPathRequests), num(h.Status500), num(h.ErrorPath500),
-			share(h.StagingShare), share(h.Rate500), share(h.Rate500CI95[0]), share(h.Rate500CI95[1]), inum(h.PeakHours))
+		row := []csvCell{str(h.Role), inum(h.Hour), num(h.Requests), num(h.ErrorPathRequests), num(h.Status500), num(h.ErrorPath500),
+			share(h.StagingShare)}
+		t.add(append(append(row, csvRate(h.Rate500, h.Rate500CI95, h.ErrorPathRequests)...), inum(h.PeakHours))...)
 	}
 	return t
 }
@@ -195,8 +226,9 @@ func csvWeekdays(r *analyze.Result) csvTable {
 	t := csvTable{head: []string{"role", "day", "name", "requests", "error_path_requests", "status_500", "error_path_500",
 		"staging_share", "rate_500", "rate_500_ci95_low", "rate_500_ci95_high"}}
 	for _, d := range r.Weekdays {
-		t.add(str(d.Role), inum(d.Day), str(d.Name), num(d.Requests), num(d.ErrorPathRequests), num(d.Status500), num(d.ErrorPath500),
-			share(d.StagingShare), share(d.Rate500), share(d.Rate500CI95[0]), share(d.Rate500CI95[1]))
+		row := []csvCell{str(d.Role), inum(d.Day), str(d.Name), num(d.Requests), num(d.ErrorPathRequests), num(d.Status500), num(d.ErrorPath500),
+			share(d.StagingShare)}
+		t.add(append(row, csvRate(d.Rate500, d.Rate500CI95, d.ErrorPathRequests)...)...)
 	}
 	return t
 }
@@ -212,7 +244,8 @@ func csvPeakHours(r *analyze.Result) csvTable {
 func csvSeries(r *analyze.Result) csvTable {
 	t := csvTable{head: []string{"time", "role", "requests", "error_path_requests", "status_500", "error_path_500", "rate_500"}}
 	for _, p := range r.Series.Points {
-		t.add(when(p.Time), str(p.Role), num(p.Requests), num(p.ErrorPathRequests), num(p.Status500), num(p.ErrorPath500), share(p.Rate500))
+		t.add(when(p.Time), str(p.Role), num(p.Requests), num(p.ErrorPathRequests), num(p.Status500), num(p.ErrorPath500),
+			csvRate(p.Rate500, [2]float64{}, p.ErrorPathRequests)[0])
 	}
 	return t
 }
@@ -221,7 +254,7 @@ func csvSeries(r *analyze.Result) csvTable {
 // repeated.
 func csvTests(r *analyze.Result) csvTable {
 	t := csvTable{head: []string{"test", "method", "group", "status_500", "not_500", "statistic", "df", "p_value", "effect",
-		"risk_difference", "risk_difference_ci95_low", "risk_difference_ci95_high", "warning"}}
+		"risk_difference", "risk_difference_ci95_low", "risk_difference_ci95_high", "warning", "p_adjusted", "significant", "strata"}}
 	for _, x := range r.Tests {
 		rd, lo, hi := csvCell{}, csvCell{}, csvCell{}
 		if x.RiskDifference != nil {
@@ -235,15 +268,19 @@ func csvTests(r *analyze.Result) csvTable {
 			if i < len(x.Table) {
 				c = x.Table[i]
 			}
+			adj := csvCell{}
+			if x.PAdjusted != nil {
+				adj = float(*x.PAdjusted)
+			}
 			t.add(str(x.Name), str(x.Method), str(g), num(c[0]), num(c[1]), float(x.Statistic), inum(x.DF), float(x.PValue),
-				share(x.Effect), rd, lo, hi, str(x.Warning))
+				share(x.Effect), rd, lo, hi, str(x.Warning), adj, boolCell(&x.Significant), str(strings.Join(x.Strata, "; ")))
 		}
 	}
 	return t
 }
 
 func csvFindings(r *analyze.Result) csvTable {
-	t := csvTable{head: []string{"rank", "kind", "statement", "evidence"}}
+	t := csvTable{head: []string{"rank", "kind", "statement", "evidence", "tests"}}
 	for _, f := range r.Findings {
 		keys := make([]string, 0, len(f.Evidence))
 		for k := range f.Evidence {
@@ -254,7 +291,7 @@ func csvFindings(r *analyze.Result) csvTable {
 		for i, k := range keys {
 			ev[i] = k + "=" + strconv.FormatFloat(f.Evidence[k], 'g', -1, 64)
 		}
-		t.add(inum(f.Rank), str(f.Kind), str(f.Statement), str(strings.Join(ev, ";")))
+		t.add(inum(f.Rank), str(f.Kind), str(f.Statement), str(strings.Join(ev, ";")), str(strings.Join(f.Tests, "; ")))
 	}
 	return t
 }

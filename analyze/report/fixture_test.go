@@ -79,6 +79,35 @@ func fixture() *analyze.Result {
 		cell(2, "production", 8400, 390, 52, 0, map[string]int64{"Error": 52}, map[string]int64{"Error": 52}),
 		cell(2, "staging", 1600, 75, 0, 0, map[string]int64{}, map[string]int64{}),
 		cell(3, "production", 9900, 460, 0, 0, map[string]int64{}, map[string]int64{}),
+		cell(3, "staging", 0, 0, 0, 0, map[string]int64{}, map[string]int64{}),
+	}
+	// Custom error responses that answered failures with a 2xx.
+	cells[2].HiddenErrors, cells[2].ClientDisconnects, cells[2].Unknown2xx = 12, 3, 1
+
+	// The matrix: windows 1 (on, on) and 2 (on, off); window 3 has the
+	// policy off.
+	rate := func(x, n int64) (*float64, *[2]float64) {
+		r, ci := analyze.Rate(x, n), analyze.Wilson(x, n, 1.959963984540054)
+		return &r, &ci
+	}
+	mcell := func(prod, stg bool, role string, windows []int, req, errReq, err500 int64) analyze.MatrixCell {
+		c := analyze.MatrixCell{ProductionCustomErrors: prod, StagingCustomErrors: stg, Role: role, Observed: len(windows) > 0,
+			Windows: windows, Requests: req, ErrorPathRequests: errReq, ErrorPath500: err500}
+		if errReq > 0 {
+			c.Rate500, c.Rate500CI95 = rate(err500, errReq)
+		}
+		return c
+	}
+	matrix := analyze.Matrix{
+		Rule:                  "error-path requests of the windows whose continuous deployment policy was enabled, outside peak hours",
+		Windows:               []int{1, 2},
+		PeakErrorPathRequests: 0,
+		Cells: []analyze.MatrixCell{
+			mcell(false, false, "production", []int{}, 0, 0, 0), mcell(false, false, "staging", []int{}, 0, 0, 0),
+			mcell(false, true, "production", []int{}, 0, 0, 0), mcell(false, true, "staging", []int{}, 0, 0, 0),
+			mcell(true, false, "production", []int{2}, 8400, 390, 52), mcell(true, false, "staging", []int{2}, 1600, 75, 0),
+			mcell(true, true, "production", []int{1}, 8500, 400, 60), mcell(true, true, "staging", []int{1}, 1500, 70, 58),
+		},
 	}
 
 	var points []analyze.Point
@@ -151,6 +180,7 @@ func fixture() *analyze.Result {
 			Top:        append([]analyze.PathCount{{Stem: "/missing-page", Requests: 900, Status500: 120}}, hostilePaths()...),
 			TopGood500: []analyze.PathCount{{Stem: hostile[6], Requests: 3, Status500: 1}}},
 		Windows:  windows,
+		Matrix:   matrix,
 		Cells:    cells,
 		Hours:    hours,
 		Weekdays: weekdays,
@@ -159,20 +189,27 @@ func fixture() *analyze.Result {
 			Hours: []analyze.PeakHour{
 				{From: at("2026-11-02T18:00:00Z"), To: at("2026-11-02T19:00:00Z"), Window: 3, Requests: 1520, Staging: 8, StagingShare: 0.0053, ExpectedShare: 0.15},
 			},
-			Inside:  []analyze.RateGroup{{Role: "production", Requests: 1512, ErrorPathRequests: 57, ErrorPath500: 0, Rate500: 0, Rate500CI95: analyze.Wilson(0, 57, 1.959963984540054)}, {Role: "staging", Requests: 8}},
+			Inside:  []analyze.RateGroup{{Role: "production", Requests: 1512, ErrorPathRequests: 57, ErrorPath500: 0, Rate500: 0, Rate500CI95: analyze.Wilson(0, 57, 1.959963984540054)}, {Role: "staging", Requests: 8, Rate500CI95: analyze.Wilson(0, 0, 1.959963984540054)}},
 			Outside: []analyze.RateGroup{{Role: "production", Requests: 16900, ErrorPathRequests: 790, ErrorPath500: 112, Rate500: analyze.Rate(112, 790), Rate500CI95: analyze.Wilson(112, 790, 1.959963984540054)}, {Role: "staging", Requests: 3100, ErrorPathRequests: 145, ErrorPath500: 58, Rate500: analyze.Rate(58, 145), Rate500CI95: analyze.Wilson(58, 145, 1.959963984540054)}},
 		},
 		Series: analyze.Series{Boundaries: []time.Time{at("2026-11-02T08:00:00Z"), at("2026-11-02T16:00:00Z")}, Points: points},
 		Tests: []analyze.Test{
 			{Name: "500 vs window (production)", Method: "chi-square", Groups: []string{"window 1", "window 2", "window 3"},
-				Table: [][2]int64{{60, 340}, {52, 338}, {0, 460}}, Statistic: 71.234, DF: 2, PValue: 3.3e-16, Effect: 0.2418},
+				Table: [][2]int64{{60, 340}, {52, 338}, {0, 460}}, Statistic: 71.234, DF: 2, PValue: 3.3e-16, PAdjusted: ptr(9.9e-16), Significant: true, Effect: 0.2418},
 			{Name: "500: production vs staging (window 1)", Method: "fisher-exact", Groups: []string{"production", "staging " + hostile[1]},
 				Table: [][2]int64{{60, 340}, {58, 12}}, Statistic: 0, DF: 1, PValue: 0.0000001, Effect: 0.62,
+				PAdjusted: ptr(0.0000002), Significant: true,
 				RiskDifference: &rd, RiskDifferenceCI95: &[2]float64{-0.79, -0.58}, Warning: ""},
+			{Name: "500 vs role (window 3)", Method: "none", Groups: []string{"production", "staging"}, Table: [][2]int64{{0, 460}, {0, 12}},
+				PValue: 1, Warning: "no variation: every request had the same outcome"},
+			{Name: "500 vs custom errors of staging (production error paths, within each setting of production)", Method: "cochran-mantel-haenszel",
+				Groups: []string{"staging on", "staging off"}, Table: [][2]int64{{60, 340}, {52, 338}}, Strata: []string{"production on"},
+				Statistic: 0.61, DF: 1, PValue: 0.43, PAdjusted: ptr(0.86), Effect: 0.03},
 		},
 		Findings: []analyze.Finding{
 			{Rank: 1, Kind: "custom_errors", Statement: "500s occur only when custom error responses are on: 170 of 935 error-path requests (18.2%) with them on at least one distribution, none of 460 with them off on both.",
-				Evidence: map[string]float64{"on_error_path_500": 170, "on_error_path_requests": 935, "off_error_path_requests": 460}},
+				Evidence: map[string]float64{"on_error_path_500": 170, "on_error_path_requests": 935, "off_error_path_requests": 460},
+				Tests:    []string{"500 vs window (production)", hostile[12]}},
 			{Rank: 2, Kind: "paths", Statement: "Path " + hostile[0] + " and " + hostile[7] + " got 500.",
 				Evidence: map[string]float64{"status_500": 170}},
 			{Rank: 3, Kind: "test", Statement: hostile[6], Evidence: map[string]float64{"risk_difference": -0.7}},

@@ -30,11 +30,19 @@ func templates() (*template.Template, error) {
 
 type kv struct{ Key, Value string }
 
+// htmlFinding is a finding with the tests behind it.
+type htmlFinding struct {
+	Statement string
+	Tests     []string
+}
+
 type htmlReport struct {
 	CSP      string
 	Title    string
+	Headline string
 	Summary  []kv
-	Findings []string
+	Matrix   table
+	Findings []htmlFinding
 	Main     table
 	Charts   []svgChart
 	Details  []table
@@ -52,16 +60,18 @@ func HTML(w io.Writer, r *analyze.Result) error {
 	}
 	r = cleaned(r)
 	page := htmlReport{
-		CSP:    CSP,
-		Title:  "cflens analysis " + timeText(r.Range.From) + " – " + timeText(r.Range.To),
-		Main:   windowsTable(r),
-		Schema: r.Schema,
+		CSP:      CSP,
+		Title:    "cflens analysis " + timeText(r.Range.From) + " – " + timeText(r.Range.To),
+		Headline: headline(r),
+		Matrix:   matrixTable(r),
+		Main:     windowsTable(r),
+		Schema:   r.Schema,
 	}
 	for _, s := range summaryRows(r) {
 		page.Summary = append(page.Summary, kv{s[0], s[1]})
 	}
 	for _, f := range r.Findings {
-		page.Findings = append(page.Findings, f.Statement)
+		page.Findings = append(page.Findings, htmlFinding{f.Statement, f.Tests})
 	}
 	rate, share := hourCharts(r)
 	page.Charts = []svgChart{
@@ -150,9 +160,15 @@ func cleaned(r *analyze.Result) *analyze.Result {
 	}
 	c.Findings = make([]analyze.Finding, len(r.Findings))
 	for i, f := range r.Findings {
-		f.Kind, f.Statement = oneLine(f.Kind), oneLine(f.Statement)
+		f.Kind, f.Statement, f.Tests = oneLine(f.Kind), oneLine(f.Statement), lines(f.Tests)
 		c.Findings[i] = f
 	}
+	c.Matrix.Cells = make([]analyze.MatrixCell, len(r.Matrix.Cells))
+	for i, m := range r.Matrix.Cells {
+		m.Role = oneLine(m.Role)
+		c.Matrix.Cells[i] = m
+	}
+	c.Matrix.Rule = oneLine(r.Matrix.Rule)
 	c.Warnings = lines(r.Warnings)
 	return &c
 }

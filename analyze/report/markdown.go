@@ -8,35 +8,47 @@ import (
 	"github.com/cflens/cflens/analyze"
 )
 
-// mdPunct are the ASCII punctuation characters that Markdown (CommonMark
-// and GitHub's tables and strikethrough) may read as markup anywhere in a
-// line; each is escaped with a backslash. '@' is there for GitHub's bare
-// e-mail autolinks, '&' for entities.
-const mdPunct = "\\`*_{}[]()<>#+!|~&@$"
+// mdAlways are the characters escaped wherever they stand: '|' splits a
+// table cell, '\' escapes, '<' opens HTML and autolinks, '`' code, '*'
+// and '~' emphasis and strikethrough (GitHub strikes with one tilde), '$'
+// GitHub's math, '@' its bare e-mail autolinks, '&' entities.
+const mdAlways = "|\\<`*~$@&"
 
-// md escapes s for Markdown text on one line, table cells included: every
-// character Markdown could read as markup, a link or HTML becomes a
-// literal, and control characters and line breaks become '?'. Besides
-// mdPunct it escapes what is markup only in some places, so that numbers
-// and times stay readable: '-' and '=' at the start (lists, headings),
-// '.' after leading digits and before a space (ordered
-// lists) or after "www" (bare
-// autolinks), and ':' before "//" (bare URL autolinks).
+// md escapes s for Markdown text on one line, table cells included, so
+// that it reads as the text it is: what would split a table or become
+// markup, a link or HTML is escaped with a backslash, and control
+// characters and line breaks become '?'. Brackets, parentheses, '+' and
+// the like stay as they are unless they could form markup where they
+// stand: besides mdAlways, it escapes '_' at a word's edge (emphasis),
+// ']' before '(', '[' or ':' (links), a line-start marker ('#', '>',
+// '-', '+', '=' and an ordered list's "12." or "12)"), '.' after "www"
+// and ':' before "//" (bare autolinks).
 func md(s string) string {
 	s = oneLine(s)
 	var b strings.Builder
 	b.Grow(len(s) + 8)
 	digits := true
+	word := func(i int) bool {
+		if i < 0 || i >= len(s) {
+			return false
+		}
+		c := s[i]
+		return c >= 0x80 || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+	}
 	for i, r := range s {
 		esc := false
 		switch {
 		case r >= 0x80:
-		case strings.ContainsRune(mdPunct, r):
+		case strings.ContainsRune(mdAlways, r):
 			esc = true
-		case r == '-' || r == '=':
+		case r == '#' || r == '>' || r == '-' || r == '+' || r == '=':
 			esc = i == 0
-		case r == '.':
-			esc = (digits && (i+1 == len(s) || s[i+1] == ' ')) || (i >= 3 && strings.EqualFold(s[i-3:i], "www"))
+		case r == '_':
+			esc = !word(i-1) || !word(i+1)
+		case r == ']':
+			esc = i+1 < len(s) && strings.ContainsRune("([:", rune(s[i+1]))
+		case r == '.' || r == ')':
+			esc = (digits && i > 0 && (i+1 == len(s) || s[i+1] == ' ')) || (r == '.' && i >= 3 && strings.EqualFold(s[i-3:i], "www"))
 		case r == ':':
 			esc = strings.HasPrefix(s[i+1:], "//")
 		}
@@ -50,19 +62,27 @@ func md(s string) string {
 }
 
 // Markdown writes the analysis as GitHub-flavoured Markdown for issues
-// and wikis: summary, findings, the window × role table and the details.
+// and wikis: the configuration matrix, the findings with the tests behind
+// them, the summary, the window × role table and the details.
 func Markdown(w io.Writer, r *analyze.Result) error {
 	ew := &errWriter{w: w}
 	ew.print("# cflens analysis\n\n")
-	for _, kv := range summaryRows(r) {
-		ew.print("- **" + kv[0] + ":** " + md(kv[1]) + "\n")
-	}
+	ew.print(md(headline(r)) + "\n")
+	mdTable(ew, matrixTable(r))
 	ew.print("\n## Findings\n\n")
 	if len(r.Findings) == 0 {
 		ew.print("None.\n")
 	}
 	for _, f := range r.Findings {
 		ew.print(strconv.Itoa(f.Rank) + ". " + md(f.Statement) + "\n")
+		indent := strings.Repeat(" ", len(strconv.Itoa(f.Rank))+2)
+		for _, t := range f.Tests {
+			ew.print(indent + "- test: " + md(t) + "\n")
+		}
+	}
+	ew.print("\n## Summary\n\n")
+	for _, kv := range summaryRows(r) {
+		ew.print("- **" + kv[0] + ":** " + md(kv[1]) + "\n")
 	}
 	mdTable(ew, windowsTable(r))
 	for _, t := range detailTables(r) {

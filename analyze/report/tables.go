@@ -60,6 +60,12 @@ func summaryRows(r *analyze.Result) [][2]string {
 	}
 }
 
+// headline is the one line above the matrix: range and distributions.
+func headline(r *analyze.Result) string {
+	return timeText(r.Range.From) + " – " + timeText(r.Range.To) + " (hours in " + orDash(r.Timezone) + "); production " +
+		orDash(r.Distributions.Production) + ", staging " + orDash(r.Distributions.Staging)
+}
+
 // policyText describes the continuous deployment policy of a state.
 func policyText(p analyze.PolicyState) string {
 	switch {
@@ -103,7 +109,7 @@ func windowsTable(r *analyze.Result) table {
 			policyText(w.State.ContinuousDeployment)}
 		cells := byWindow[w.ID]
 		if len(cells) == 0 {
-			t.Rows = append(t.Rows, append(head, "-", "0", "0", "0", "-", "-", "0"))
+			t.Rows = append(t.Rows, append(head, "-", "0", "0", "0", na, na, "0"))
 			continue
 		}
 		for i, c := range cells {
@@ -111,8 +117,8 @@ func windowsTable(r *analyze.Result) table {
 			if i > 0 {
 				row = []string{"", "", "", "", ""}
 			}
-			t.Rows = append(t.Rows, append(append([]string(nil), row...), c.Role, itoa(c.Requests), itoa(c.ErrorPathRequests),
-				itoa(c.ErrorPath500), pct(c.Rate500), ciText(c.Rate500CI95), itoa(c.GoodPath500)))
+			t.Rows = append(t.Rows, append(append(append([]string(nil), row...), c.Role, itoa(c.Requests)),
+				append(rateCells(c.ErrorPathRequests, c.ErrorPathRequests, c.ErrorPath500, c.Rate500, c.Rate500CI95)[1:], itoa(c.GoodPath500))...))
 		}
 	}
 	return t
@@ -135,13 +141,110 @@ func resultTypesTable(r *analyze.Result) table {
 	return t
 }
 
+// na stands for a rate or interval over no requests: unknown, not 0.
+const na = "n/a"
+
 // rateCells are the cells of one role's group: requests, error-path
-// requests, 500s, share and interval.
+// requests, 500s, share and interval (n/a without error-path requests).
 func rateCells(req, errReq, err500 int64, rate float64, ci [2]float64) []string {
 	if errReq == 0 {
-		return []string{itoa(req), "0", "0", "-", "-"}
+		return []string{itoa(req), "0", "0", na, na}
 	}
 	return []string{itoa(req), itoa(errReq), itoa(err500), pct(rate), ciText(ci)}
+}
+
+// matrixTable is the configuration matrix: one row per configuration of
+// custom error responses, both roles side by side.
+func matrixTable(r *analyze.Result) table {
+	m := r.Matrix
+	note := "500 share of error-path requests with its 95% Wilson interval, while the continuous deployment policy was enabled, " +
+		"outside peak hours, windows of one configuration pooled"
+	if m.PeakErrorPathRequests > 0 {
+		note += " (" + itoa(m.PeakErrorPathRequests) + " error-path requests of peak hours left out)"
+	}
+	t := table{
+		ID:        "matrix",
+		Title:     "Configuration matrix",
+		Note:      note + ".",
+		ShortNote: "CE: custom error responses; err: error-path requests; share: 500 share among err.",
+		Cols: cols("Custom errors production|Prod CE", "Custom errors staging|Staging CE", "Windows",
+			">Prod error-path|Prod err", ">Prod 500", ">Prod 500 share|Prod share", ">Prod 95% CI",
+			">Staging error-path|Stg err", ">Staging 500|Stg 500", ">Staging 500 share|Stg share", ">Staging 95% CI|Stg 95% CI"),
+	}
+	type key struct{ prod, stg bool }
+	var order []key
+	by := map[key][2]*analyze.MatrixCell{}
+	for i := range m.Cells {
+		c := &m.Cells[i]
+		k := key{c.ProductionCustomErrors, c.StagingCustomErrors}
+		pair, seen := by[k]
+		if !seen {
+			order = append(order, k)
+		}
+		for j, role := range roles {
+			if c.Role == role {
+				pair[j] = c
+			}
+		}
+		by[k] = pair
+	}
+	for _, k := range order {
+		pair := by[k]
+		row := []string{analyze.OnOff(&k.prod), analyze.OnOff(&k.stg), "not observed"}
+		observed := false
+		for _, c := range pair {
+			observed = observed || c != nil && c.Observed
+		}
+		if observed {
+			var ids []string
+			for _, c := range pair {
+				if c != nil && len(c.Windows) > 0 {
+					for _, id := range c.Windows {
+						ids = append(ids, strconv.Itoa(id))
+					}
+					break
+				}
+			}
+			row[2] = strings.Join(ids, ", ")
+		}
+		for _, c := range pair {
+			if c == nil || !c.Observed {
+				row = append(row, "-", "-", na, na)
+				continue
+			}
+			rate, ci := 0.0, [2]float64{}
+			if c.Rate500 != nil && c.Rate500CI95 != nil {
+				rate, ci = *c.Rate500, *c.Rate500CI95
+			}
+			row = append(row, rateCells(c.Requests, c.ErrorPathRequests, c.ErrorPath500, rate, ci)[1:]...)
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t
+}
+
+// hiddenTable lists, per window × role, the Error results that reached
+// the viewer as a 2xx, apart from viewer disconnects.
+func hiddenTable(r *analyze.Result) table {
+	t := table{
+		ID:    "hidden_errors",
+		Title: "Error results answered with a 2xx",
+		Note: "Rows whose x-edge-result-type is Error: a 2xx with Error as x-edge-response-result-type too is a failure a custom error response hid; " +
+			"another response result type is a viewer that disconnected; a 2xx without a response result type cannot be told apart.",
+		Cols: cols("Window", "Role", ">Requests", ">Hidden failures (2xx)|Hidden", ">Share of requests|Share", ">Viewer disconnects|Disconnects", ">2xx, unknown|Unknown"),
+	}
+	for _, c := range r.Cells {
+		if c.HiddenErrors == 0 && c.ClientDisconnects == 0 && c.Unknown2xx == 0 {
+			continue
+		}
+		share := na
+		if c.Requests > 0 {
+			share = pct(float64(c.HiddenErrors) / float64(c.Requests))
+		}
+		t.Rows = append(t.Rows, []string{strconv.Itoa(c.Window), c.Role, itoa(c.Requests), itoa(c.HiddenErrors), share,
+			itoa(c.ClientDisconnects), itoa(c.Unknown2xx)})
+	}
+	return t
 }
 
 // hoursTable pivots the hours of day: one row per hour, both roles.
@@ -177,7 +280,7 @@ func hoursTable(r *analyze.Result) table {
 		share, peaks := 0.0, 0
 		for _, h := range by[hour] {
 			if h == nil {
-				row = append(row, "0", "0", "0", "-", "-")
+				row = append(row, "0", "0", "0", na, na)
 				continue
 			}
 			row = append(row, rateCells(h.Requests, h.ErrorPathRequests, h.ErrorPath500, h.Rate500, h.Rate500CI95)...)
@@ -228,7 +331,7 @@ func weekdaysTable(r *analyze.Result) table {
 		share := 0.0
 		for _, d := range by[day] {
 			if d == nil {
-				row = append(row, "0", "0", "0", "-", "-")
+				row = append(row, "0", "0", "0", na, na)
 				continue
 			}
 			row = append(row, rateCells(d.Requests, d.ErrorPathRequests, d.ErrorPath500, d.Rate500, d.Rate500CI95)...)
@@ -266,7 +369,7 @@ func peakTables(r *analyze.Result) (hours, rates table) {
 			o := r.PeakHours.Outside[i]
 			row = append(row, rateCells(o.Requests, o.ErrorPathRequests, o.ErrorPath500, o.Rate500, o.Rate500CI95)[1:]...)
 		} else {
-			row = append(row, "0", "0", "-", "-")
+			row = append(row, "0", "0", na, na)
 		}
 		rates.Rows = append(rates.Rows, row)
 	}
@@ -278,7 +381,18 @@ func testsTable(r *analyze.Result) table {
 	t := table{
 		ID:    "tests",
 		Title: "Tests (500 or not, error-path requests)",
-		Cols:  cols("Test", "Method", "Groups (500 / requests)", ">Statistic", ">df", ">p", ">Effect", "Difference (points) [95% CI]", "Warning"),
+		Note: "One family: the Holm–Bonferroni adjusted p-value decides (* significant, below 0.05); a table with no variation is not tested. " +
+			"Finding: the finding a test supports.",
+		Cols: cols(">Finding", "Test", "Method", "Groups (500 / requests)", ">Statistic", ">df", ">p", ">Adjusted p|Adj. p", ">Effect",
+			"Difference (points) [95% CI]", "Warning"),
+	}
+	supports := map[string]string{}
+	for _, f := range r.Findings {
+		for _, name := range f.Tests {
+			if _, ok := supports[name]; !ok {
+				supports[name] = strconv.Itoa(f.Rank)
+			}
+		}
 	}
 	for _, x := range r.Tests {
 		groups := make([]string, len(x.Groups))
@@ -295,8 +409,17 @@ func testsTable(r *analyze.Result) table {
 				diff += " [" + points(x.RiskDifferenceCI95[0]) + ", " + points(x.RiskDifferenceCI95[1]) + "]"
 			}
 		}
-		t.Rows = append(t.Rows, []string{x.Name, x.Method, strings.Join(groups, "; "), fixed(x.Statistic, 2),
-			strconv.Itoa(x.DF), pValue(x.PValue), fixed(x.Effect, 3), diff, orDash(x.Warning)})
+		stat, df, p, adj, effect := fixed(x.Statistic, 2), strconv.Itoa(x.DF), pValue(x.PValue), "-", fixed(x.Effect, 3)
+		if x.PAdjusted != nil {
+			adj = pValue(*x.PAdjusted)
+			if x.Significant {
+				adj += " *"
+			}
+		}
+		if x.Method == "none" {
+			stat, df, p, effect = "-", "-", "-", "-"
+		}
+		t.Rows = append(t.Rows, []string{orDash(supports[x.Name]), x.Name, x.Method, strings.Join(groups, "; "), stat, df, p, adj, effect, diff, orDash(x.Warning)})
 	}
 	return t
 }
@@ -314,12 +437,13 @@ func pathsTable(id, title string, ps []analyze.PathCount) table {
 	return t
 }
 
-// detailTables are the tables after the findings and the window × role
-// table, in report order.
+// detailTables are the tables after the matrix, the findings and the
+// window × role table, in report order.
 func detailTables(r *analyze.Result) []table {
 	peak, peakRates := peakTables(r)
 	return []table{
 		resultTypesTable(r),
+		hiddenTable(r),
 		hoursTable(r),
 		weekdaysTable(r),
 		peak,

@@ -28,20 +28,16 @@ const (
 const minCut = 12
 
 // Text writes the analysis as aligned plain text for a terminal: the
-// summary, the findings, the window × role table, then the details.
+// configuration matrix and the findings first (the first screen answers
+// when, where and under which configuration), then the summary, the
+// window × role table and the details.
 // Every string from the result has its control characters replaced.
 func Text(w io.Writer, r *analyze.Result, opts Options) error {
 	ew := &errWriter{w: w}
 	tx := textWriter{ew: ew, opts: opts}
 	tx.heading("cflens analysis (" + oneLine(r.Schema) + ")")
-	rows := summaryRows(r)
-	labelWidth := 0
-	for _, kv := range rows {
-		labelWidth = max(labelWidth, utf8.RuneCountInString(kv[0]))
-	}
-	for _, kv := range rows {
-		tx.wrapped(padRight(kv[0], labelWidth)+"  ", oneLine(kv[1]))
-	}
+	tx.wrapped("", oneLine(headline(r)))
+	tx.table(matrixTable(r))
 
 	ew.print("\n")
 	tx.heading("FINDINGS")
@@ -50,6 +46,17 @@ func Text(w io.Writer, r *analyze.Result, opts Options) error {
 	}
 	for _, f := range r.Findings {
 		tx.wrapped(fmt.Sprintf("%3d. ", f.Rank), oneLine(f.Statement))
+	}
+
+	ew.print("\n")
+	tx.heading("SUMMARY")
+	rows := summaryRows(r)
+	labelWidth := 0
+	for _, kv := range rows {
+		labelWidth = max(labelWidth, utf8.RuneCountInString(kv[0]))
+	}
+	for _, kv := range rows {
+		tx.wrapped("  "+padRight(kv[0], labelWidth)+"  ", oneLine(kv[1]))
 	}
 
 	tx.table(windowsTable(r))

@@ -257,6 +257,7 @@ func analyzeResult(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*a
 			writeSummaryText(stderr, sum, time.Since(start))
 		}
 	}
+	defer agg.Release() // the spilled path counts
 	if runErr != nil && !errors.Is(runErr, ingest.ErrIncomplete) {
 		return nil, runErr
 	}
@@ -266,6 +267,14 @@ func analyzeResult(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*a
 		runErr = trailErr
 	}
 	res.AddIngest(sum)
+	if res.Input.Analyzed == 0 {
+		named := res.Distributions.Production != "" || res.Distributions.Staging != "" || len(opts.Roles) > 0 || len(o.src.production)+len(o.src.staging) > 0 || o.src.configFile != ""
+		msg := analyze.NoRows(res, agg.UnknownDistributions(), named)
+		if !named {
+			return nil, usage.Errorf("give --production and --staging (distribution IDs or sources)", "%s", msg)
+		}
+		return nil, fmt.Errorf("%s: %w", msg, ingest.ErrIncomplete)
+	}
 	return res, runErr
 }
 

@@ -94,7 +94,7 @@ func TestAnalyzeText(t *testing.T) {
 	if err != nil {
 		t.Fatalf("err = %v\nstderr:\n%s", err, stderr)
 	}
-	for _, want := range []string{"cflens analysis (cflens.analysis/v1)", "FINDINGS", "  1. 500s occur only on error paths", "PEAK HOURS"} {
+	for _, want := range []string{"cflens analysis (cflens.analysis/v1)", "CONFIGURATION MATRIX", "FINDINGS", ". 500s occur only on error paths", "PEAK HOURS"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}

@@ -12,6 +12,7 @@ import (
 	"iter"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -206,37 +207,64 @@ func InRange(hour, from, to time.Time) bool {
 	return true
 }
 
+// walk lists the files under the root, following symbolic links to
+// folders and files; a folder or file reached twice (by links or a loop)
+// is listed once, so that no file counts twice. Hidden names are
+// skipped.
 func (s *Source) walk(ctx context.Context) ([]string, error) {
 	var keys []string
-	err := filepath.WalkDir(s.root, func(p string, d fs.DirEntry, err error) error {
+	seen := map[string]bool{}
+	var walkDir func(dir, rel string) error
+	walkDir = func(dir, rel string) error {
+		real, err := filepath.EvalSymlinks(dir)
 		if err != nil {
 			return err
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
+		if seen[real] {
+			return nil
 		}
-		name := d.Name()
-		if p != s.root && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
-			if d.IsDir() {
-				return filepath.SkipDir
+		seen[real] = true
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
-			return nil
+			name := e.Name()
+			if strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") {
+				continue
+			}
+			p, key := filepath.Join(dir, name), path.Join(rel, name)
+			typ, target := e.Type(), filepath.Join(real, name)
+			if typ&fs.ModeSymlink != 0 {
+				fi, err := os.Stat(p)
+				if err != nil {
+					return fmt.Errorf("follow link %s: %w", key, err)
+				}
+				if target, err = filepath.EvalSymlinks(p); err != nil {
+					return fmt.Errorf("follow link %s: %w", key, err)
+				}
+				typ = fi.Mode().Type()
+			}
+			switch {
+			case typ.IsDir():
+				if isDataset(p) {
+					s.skipDataset(p)
+					continue
+				}
+				if err := walkDir(p, key); err != nil {
+					return err
+				}
+			case typ.IsRegular() && !seen[target]:
+				seen[target] = true
+				keys = append(keys, key)
+			}
 		}
-		if d.IsDir() && isDataset(p) {
-			s.skipDataset(p)
-			return filepath.SkipDir
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		rel, err := filepath.Rel(s.root, p)
-		if err != nil {
-			return err
-		}
-		keys = append(keys, filepath.ToSlash(rel))
 		return nil
-	})
-	if err != nil {
+	}
+	if err := walkDir(s.root, ""); err != nil {
 		return nil, fmt.Errorf("walk %s: %w", s.root, err)
 	}
 	sort.Strings(keys)

@@ -112,6 +112,9 @@ type Scenario struct {
 	// Weight is the continuous-deployment weight: the share of requests
 	// that CloudFront sends to staging outside peak hours.
 	Weight float64
+	// Sticky is the policy's session stickiness as the timeline states
+	// it; the generator draws every request on its own either way.
+	Sticky bool
 	// Windows are the configuration windows, in time order; the first
 	// starts at Start.
 	Windows []Window
@@ -430,8 +433,8 @@ func (s *Scenario) TimelineYAML() []byte {
 			fmt.Fprintf(&b, "  - at: %s\n    role: %s\n    custom_error_responses: %t\n", at(w.Start), role, on)
 		}
 		if i == 0 {
-			fmt.Fprintf(&b, "  - at: %s\n    continuous_deployment: {enabled: true, type: weighted, weight: %s, sticky: false}\n",
-				at(w.Start), strconv.FormatFloat(s.Weight, 'f', -1, 64))
+			fmt.Fprintf(&b, "  - at: %s\n    continuous_deployment: {enabled: true, type: weighted, weight: %s, sticky: %t}\n",
+				at(w.Start), strconv.FormatFloat(s.Weight, 'f', -1, 64), s.Sticky)
 		}
 		prev = w.CustomErrors
 	}
