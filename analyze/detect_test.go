@@ -1,0 +1,172 @@
+package analyze
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/cflens/cflens/ingest/schema"
+)
+
+// trueChange is a change a simulated scenario makes.
+type trueChange struct {
+	series, role string
+	at           time.Time
+	label        string
+	// required marks the changes the detection promises to find: an
+	// effect of at least 5 points on a role with at least 200 error-path
+	// requests per hour, or a change of the policy weight.
+	required bool
+}
+
+// seedStats collects the figures of many seeds.
+type seedStats struct {
+	seeds       int
+	found       map[string]int // within ±2 buckets
+	covered     map[string]int // the interval of the matched effect holds the true time
+	lags        []float64      // |lag| in buckets of the required changes found
+	falsePer    []int          // false changes per seed
+	peaksPerRun []int
+}
+
+func runSeeds(t *testing.T, sc *simScenario, truth []trueChange, seeds int) *seedStats {
+	t.Helper()
+	st := &seedStats{seeds: seeds, found: map[string]int{}, covered: map[string]int{}}
+	for seed := range uint64(seeds) {
+		res := sc.result(seed + 1)
+		d, err := Detect(res, DefaultDetectOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.peaksPerRun = append(st.peaksPerRun, len(d.Peaks))
+		for _, tc := range truth {
+			var best *Effect
+			for _, s := range d.Series {
+				if s.Name != tc.series || s.Role != tc.role {
+					continue
+				}
+				for i := range s.Effects {
+					e := &s.Effects[i]
+					if best == nil || e.At.Sub(tc.at).Abs() < best.At.Sub(tc.at).Abs() {
+						best = e
+					}
+				}
+			}
+			if best == nil {
+				continue
+			}
+			lag := best.At.Sub(tc.at)
+			if lag.Abs() <= 2*sc.bucket {
+				st.found[tc.label]++
+				if tc.required {
+					st.lags = append(st.lags, float64(lag.Abs())/float64(sc.bucket))
+				}
+			}
+			if !tc.at.Before(best.Low) && !tc.at.After(best.High) {
+				st.covered[tc.label]++
+			}
+		}
+		// A detected change is false when no true change lies within an
+		// hour of it.
+		nFalse := 0
+		for _, c := range d.Changes {
+			explained := false
+			for _, tc := range truth {
+				if c.At.Sub(tc.at).Abs() <= time.Hour || (!tc.at.Before(c.Low) && !tc.at.After(c.High)) {
+					explained = true
+				}
+			}
+			if !explained {
+				nFalse++
+			}
+		}
+		st.falsePer = append(st.falsePer, nFalse)
+	}
+	return st
+}
+
+func (st *seedStats) atMostOneFalse() float64 {
+	n := 0
+	for _, f := range st.falsePer {
+		if f <= 1 {
+			n++
+		}
+	}
+	return float64(n) / float64(st.seeds)
+}
+
+func (st *seedStats) falsePerWeek(hours int) float64 {
+	var sum int
+	for _, f := range st.falsePer {
+		sum += f
+	}
+	return float64(sum) / float64(st.seeds) / (float64(hours) / (7 * 24))
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+var simStart = time.Date(2025, 9, 10, 0, 0, 0, 0, time.UTC)
+
+func simAt(day, hour, minute int) time.Time {
+	return simStart.Add(time.Duration(day)*24*time.Hour + time.Duration(hour)*time.Hour + time.Duration(minute)*time.Minute)
+}
+
+var defaultProfile = [24]float64{
+	0.45, 0.35, 0.30, 0.25, 0.25, 0.30, 0.45, 0.70,
+	0.90, 1.00, 1.05, 1.10, 1.15, 1.10, 1.05, 1.10,
+	1.25, 1.50, 1.95, 2.10, 2.00, 1.40, 0.90, 0.60,
+}
+
+// changingScenario is a week of the motivating case's changes, each
+// role with at least 200 error-path requests per hour on average, daily
+// peaks 18:00–21:00 UTC, and the policy weight cut from 15% to 5%.
+func changingScenario() (*simScenario, []trueChange) {
+	const bucket = 5 * time.Minute
+	tProdOnly, tStgOnly, tBoth, tWeight, tProd5, tStg5 := simAt(1, 9, 35), simAt(2, 14, 10), simAt(3, 10, 45), simAt(4, 16, 20), simAt(5, 8, 5), simAt(6, 12, 30)
+	prod := steps([]time.Time{tProdOnly, tStgOnly, tBoth, tProd5}, []float64{0, 0, 0.13, 0.15, 0.20})
+	stg := steps([]time.Time{tProdOnly, tStgOnly, tBoth, tStg5}, []float64{0, 0.47, 0, 0.83, 0.88})
+	sc := &simScenario{
+		start: simStart, hours: 7 * 24, bucket: bucket,
+		// 2000 error-path requests per hour: at a 15% weight staging gets
+		// 300, at 5% 100 (days 5 and 6).
+		reqPerHour: 25000, errShare: 0.08,
+		weight: steps([]time.Time{tWeight}, []float64{0.15, 0.05}),
+		p500: func(role string, t time.Time) float64 {
+			if role == schema.RoleStaging {
+				return stg(t)
+			}
+			return prod(t)
+		},
+		peakHours: []int{18, 19, 20},
+	}
+	truth := []trueChange{
+		{SeriesErrorPath500, schema.RoleStaging, tProdOnly, "staging 500 0% → 47%", true},
+		{SeriesErrorPath500, schema.RoleProduction, tStgOnly, "production 500 0% → 13%", true},
+		{SeriesErrorPath500, schema.RoleStaging, tStgOnly, "staging 500 47% → 0%", true},
+		{SeriesErrorPath500, schema.RoleProduction, tBoth, "production 500 13% → 15%", false},
+		{SeriesErrorPath500, schema.RoleStaging, tBoth, "staging 500 0% → 83%", true},
+		{SeriesStagingShare, "", tWeight, "staging share 15% → 5%", true},
+		{SeriesErrorPath500, schema.RoleProduction, tProd5, "production 500 15% → 20%", true},
+		{SeriesErrorPath500, schema.RoleStaging, tStg5, "staging 500 83% → 88% (100/h)", false},
+	}
+	return sc, truth
+}
+
+func TestDetectSimulatedChanges(t *testing.T) {
+	sc, truth := changingScenario()
+	const seeds = 100
+	st := runSeeds(t, sc, truth, seeds)
+	for _, tc := range truth {
+		t.Logf("%-32s found ±2 buckets %3d%%  interval covers %3d%%", tc.label, 100*st.found[tc.label]/seeds, 100*st.covered[tc.label]/seeds)
+	}
+	t.Logf("median |lag| %.1f buckets; false changes per week %.2f; seeds with ≤1 false %.0f%%", median(st.lags), st.falsePerWeek(sc.hours), 100*st.atMostOneFalse())
+	fmt.Println(st.peaksPerRun[:10])
+}
