@@ -464,14 +464,16 @@ func (d *Detection) WriteYAML(w io.Writer, dists Distributions, head []string) e
 			rfc(p.From), rfc(p.To), kind, p.Staging, p.Requests, pct1(p.UsualShare)))
 	}
 	doc.HeadComment = strings.Join(hc, "\n")
-	if m := doc.Content; len(m) == 1 && m[0].Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(m[0].Content); i += 2 {
-			if m[0].Content[i].Value != "changes" {
-				continue
-			}
-			for k, item := range m[0].Content[i+1].Content {
-				item.HeadComment = d.Changes[k].comment()
-			}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value != "changes" {
+			continue
+		}
+		for k, item := range root.Content[i+1].Content {
+			item.HeadComment = d.Changes[k].comment()
 		}
 	}
 	var buf bytes.Buffer
@@ -514,15 +516,121 @@ func trimFloat(f float64) string {
 	return strings.TrimRight(strings.TrimRight(s, "0"), ".")
 }
 
+// detectedLabel starts the label of a window cut at a detected change.
+const detectedLabel = "detected window: "
+
 // MarkDetected records in res that its windows were detected: every
 // window is marked, WindowsSource is "detected", and a warning says so
 // in every report format.
 func MarkDetected(res *Result, d *Detection) {
 	res.WindowsSource = "detected"
 	for i := range res.Windows {
-		res.Windows[i].Detected = true
+		w := &res.Windows[i]
+		w.Detected = true
+		if !strings.HasPrefix(w.Label, detectedLabel) {
+			w.Label = detectedLabel + w.Label
+		}
 	}
 	res.Warnings = append(res.Warnings, fmt.Sprintf(
 		"no timeline was given: the %d windows were cut at %d changes detected in the logs themselves (500 share per role and staging share of requests); their configuration states are unknown (?)",
 		len(res.Windows), len(d.Changes)))
+}
+
+// Comparison sets detected changes beside the recorded ones.
+type Comparison struct {
+	Tolerance time.Duration
+	Recorded  []RecordedMatch
+	// Unexplained are the detected changes that no recorded change lies
+	// near (within the tolerance or the change's interval).
+	Unexplained []DetectedChange
+}
+
+// RecordedMatch is one recorded change (a window boundary) and the
+// nearest detected change.
+type RecordedMatch struct {
+	At time.Time
+	// From and To are the labels of the states before and after.
+	From, To string
+	// Nearest is the nearest detected change (nil when none); Lag its
+	// time minus At; Matched tells whether it explains the recorded
+	// change.
+	Nearest *DetectedChange
+	Lag     time.Duration
+	Matched bool
+}
+
+func explains(at time.Time, c DetectedChange, tol time.Duration) bool {
+	return c.At.Sub(at).Abs() <= tol || (!at.Before(c.Low) && !at.After(c.High))
+}
+
+// CompareDetected compares the window boundaries of res (the recorded
+// changes of its timeline) with the detected changes: for each recorded
+// change the nearest detected one and the lag (configuration takes
+// minutes to reach the edge, and cached error responses outlive a change
+// by their TTL), and each detected change that no recorded change within
+// tol explains.
+func CompareDetected(res *Result, d *Detection, tol time.Duration) Comparison {
+	cmp := Comparison{Tolerance: tol}
+	var recorded []time.Time
+	for i := 1; i < len(res.Windows); i++ {
+		w := res.Windows[i]
+		recorded = append(recorded, w.From)
+		m := RecordedMatch{At: w.From, From: res.Windows[i-1].Label, To: w.Label}
+		for k := range d.Changes {
+			c := &d.Changes[k]
+			if m.Nearest == nil || c.At.Sub(w.From).Abs() < m.Lag.Abs() {
+				m.Nearest, m.Lag = c, c.At.Sub(w.From)
+			}
+		}
+		if m.Nearest != nil {
+			m.Matched = explains(w.From, *m.Nearest, tol)
+		}
+		cmp.Recorded = append(cmp.Recorded, m)
+	}
+	for _, c := range d.Changes {
+		ok := false
+		for _, at := range recorded {
+			ok = ok || explains(at, c, tol)
+		}
+		if !ok {
+			cmp.Unexplained = append(cmp.Unexplained, c)
+		}
+	}
+	return cmp
+}
+
+// Lines describes the comparison, one line per recorded change and per
+// unexplained detected change.
+func (c Comparison) Lines() []string {
+	lines := []string{fmt.Sprintf("Compared with the recorded timeline (a detected change explains a recorded one within %s or its interval):", c.Tolerance)}
+	if len(c.Recorded) == 0 {
+		lines = append(lines, "  no recorded change inside the data")
+	}
+	for _, m := range c.Recorded {
+		s := fmt.Sprintf("  recorded %s (%s → %s): ", rfc(m.At), m.From, m.To)
+		switch {
+		case m.Nearest == nil:
+			s += "no detected change"
+		case m.Matched:
+			s += fmt.Sprintf("detected %s, lag %s", rfc(m.Nearest.At), signed(m.Lag))
+		default:
+			s += fmt.Sprintf("not detected (nearest detected change %s, lag %s)", rfc(m.Nearest.At), signed(m.Lag))
+		}
+		lines = append(lines, s)
+	}
+	for _, u := range c.Unexplained {
+		var what []string
+		for _, e := range u.Effects {
+			what = append(what, e.Describe())
+		}
+		lines = append(lines, fmt.Sprintf("  detected %s (%s): no recorded change explains it", rfc(u.At), strings.Join(what, "; ")))
+	}
+	return lines
+}
+
+func signed(d time.Duration) string {
+	if d >= 0 {
+		return "+" + d.String()
+	}
+	return d.String()
 }

@@ -538,6 +538,9 @@ func Windows(tl *Timeline, from, to time.Time, settle time.Duration) ([]Window, 
 	for k := range ws {
 		ws[k].ID = k + 1
 		ws[k].Label = ws[k].State.Label()
+		if ws[k].Detected {
+			ws[k].Label = detectedLabel + ws[k].Label
+		}
 	}
 	return ws, nil
 }

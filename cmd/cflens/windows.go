@@ -43,6 +43,7 @@ func newWindowsCmd() *cobra.Command {
 		Short: "Build configuration timelines for 'cflens analyze --timeline'",
 	}
 	cmd.AddCommand(newWindowsFromCloudTrailCmd())
+	cmd.AddCommand(newWindowsDetectCmd())
 	return cmd
 }
 
