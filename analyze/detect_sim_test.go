@@ -29,6 +29,9 @@ type simScenario struct {
 	// production's 500 share is peakP500.
 	peakHours []int
 	peakP500  float64
+	// jitter, when positive, draws each bucket's 500 share around
+	// p500 with this standard deviation: extra-binomial variation.
+	jitter float64
 }
 
 func (s *simScenario) isPeak(t time.Time) bool {
@@ -119,6 +122,9 @@ func (s *simScenario) result(seed uint64) *Result {
 			p := s.p500(role, t)
 			if peak && role == schema.RoleProduction {
 				p = s.peakP500
+			}
+			if s.jitter > 0 {
+				p = min(1, max(0, p+s.jitter*r.NormFloat64()))
 			}
 			e := binomial(r, req, s.errShare)
 			x := binomial(r, e, p)

@@ -31,7 +31,7 @@ type Options struct {
 	Dispersion float64
 	// MaxBins bounds the exact search: a longer series is searched on
 	// blocks of consecutive bins, each change then placed at bin
-	// resolution by its profile likelihood (default 2048).
+	// resolution by its profile likelihood (default 1000).
 	MaxBins int
 }
 
@@ -54,7 +54,7 @@ func (o Options) withDefaults() Options {
 		o.Level = 0.95
 	}
 	if o.MaxBins <= 0 {
-		o.MaxBins = 2048
+		o.MaxBins = 1000
 	}
 	return o
 }
@@ -135,22 +135,42 @@ func Detect(bins []Bin, opts Options) Result {
 	minSeg := max(1, (o.MinSegment+block-1)/block)
 	cps := pelt(cum, bounds, minSeg, res.Penalty, scale) // compressed positions
 
-	// Place each change at bin resolution between its neighbours, and
-	// give its interval, left to right.
-	for k := range cps {
-		lo, hi := 0, n
-		if k > 0 {
-			lo = cps[k-1]
+	// Place each change at bin resolution between its neighbours and
+	// give its interval, left to right. On blocks, a change inside a
+	// block can come out as two; a change that no longer pays its
+	// penalty against its neighbours is dropped (which lowers the
+	// penalised cost) and the rest placed again.
+	for {
+		res.Changes = res.Changes[:0]
+		weakest, weakestGain := -1, math.Inf(1)
+		for k := range cps {
+			lo, hi := 0, n
+			if k > 0 {
+				lo = cps[k-1]
+			}
+			if k+1 < len(cps) {
+				hi = cps[k+1]
+			}
+			best, low, high, gain := profile(cum, lo, hi, o.MinSegment, scale, o.Level)
+			if best < 0 {
+				best, low, high, gain = cps[k], cps[k], cps[k], 0
+			} else {
+				cps[k] = best
+			}
+			if gain < weakestGain {
+				weakest, weakestGain = k, gain
+			}
+			res.Changes = append(res.Changes, Change{Index: idx[best], Low: idx[low-1] + 1, High: idx[high], Gain: gain})
 		}
-		if k+1 < len(cps) {
-			hi = cps[k+1]
+		if weakest >= 0 && weakestGain < res.Penalty {
+			cps = slices.Delete(cps, weakest, weakest+1)
+			continue
 		}
-		best, low, high, gain := profile(cum, lo, hi, o.MinSegment, scale, o.Level)
-		if best < 0 {
-			continue // cannot happen for a change PELT placed; kept safe
+		if k := mergeable(cum, cps, n, block, o.MinSegment, scale, res.Penalty); k >= 0 {
+			cps = slices.Delete(cps, k+1, k+2) // the sweep places cps[k] again
+			continue
 		}
-		cps[k] = best
-		res.Changes = append(res.Changes, Change{Index: idx[best], Low: idx[low-1] + 1, High: idx[high], Gain: gain})
+		break
 	}
 	// A change's interval starts after the last non-empty bin before it.
 	prev := 0
@@ -160,6 +180,38 @@ func Detect(bins []Bin, opts Options) Result {
 	}
 	res.Segments = append(res.Segments, segment(bins, prev, len(bins)))
 	return res
+}
+
+// mergeable returns the first k such that the changes cps[k] and
+// cps[k+1], at most two blocks apart, are better replaced by one change
+// between their neighbours (a change inside a block can come out of the
+// block search as two around it); −1 when there is none.
+func mergeable(c *cumulative, cps []int, n, block, minSeg int, scale, penalty float64) int {
+	if block <= 1 {
+		return -1
+	}
+	for k := 0; k+1 < len(cps); k++ {
+		if cps[k+1]-cps[k] > 2*block+minSeg {
+			continue
+		}
+		lo, hi := 0, n
+		if k > 0 {
+			lo = cps[k-1]
+		}
+		if k+2 < len(cps) {
+			hi = cps[k+2]
+		}
+		two := scale*(c.loglik(lo, cps[k])+c.loglik(cps[k], cps[k+1])+c.loglik(cps[k+1], hi)) - penalty
+		best, _, _, _ := profile(c, lo, hi, minSeg, scale, 0.5)
+		if best < 0 {
+			continue
+		}
+		one := scale * (c.loglik(lo, best) + c.loglik(best, hi))
+		if one >= two {
+			return k
+		}
+	}
+	return -1
 }
 
 func segment(bins []Bin, from, to int) Segment {
