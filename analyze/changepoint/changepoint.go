@@ -318,8 +318,8 @@ func pelt(c *cumulative, bounds []int, minSeg int, penalty, scale float64) []int
 }
 
 // profile places one change between the compressed positions lo and hi
-// (each side at least minSeg non-empty bins): it returns the position of
-// highest likelihood, the hull [low, high] of the smallest set of
+// (each side at least minSeg non-empty bins): it returns the median
+// position under the likelihood, the hull [low, high] of the smallest set of
 // positions holding level of the likelihood's mass (a flat prior on the
 // position), and the gain against no change. best is −1 when there is no
 // room.
@@ -364,7 +364,22 @@ func profile(c *cumulative, lo, hi, minSeg int, scale, level float64) (best, low
 		acc += ll[i]
 		low, high = min(low, first+i), max(high, first+i)
 	}
-	return best, low, high, gain
+	// The median of the position's likelihood: the argmax for a sharp
+	// change, the middle of a stretch the data cannot tell apart (the
+	// buckets without a 500 after 500s stopped) otherwise.
+	// A median in a trough of a bimodal likelihood (below the 95%
+	// profile-likelihood cut, exp(−3.84/2)) leaves the argmax.
+	acc = 0
+	for i, w := range ll {
+		acc += w
+		if acc >= total/2 {
+			if w >= math.Exp(-1.92) {
+				best = first + i
+			}
+			break
+		}
+	}
+	return best, min(low, best), max(high, best), gain
 }
 
 // EstimateDispersion estimates the overdispersion factor φ of a series:
