@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cflens/cflens/analyze/changepoint"
 	"github.com/cflens/cflens/ingest/schema"
 )
 
@@ -32,10 +33,15 @@ type seedStats struct {
 
 func runSeeds(t *testing.T, sc *simScenario, truth []trueChange, seeds int) *seedStats {
 	t.Helper()
+	return runSeedsWith(t, sc, truth, seeds, DefaultDetectOptions())
+}
+
+func runSeedsWith(t *testing.T, sc *simScenario, truth []trueChange, seeds int, opts DetectOptions) *seedStats {
+	t.Helper()
 	st := &seedStats{seeds: seeds, found: map[string]int{}, covered: map[string]int{}}
 	for seed := range uint64(seeds) {
 		res := sc.result(seed + 1)
-		d, err := Detect(res, DefaultDetectOptions())
+		d, err := Detect(res, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,8 +221,7 @@ func TestDetectStationary(t *testing.T) {
 		adjust func(*simScenario)
 	}{
 		{"default volume with peaks", func(*simScenario) {}},
-		{"ten times the volume", func(s *simScenario) { s.reqPerHour *= 10 }},
-		{"overdispersed 500 share", func(s *simScenario) { s.reqPerHour *= 10; s.jitter = 0.04 }},
+		{"overdispersed 500 share", func(s *simScenario) { s.reqPerHour *= 10; s.jitter = 0.06 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := stationaryScenario()
@@ -279,5 +284,44 @@ func TestDetectFigures(t *testing.T) {
 		if c.promise && (found < 90 || covered < 90) {
 			t.Errorf("%s at %g/h: found %d%%, covered %d%%, want ≥ 90%% each", label, c.perHour, found, covered)
 		}
+	}
+}
+
+// TestPenaltyCalibration measures the false changes of a stationary week
+// (default volume, daily peaks) against the penalty factor, and of an
+// overdispersed week with the dispersion held at 1: the figures behind
+// the default of 3·ln(n) and the quasi-likelihood scaling.
+func TestPenaltyCalibration(t *testing.T) {
+	if testing.Short() {
+		t.Skip("many seeds")
+	}
+	const seeds = 50
+	prev := -1.0
+	for _, f := range []float64{1, 1.5, 2, 3} {
+		opts := DefaultDetectOptions()
+		opts.Segmentation.PenaltyFactor = f
+		sc := stationaryScenario()
+		st := runSeedsWith(t, sc, nil, seeds, opts)
+		fpw := st.falsePerWeek(sc.hours)
+		t.Logf("penalty %g·ln(n): false changes per week %.2f, seeds with at most one %.0f%%", f, fpw, 100*st.atMostOneFalse())
+		if prev >= 0 && fpw > prev+0.1 {
+			t.Errorf("penalty %g gives more false changes (%.2f) than a lower one (%.2f)", f, fpw, prev)
+		}
+		prev = fpw
+		if f == changepoint.DefaultPenaltyFactor && st.atMostOneFalse() < 0.9 {
+			t.Errorf("default penalty: %.0f%% of seeds with at most one false change, want ≥ 90%%", 100*st.atMostOneFalse())
+		}
+	}
+	sc := stationaryScenario()
+	sc.reqPerHour *= 10
+	sc.jitter = 0.06
+	opts := DefaultDetectOptions()
+	opts.Segmentation.Dispersion = 1
+	st := runSeedsWith(t, sc, nil, seeds, opts)
+	est := runSeedsWith(t, sc, nil, seeds, DefaultDetectOptions())
+	t.Logf("overdispersed week: false changes per week %.2f with the dispersion held at 1, %.2f estimated", st.falsePerWeek(sc.hours), est.falsePerWeek(sc.hours))
+	if st.falsePerWeek(sc.hours) <= 1 || est.atMostOneFalse() < 0.9 {
+		t.Errorf("overdispersion: %.2f false changes per week unscaled (want > 1: the scaling must matter), %.0f%% of seeds with at most one when scaled (want ≥ 90%%)",
+			st.falsePerWeek(sc.hours), 100*est.atMostOneFalse())
 	}
 }
