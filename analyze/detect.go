@@ -313,8 +313,8 @@ func findPeaks(share []changepoint.Bin, origin, unit int64, timeOf func(int) tim
 			hours = append(hours, h)
 		}
 	}
-	unitMS := timeOf(int(unit)).Sub(timeOf(0))
-	span := int(math.Round(float64(24*time.Hour) / float64(unitMS)))
+	unitLen := timeOf(int(unit)).Sub(timeOf(0))
+	span := int(math.Round(float64(24*time.Hour) / float64(unitLen)))
 	var buf []float64
 	for k := range hours {
 		buf = buf[:0]
@@ -349,7 +349,7 @@ func findPeaks(share []changepoint.Bin, origin, unit int64, timeOf func(int) tim
 	for _, r := range runs {
 		from := timeOf(hours[r.a].first)
 		last := hours[r.b-1]
-		to := timeOf(last.first).Add(unitMS)
+		to := timeOf(last.first).Add(unitLen)
 		if to.Sub(from) > maxLen {
 			continue
 		}
