@@ -440,8 +440,12 @@ func (d *Detection) WriteYAML(w io.Writer, dists Distributions, head []string) e
 	}
 	var hc []string
 	hc = append(hc, head...)
+	span := "no requests to detect changes in"
+	if !d.Range.From.IsZero() {
+		span = fmt.Sprintf("from %s to %s", rfc(d.Range.From), rfc(d.Range.To))
+	}
 	hc = append(hc,
-		fmt.Sprintf("Changes detected in the logs from %s to %s: %s.", rfc(d.Range.From), rfc(d.Range.To), d.Method),
+		fmt.Sprintf("Changes detected in the logs (%s): %s.", span, d.Method),
 		"Detection finds that behaviour changed, not which setting: each change is marked",
 		"detected and sets nothing, so the analysis cuts a window there with its state unknown.",
 		"Replace detected: true with the setting when you know it.")
