@@ -276,7 +276,7 @@ func TestDetectFigures(t *testing.T) {
 				return c.to
 			},
 		}
-		label := fmt.Sprintf("%g%% → %g%%", 100*c.from, 100*c.to)
+		label := fmt.Sprintf("%.0f%% → %.0f%%", 100*c.from, 100*c.to)
 		truth := []trueChange{{SeriesErrorPath500, schema.RoleProduction, change, label, c.promise}}
 		st := runSeeds(t, sc, truth, seeds)
 		found, covered := 100*st.found[label]/seeds, 100*st.covered[label]/seeds
