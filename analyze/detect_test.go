@@ -325,3 +325,32 @@ func TestPenaltyCalibration(t *testing.T) {
 			st.falsePerWeek(sc.hours), 100*est.atMostOneFalse())
 	}
 }
+
+// TestDetectPolicyDisabled checks that the policy switched off for half
+// a day (staging's share at zero far longer than a peak) is a change,
+// not a peak, while the daily peaks still are.
+func TestDetectPolicyDisabled(t *testing.T) {
+	sc := stationaryScenario()
+	off, on := simAt(3, 9, 25), simAt(3, 21, 40)
+	sc.weight = steps([]time.Time{off, on}, []float64{0.15, 0, 0.15})
+	truth := []trueChange{
+		{SeriesStagingShare, "", off, "policy disabled", true},
+		{SeriesStagingShare, "", on, "policy enabled", true},
+	}
+	const seeds = 20
+	st := runSeeds(t, sc, truth, seeds)
+	for _, tc := range truth {
+		if st.found[tc.label] < seeds*9/10 || st.covered[tc.label] < seeds*9/10 {
+			t.Errorf("%s: found in %d and covered in %d of %d seeds", tc.label, st.found[tc.label], st.covered[tc.label], seeds)
+		}
+	}
+	for i, n := range st.peaksPerRun {
+		// The peak of day 3 falls while the policy is off: six remain.
+		if n != 6 {
+			t.Errorf("seed %d: %d peaks, want 6", i+1, n)
+		}
+	}
+	if st.atMostOneFalse() < 0.9 {
+		t.Errorf("%.0f%% of seeds with at most one false change", 100*st.atMostOneFalse())
+	}
+}
