@@ -15,6 +15,9 @@
 // Aggregator counts tallies by streaming, with the per-stem counts of the
 // path classification held within a memory budget and spilled to files by
 // hash partition past it (stems.go); the tally queries of package queries
-// count the same tallies in SQL, and TalliesFromRows reads their results. It must not import the AWS SDK or any source
+// count the same tallies in SQL, and TalliesFromRows reads their results. Detect finds changes on a Result's
+// time series: when the 500 share of a role or staging's share of
+// requests changed, peak hours masked; package changepoint does the
+// segmentation. It must not import the AWS SDK or any source
 // package: rows reach it through ingest.Sink.
 package analyze

@@ -72,3 +72,30 @@ func ExampleTimeline_WriteYAML() {
 	//     custom_error_responses: true
 	//     note: UpdateDistribution
 }
+
+// Detect finds when the 500 share of a role changed, on the time series
+// of a result (here built by hand: production error-path requests every
+// 5 minutes, half of them failing from 05:00).
+func ExampleDetect() {
+	start := time.Date(2025, 9, 10, 0, 0, 0, 0, time.UTC)
+	res := &analyze.Result{BucketSeconds: 300, Range: analyze.Range{From: start, To: start.Add(10 * time.Hour)}}
+	for i := range 120 {
+		var x int64
+		if i >= 60 {
+			x = 10
+		}
+		res.Series.Points = append(res.Series.Points, analyze.Point{
+			Time: start.Add(time.Duration(i) * 5 * time.Minute), Role: "production",
+			Requests: 200, ErrorPathRequests: 20, ErrorPath500: x, Status500: x,
+		})
+	}
+	d, err := analyze.Detect(res, analyze.DefaultDetectOptions())
+	if err != nil {
+		panic(err)
+	}
+	for _, c := range d.Changes {
+		fmt.Printf("%s (%s to %s): %s\n", c.At.Format(time.RFC3339), c.Low.Format("15:04"), c.High.Format("15:04"), c.Effects[0].Describe())
+	}
+	// Output:
+	// 2025-09-10T05:00:00Z (05:00 to 05:00): production 500 share 0.0% → 50.0%
+}

@@ -46,6 +46,10 @@ type Result struct {
 	Tests         []Test     `json:"tests"`
 	Findings      []Finding  `json:"findings"`
 	Warnings      []string   `json:"warnings"`
+	// WindowsSource says where the windows came from: "timeline" (a
+	// file), "cloudtrail", or "detected" (found in the logs themselves,
+	// their states unknown); empty when not told.
+	WindowsSource string `json:"windows_source,omitempty"`
 }
 
 // Range is a half-open time interval [From, To).
@@ -121,6 +125,10 @@ type Window struct {
 	State       State     `json:"state"`
 	// Label is a short human description of the state.
 	Label string `json:"label"`
+	// Detected marks a window whose bounds were found in the logs
+	// rather than recorded (its state is then unknown unless a recorded
+	// change set it).
+	Detected bool `json:"detected,omitempty"`
 }
 
 // State is the configuration of both distributions in a window. Nil

@@ -40,6 +40,11 @@ type Change struct {
 	ContinuousDeployment *PolicyChange
 	// Note is free text carried along (e.g. the CloudTrail event ID).
 	Note string
+	// Detected marks a change found in the logs (cflens windows detect)
+	// rather than recorded: it may set nothing, and it always starts a
+	// new window, whose state stays what the recorded changes made it
+	// (unknown when there are none).
+	Detected bool
 	// Line is the line of the change in the file it was read from (0 when
 	// built in code).
 	Line int
@@ -213,6 +218,12 @@ func (p *timelineParser) change(n *yaml.Node) (Change, error) {
 			c.ContinuousDeployment = pc
 		case "note":
 			c.Note = v.Value
+		case "detected":
+			b, err := p.bool(v, "detected")
+			if err != nil {
+				return c, err
+			}
+			c.Detected = b
 		default:
 			return c, p.errf(k, "unknown setting %q (want custom_error_responses or continuous_deployment)", k.Value)
 		}
@@ -220,7 +231,7 @@ func (p *timelineParser) change(n *yaml.Node) (Change, error) {
 	switch {
 	case !haveAt:
 		return c, p.errf(n, "change without at")
-	case c.CustomErrorResponses == nil && c.ContinuousDeployment == nil:
+	case c.CustomErrorResponses == nil && c.ContinuousDeployment == nil && !c.Detected:
 		return c, p.errf(n, "change without a setting (custom_error_responses or continuous_deployment)")
 	case c.CustomErrorResponses != nil && c.Role == "":
 		return c, p.errf(n, "custom_error_responses without role")
@@ -328,7 +339,7 @@ func (tl *Timeline) validate(file string) error {
 		if c.Role != "" && c.Role != schema.RoleProduction && c.Role != schema.RoleStaging {
 			return errAt(c, "unknown role %q (want production or staging)", c.Role)
 		}
-		if c.CustomErrorResponses == nil && c.ContinuousDeployment == nil {
+		if c.CustomErrorResponses == nil && c.ContinuousDeployment == nil && !c.Detected {
 			return errAt(c, "change without a setting")
 		}
 		if c.CustomErrorResponses != nil && c.Role == "" {
@@ -415,6 +426,7 @@ type yamlChange struct {
 	CustomErrorResponses *bool       `yaml:"custom_error_responses,omitempty"`
 	ContinuousDeployment *yamlPolicy `yaml:"continuous_deployment,omitempty,flow"`
 	Note                 string      `yaml:"note,omitempty"`
+	Detected             bool        `yaml:"detected,omitempty"`
 }
 
 type yamlPolicy struct {
@@ -436,6 +448,7 @@ func (tl *Timeline) WriteYAML(w io.Writer) error {
 			Role:                 c.Role,
 			CustomErrorResponses: c.CustomErrorResponses,
 			Note:                 c.Note,
+			Detected:             c.Detected,
 		}
 		if pc := c.ContinuousDeployment; pc != nil {
 			yc.ContinuousDeployment = &yamlPolicy{Enabled: pc.Enabled, Type: pc.Type, Weight: pc.Weight, Sticky: pc.Sticky}
@@ -503,17 +516,19 @@ func Windows(tl *Timeline, from, to time.Time, settle time.Duration) ([]Window, 
 			break
 		}
 		next := st
+		detected := false
 		for ; i < len(changes) && changes[i].At.Equal(at); i++ {
 			next = next.apply(changes[i])
+			detected = detected || changes[i].Detected
 		}
 		lastChange = at
-		if next.Equal(st) {
+		if next.Equal(st) && !detected {
 			continue // a change to the same values does not cut a window
 		}
 		cur.To = at.UTC()
 		ws = append(ws, cur)
 		st = next
-		cur = Window{From: at.UTC(), State: st}
+		cur = Window{From: at.UTC(), State: st, Detected: detected}
 		cur.SettleUntil = settleUntil(cur.From)
 	}
 	if !to.IsZero() {
@@ -523,6 +538,9 @@ func Windows(tl *Timeline, from, to time.Time, settle time.Duration) ([]Window, 
 	for k := range ws {
 		ws[k].ID = k + 1
 		ws[k].Label = ws[k].State.Label()
+		if ws[k].Detected {
+			ws[k].Label = detectedLabel + ws[k].Label
+		}
 	}
 	return ws, nil
 }

@@ -39,6 +39,9 @@ type analyzeOptions struct {
 	every                 time.Duration
 	maxRejectRate         float64
 	verbose               bool
+	// detected, set for the second pass of an analysis without a
+	// timeline, are the changes found in the first (windows_detect.go).
+	detected *analyze.Timeline
 }
 
 func newAnalyzeCmd(d *deps) *cobra.Command {
@@ -53,7 +56,9 @@ the time range into windows of constant configuration from the --timeline
 file, and report per window and role the share of HTTP 500 among requests
 for error paths (paths that never got a 2xx or 3xx, or --error-path), with
 95% intervals, tests of association, hour-of-day and peak-hour views, a
-time series and ranked findings.
+time series and ranked findings. Without --timeline or
+--windows-from-cloudtrail, the windows are cut at the changes detected in
+the logs themselves (see 'cflens windows detect'), their states unknown.
 
 Exit status: 0 complete, 3 incomplete (objects that could not be read, or
 rejected lines over --max-reject-rate; the analysis is still written),
@@ -116,6 +121,9 @@ func analyzeSettings(o *analyzeOptions) (analyze.Options, error) {
 			return opts, err
 		}
 		opts.Timeline = tl
+	}
+	if o.detected != nil {
+		opts.Timeline = o.detected
 	}
 	loc, err := time.LoadLocation(o.timezone)
 	if err != nil {
@@ -188,9 +196,10 @@ func runAnalyze(ctx context.Context, o *analyzeOptions, s *IOStreams) error {
 	return runErr
 }
 
-// analyzeResult runs the analysis of o. With an ingest.ErrIncomplete
-// error it still returns the result.
-func analyzeResult(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*analyze.Result, error) {
+// analyzeOnce runs one pass of the analysis of o (analyzeResult chooses
+// the windows). With an ingest.ErrIncomplete error it still returns the
+// result.
+func analyzeOnce(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*analyze.Result, error) {
 	opts, err := analyzeSettings(o)
 	if err != nil {
 		return nil, err

@@ -42,6 +42,7 @@ func newWindowsCmd(d *deps) *cobra.Command {
 		Short: "Build configuration timelines for 'cflens analyze --timeline'",
 	}
 	cmd.AddCommand(newWindowsFromCloudTrailCmd(d))
+	cmd.AddCommand(newWindowsDetectCmd(d))
 	return cmd
 }
 

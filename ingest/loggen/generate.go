@@ -206,7 +206,7 @@ func Generate(ctx context.Context, sc *Scenario, out Output) (*Truth, error) {
 		peak := sc.IsPeak(start)
 		hasKind[cellIndex(wi, 0, peak)] = true
 		hasKind[cellIndex(wi, 1, peak)] = true
-		share := sc.Weight
+		share := sc.WeightAt(wi)
 		if peak {
 			share = 0
 			tr.PeakHours = append(tr.PeakHours, start)

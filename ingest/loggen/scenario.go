@@ -59,6 +59,18 @@ type Window struct {
 	// P500 is the chosen probability that a request for an error path
 	// gets HTTP 500 instead of the error response, outside peak hours.
 	P500 Roles[float64]
+	// Weight, when set, is the continuous-deployment weight in this
+	// window instead of the scenario's (a re-weighted policy; 0 is the
+	// policy disabled).
+	Weight *float64
+}
+
+// WeightAt returns the continuous-deployment weight of window i.
+func (s *Scenario) WeightAt(i int) float64 {
+	if w := s.Windows[i].Weight; w != nil {
+		return *w
+	}
+	return s.Weight
 }
 
 // Interval is the half-open time interval [Start, End).
@@ -362,6 +374,9 @@ func (s *Scenario) Validate() error {
 		}
 		checkP(fmt.Sprintf("window %d production p500", i), w.P500.Production)
 		checkP(fmt.Sprintf("window %d staging p500", i), w.P500.Staging)
+		if w.Weight != nil {
+			checkP(fmt.Sprintf("window %d weight", i), *w.Weight)
+		}
 	}
 	for i, p := range s.Peaks {
 		if !onHour(p.Start) || !onHour(p.End) || !p.End.After(p.Start) {
@@ -434,7 +449,9 @@ func (s *Scenario) TimelineYAML() []byte {
 		}
 		if i == 0 {
 			fmt.Fprintf(&b, "  - at: %s\n    continuous_deployment: {enabled: true, type: weighted, weight: %s, sticky: %t}\n",
-				at(w.Start), strconv.FormatFloat(s.Weight, 'f', -1, 64), s.Sticky)
+				at(w.Start), strconv.FormatFloat(s.WeightAt(0), 'f', -1, 64), s.Sticky)
+		} else if wt := s.WeightAt(i); wt != s.WeightAt(i-1) {
+			fmt.Fprintf(&b, "  - at: %s\n    continuous_deployment: {weight: %s}\n", at(w.Start), strconv.FormatFloat(wt, 'f', -1, 64))
 		}
 		prev = w.CustomErrors
 	}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/cflens/cflens/analyze"
+	"github.com/cflens/cflens/cmd/internal/atomicfile"
+	"github.com/cflens/cflens/cmd/internal/usage"
+	"github.com/cflens/cflens/ingest"
+)
+
+type windowsDetectOptions struct {
+	// a holds the source, role and analysis flags shared with analyze.
+	a         analyzeOptions
+	out       string
+	penalty   float64
+	compare   bool
+	tolerance time.Duration
+}
+
+func newWindowsDetectCmd(d *deps) *cobra.Command {
+	o := &windowsDetectOptions{}
+	cmd := &cobra.Command{
+		Use:   "detect [SRC…] [--production ID|SRC] [--staging ID|SRC] [--dataset DIR|s3://…] [--out FILE]",
+		Short: "Find in the logs when behaviour changed, and propose a timeline",
+		Long: `Read the logs (as 'cflens analyze' does: files, folders, globs, s3://
+URLs, or a dataset with --dataset), count per time bucket each role's
+error-path requests and their 500s and both roles' requests, and find the
+instants at which the 500 share of a role or staging's share of requests
+changed: binomial likelihood, exact segmentation (PELT) with a penalty per
+change, overdispersion estimated from the data, and an interval for each
+change time. Peak hours, in which CloudFront sends staging (almost) nothing
+for a few hours and then resumes, are recognised and left out, not
+reported as changes.
+
+The output is a timeline in the format of 'cflens analyze --timeline':
+each change is marked "detected: true" and sets nothing (detection tells
+that behaviour changed, not which setting), with comments giving the
+roles it affects, the rates before and after with 95% intervals, and the
+interval of its time. With --compare-detected and a --timeline or
+--windows-from-cloudtrail, comments at the head set the recorded changes
+beside the detected ones.
+
+Exit status: 0 complete, 3 incomplete (objects that could not be read;
+the timeline is still written), 2 usage error, 1 other errors.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.a.src.sources = args
+			return runWindowsDetect(cmd.Context(), o, d.streams(cmd))
+		},
+	}
+	srcFlags := pflag.NewFlagSet("sources", pflag.ContinueOnError)
+	bindSourceFlags(srcFlags, &o.a.src)
+	fs := cmd.Flags()
+	srcFlags.VisitAll(func(f *pflag.Flag) {
+		if f.Name == "format" {
+			f = &pflag.Flag{Name: "log-format", Usage: f.Usage, Value: f.Value, DefValue: f.DefValue}
+		}
+		fs.AddFlag(f)
+	})
+	def := analyze.DefaultOptions()
+	fs.StringVar(&o.a.dataset, "dataset", "", "read the Parquet dataset in this folder or s3://bucket/prefix/ instead of logs")
+	fs.DurationVar(&o.a.bucket, "bucket", def.Bucket, "width of the time buckets the changes are placed on")
+	fs.StringVar(&o.a.errorPath, "error-path", "", "regular expression on cs-uri-stem marking error paths (default: paths never answered 2xx or 3xx)")
+	fs.StringVar(&o.a.timezone, "timezone", "UTC", "time zone in which peak hours are described")
+	fs.Float64Var(&o.a.maxRejectRate, "max-reject-rate", 0.001, "share of rejected lines above which the run is incomplete (exit 3)")
+	fs.BoolVarP(&o.a.verbose, "verbose", "v", false, "log retries and failures as they happen")
+	fs.StringVar(&o.a.timeline, "timeline", "", "with --compare-detected: the recorded timeline (YAML file)")
+	fs.StringArrayVar(&o.a.windowsFromCloudTrail, "windows-from-cloudtrail", nil, "with --compare-detected: derive the recorded timeline from CloudTrail files; repeatable")
+	fs.StringVarP(&o.out, "out", "o", "", "write the timeline to this file instead of stdout")
+	fs.Float64Var(&o.penalty, "penalty", 0, "cost of one change as a multiple of ln(buckets) (default 3; higher finds fewer changes)")
+	fs.BoolVar(&o.compare, "compare-detected", false, "set the changes of --timeline or --windows-from-cloudtrail beside the detected ones")
+	fs.DurationVar(&o.tolerance, "compare-tolerance", 30*time.Minute, "with --compare-detected: how far a detected change may lie from a recorded one it explains")
+	return cmd
+}
+
+func runWindowsDetect(ctx context.Context, o *windowsDetectOptions, s *IOStreams) error {
+	stdout, stderr := s.Out, s.Err
+	recorded := o.a.timeline != "" || len(o.a.windowsFromCloudTrail) > 0
+	if o.compare != recorded {
+		return usage.Errorf("give --compare-detected together with --timeline FILE or --windows-from-cloudtrail SRC", "--compare-detected needs a recorded timeline, and a recorded timeline is only read for --compare-detected")
+	}
+	if o.penalty < 0 || o.tolerance < 0 {
+		return usage.Errorf("", "--penalty and --compare-tolerance cannot be negative")
+	}
+	// One pass: the series do not depend on the windows (no settle
+	// margin is applied), so a recorded timeline serves the comparison.
+	res, runErr := analyzeOnce(ctx, &o.a, stderr)
+	if res == nil {
+		return runErr
+	}
+	d, err := detectWindows(res, o.penalty)
+	if err != nil {
+		return err
+	}
+	var head []string
+	if o.compare {
+		head = analyze.CompareDetected(res, d, o.tolerance).Lines()
+	}
+	var buf bytes.Buffer
+	if err := d.WriteYAML(&buf, res.Distributions, head); err != nil {
+		return err
+	}
+	if o.out != "" {
+		if err := atomicfile.Write(o.out, buf.Bytes()); err != nil {
+			return err
+		}
+	} else if _, err := stdout.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("write timeline: %w", err)
+	}
+	return runErr
+}
+
+// detectWindows runs the detection on a result's series.
+func detectWindows(res *analyze.Result, penalty float64) (*analyze.Detection, error) {
+	opts := analyze.DefaultDetectOptions()
+	opts.Segmentation.PenaltyFactor = penalty
+	if loc, err := time.LoadLocation(res.Timezone); err == nil {
+		opts.Location = loc
+	}
+	return analyze.Detect(res, opts)
+}
+
+// analyzeResult runs the analysis of o with the windows of its timeline
+// or CloudTrail; with neither, it runs twice: the first pass gives the
+// time series, the changes detected in them cut the windows of the
+// second, and the result says so.
+func analyzeResult(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*analyze.Result, error) {
+	if o.timeline != "" || len(o.windowsFromCloudTrail) > 0 || o.detected != nil {
+		res, err := analyzeOnce(ctx, o, stderr)
+		if res != nil && o.detected == nil {
+			res.WindowsSource = "timeline"
+			if len(o.windowsFromCloudTrail) > 0 {
+				res.WindowsSource = "cloudtrail"
+			}
+		}
+		return res, err
+	}
+	first, err := analyzeOnce(ctx, o, stderr)
+	if first == nil {
+		return nil, err
+	}
+	if err != nil && !errors.Is(err, ingest.ErrIncomplete) {
+		return nil, err
+	}
+	d, err := detectWindows(first, 0)
+	if err != nil {
+		return nil, err
+	}
+	second := *o
+	second.detected = d.Timeline(analyze.Distributions{})
+	res, err := analyzeOnce(ctx, &second, stderr)
+	if res != nil {
+		analyze.MarkDetected(res, d)
+	}
+	return res, err
+}
