@@ -58,13 +58,38 @@ func TestDDLProjection(t *testing.T) {
 		"'projection.enabled' = 'true'",
 		"'projection.distributionid.type' = 'enum'",
 		"'projection.distributionid.values' = 'E1PROD,E2STAGE'",
+		"'projection.year.type' = 'date'",
+		"'projection.year.format' = 'yyyy'",
 		"'projection.year.range' = '2024,2026'",
+		"'projection.year.interval.unit' = 'YEARS'",
+		"-- The projected years end in 2026: rows of later years stay invisible",
 		"'projection.hour.range' = '0,23'",
 		"'projection.hour.digits' = '2'",
 		"'storage.location.template' = 's3://bucket/data/distributionid=${distributionid}/year=${year}/month=${month}/day=${day}/hour=${hour}/'",
 	} {
 		if !strings.Contains(ddl, want) {
 			t.Errorf("DDL lacks %q:\n%s", want, ddl)
+		}
+	}
+}
+
+// TestDDLOpenEndedYears: without a last year the year projection ends at
+// NOW, so that a table created today still sees next year's partitions.
+func TestDDLOpenEndedYears(t *testing.T) {
+	p := ddlParams
+	p.YearTo = 0
+	ddl, err := Render("ddl", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(ddl, "'projection.year.range' = '2024,NOW'") || strings.Contains(ddl, "projected years end") {
+		t.Errorf("year projection not open-ended, or said to end:\n%s", ddl)
+	}
+	for _, col := range []string{"year", "month", "day", "hour"} {
+		// String partition columns: the values are the folders' zero-padded
+		// text, which INSERT INTO then writes back the same way.
+		if !strings.Contains(ddl, "`"+col+"` string") {
+			t.Errorf("partition column %s is not a string:\n%s", col, ddl)
 		}
 	}
 }
@@ -80,6 +105,7 @@ func TestRenderErrors(t *testing.T) {
 		{"ddl without distributions", "ddl", Params{Location: "s3://b/", YearFrom: 2024, YearTo: 2025}, "distribution IDs"},
 		{"ddl with local location", "ddl", Params{Location: "/tmp/x", Distributions: []string{"E1"}, YearFrom: 2024, YearTo: 2025}, "want s3://"},
 		{"ddl without years", "ddl", Params{Location: "s3://b/", Distributions: []string{"E1"}}, "projected years"},
+		{"ddl with years backwards", "ddl", Params{Location: "s3://b/", Distributions: []string{"E1"}, YearFrom: 2026, YearTo: 2024}, "projected years"},
 		{"bad table name", "ddl", Params{Table: "x; DROP", Location: "s3://b/", Distributions: []string{"E1"}, YearFrom: 2024, YearTo: 2025}, "invalid name"},
 		{"bad distribution", "window_role_status", Params{Windows: w, Distributions: []string{"E1'"}}, "invalid distribution"},
 		{"no windows", "hour_profile", Params{}, "at least one window"},
@@ -143,7 +169,7 @@ func TestSetParam(t *testing.T) {
 	if diff := cmp.Diff(want, p); diff != "" {
 		t.Errorf("params (-want +got):\n%s", diff)
 	}
-	for _, bad := range []string{"nokey", "color=red", "years=2024", "window=a,b"} {
+	for _, bad := range []string{"nokey", "color=red", "years=20x4", "years=2024-", "window=a,b"} {
 		if err := p.SetParam(bad); err == nil {
 			t.Errorf("SetParam(%q) accepted", bad)
 		}

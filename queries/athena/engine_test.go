@@ -1,0 +1,434 @@
+package athena_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	sdkathena "github.com/aws/aws-sdk-go-v2/service/athena"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/cflens/cflens/analyze"
+	"github.com/cflens/cflens/ingest"
+	"github.com/cflens/cflens/ingest/dataset"
+	"github.com/cflens/cflens/ingest/dirsource"
+	"github.com/cflens/cflens/ingest/loggen"
+	"github.com/cflens/cflens/ingest/s3source/s3test"
+	"github.com/cflens/cflens/ingest/schema"
+	"github.com/cflens/cflens/queries"
+	"github.com/cflens/cflens/queries/athena"
+	"github.com/cflens/cflens/queries/athena/athenatest"
+)
+
+const bucket = "cflens-athena"
+
+// fixture is versitygw with a dataset of a generated scenario under
+// dataset/, and the Athena endpoint over it.
+type fixture struct {
+	s3      *s3.Client
+	srv     *athenatest.Server
+	api     *sdkathena.Client
+	local   string // the dataset's local folder
+	windows []queries.Window
+	dists   []string
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	gw := s3test.Start(t)
+	f := &fixture{s3: s3test.Client(gw.URL)}
+	s3test.CreateBucket(t, f.s3, bucket)
+	f.srv = athenatest.Start(t, f.s3)
+	// The real SDK client, without the SDK's own retries, so that the
+	// tests see the engine's.
+	f.api = sdkathena.New(sdkathena.Options{
+		Region:       s3test.Region,
+		BaseEndpoint: aws.String(f.srv.URL),
+		Credentials:  credentials.NewStaticCredentialsProvider(s3test.AccessKey, s3test.SecretKey, ""),
+		Retryer:      aws.NopRetryer{},
+	})
+	f.writeDataset(t)
+	return f
+}
+
+// writeDataset ingests a generated scenario into a local dataset,
+// uploads it under dataset/ and takes the windows of its timeline.
+func (f *fixture) writeDataset(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	sc := loggen.DefaultScenario(0.02)
+	logs := t.TempDir()
+	if _, err := loggen.WriteDir(ctx, sc, logs); err != nil {
+		t.Fatal(err)
+	}
+	f.local = t.TempDir()
+	st, err := dataset.NewDirStore(f.local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := dataset.NewWriter(ctx, st, dataset.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := dirsource.New(logs, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, stg := sc.Distributions.Of(schema.RoleProduction).ID, sc.Distributions.Of(schema.RoleStaging).ID
+	f.dists = []string{prod, stg}
+	roles := map[string]string{prod: schema.RoleProduction, stg: schema.RoleStaging}
+	if _, err := ingest.Run(ctx, ingest.Options{Roles: roles}, []ingest.Source{src}, w); err != nil {
+		t.Fatal(err)
+	}
+	var objs []s3test.Object
+	err = filepath.WalkDir(f.local, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(f.local, path)
+		b, err := os.ReadFile(path)
+		objs = append(objs, s3test.Object{Key: "dataset/" + filepath.ToSlash(rel), Body: b})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3test.PutObjects(t, f.s3, bucket, objs)
+
+	tl, err := analyze.ParseTimeline(sc.TimelineYAML(), "scenario")
+	if err != nil {
+		t.Fatal(err)
+	}
+	agg, err := analyze.NewAggregator(analyze.Options{Timeline: tl, Production: prod, Staging: stg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dataset.Read(ctx, st, dataset.ReadOptions{Columns: agg.Columns()}, agg); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range agg.Result().Windows {
+		f.windows = append(f.windows, queries.Window{Name: strconv.Itoa(w.ID), Start: w.From, End: w.To})
+	}
+	if len(f.windows) < 2 {
+		t.Fatalf("the scenario has %d windows, want several", len(f.windows))
+	}
+}
+
+func (f *fixture) engine(t *testing.T, mod func(*athena.Options)) *athena.Engine {
+	t.Helper()
+	o := athena.DefaultOptions()
+	o.Database = "cflens"
+	o.OutputLocation = "s3://" + bucket + "/results/"
+	o.PollMin, o.PollMax = 2*time.Millisecond, 20*time.Millisecond
+	o.ThrottleBackoff = 2 * time.Millisecond
+	if mod != nil {
+		mod(&o)
+	}
+	e, err := athena.New(f.api, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// createTable runs the DDL of cflens's dataset table.
+func (f *fixture) createTable(t *testing.T) {
+	t.Helper()
+	ddl, err := queries.Render("ddl", queries.Params{Database: "cflens", Table: "logs", Location: "s3://" + bucket + "/dataset/",
+		Distributions: f.dists, YearFrom: 2020})
+	if err != nil {
+		t.Fatal(err)
+	}
+	xs, err := f.engine(t, nil).Run(context.Background(), []athena.Statement{{Name: "ddl", SQL: ddl}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if xs[0].StatementType != "DDL" || len(xs[0].Result.Rows) != 0 || xs[0].Cost() != 0 {
+		t.Errorf("DDL execution %+v, want a free DDL statement without rows", xs[0])
+	}
+}
+
+// analysisStatements renders the analysis queries over the table.
+func (f *fixture) analysisStatements(t *testing.T, relation string) []athena.Statement {
+	t.Helper()
+	var out []athena.Statement
+	for _, q := range queries.List() {
+		if q.Name == "ddl" || strings.HasPrefix(q.Name, "raw_") || strings.HasPrefix(q.Name, "convert") {
+			continue
+		}
+		sql, err := queries.Render(q.Name, queries.Params{Database: "cflens", Table: "logs", Relation: relation,
+			Windows: f.windows, Distributions: f.dists})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, athena.Statement{Name: q.Name, SQL: sql})
+	}
+	return out
+}
+
+// duckRows runs sql on DuckDB directly and renders the cells as the
+// endpoint's engine package reads them back (NULL as "").
+func duckRows(t *testing.T, sqlText string) (cols []string, rows [][]string) {
+	t.Helper()
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec("SET TimeZone = 'UTC'"); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := db.Query(sqlText)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, sqlText)
+	}
+	defer rs.Close()
+	cols, _ = rs.Columns()
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rs.Next() {
+		if err := rs.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		row := make([]string, len(vals))
+		for i, v := range vals {
+			switch x := v.(type) {
+			case nil:
+			case time.Time:
+				row[i] = x.UTC().Format("2006-01-02 15:04:05.000")
+			case float64:
+				row[i] = fmt.Sprintf("%.12g", x)
+			default:
+				row[i] = fmt.Sprint(x)
+			}
+		}
+		rows = append(rows, row)
+	}
+	return cols, rows
+}
+
+// TestAthenaRunsAnalysisQueries runs the analysis queries through the
+// SDK client against the endpoint, in small result pages, and checks
+// each result table against the same query run on DuckDB directly over
+// the local copy of the dataset; and that Athena's result files are in
+// the output location.
+func TestAthenaRunsAnalysisQueries(t *testing.T) {
+	f := newFixture(t)
+	f.createTable(t)
+	e := f.engine(t, func(o *athena.Options) { o.PageRows = 7; o.Concurrency = 3 })
+	stmts := f.analysisStatements(t, "")
+	release := f.srv.Hold()
+	type result struct {
+		xs  []athena.Execution
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		xs, err := e.Run(context.Background(), stmts)
+		done <- result{xs, err}
+	}()
+	// Independent queries run at once: all are submitted before any ends.
+	waitFor(t, func() bool { return f.srv.Running() == len(stmts) }, "every query running at once")
+	release()
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	local := f.analysisStatements(t, fmt.Sprintf("read_parquet('%s/**/*.parquet', hive_partitioning = true)", filepath.ToSlash(f.local)))
+	for i, x := range r.xs {
+		if x.Name != stmts[i].Name || x.ID == "" || x.StatementType != "DML" {
+			t.Errorf("execution %d: %+v", i, x)
+		}
+		if x.ScannedBytes <= 0 || x.Cost() < athena.Cost(0) {
+			t.Errorf("%s: scanned %d bytes costing %v", x.Name, x.ScannedBytes, x.Cost())
+		}
+		wantCols, wantRows := duckRows(t, local[i].SQL)
+		if len(wantRows) <= 7 {
+			t.Errorf("%s: %d rows do not span several pages of 7", x.Name, len(wantRows))
+		}
+		if diff := cmp.Diff(wantCols, x.Result.Columns); diff != "" {
+			t.Errorf("%s columns (-duckdb +athena):\n%s", x.Name, diff)
+		}
+		got := normalizeFloats(x.Result.Rows)
+		if diff := cmp.Diff(wantRows, got); diff != "" {
+			t.Errorf("%s rows (-duckdb +athena):\n%s", x.Name, diff)
+		}
+		obj, err := f.s3.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("results/" + x.ID + ".csv")})
+		if err != nil {
+			t.Errorf("%s: result file: %v", x.Name, err)
+			continue
+		}
+		b, _ := io.ReadAll(obj.Body)
+		obj.Body.Close()
+		if lines := strings.Count(string(b), "\n"); lines != len(wantRows)+1 {
+			t.Errorf("%s: result file has %d lines, want %d rows and a header", x.Name, lines, len(wantRows))
+		}
+	}
+}
+
+// normalizeFloats renders float cells with 12 significant digits, as
+// duckRows does, leaving the other cells alone.
+func normalizeFloats(rows [][]string) [][]string {
+	out := make([][]string, len(rows))
+	for i, r := range rows {
+		out[i] = make([]string, len(r))
+		for j, c := range r {
+			out[i][j] = c
+			if strings.ContainsAny(c, ".eE") && !strings.ContainsAny(c, " -:") {
+				var v float64
+				if _, err := fmt.Sscan(c, &v); err == nil && !math.IsNaN(v) {
+					out[i][j] = fmt.Sprintf("%.12g", v)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	for range 1000 {
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+// TestAthenaFailedQuery: a query Athena fails ends the run with Athena's
+// reason, and no query is left running.
+func TestAthenaFailedQuery(t *testing.T) {
+	f := newFixture(t)
+	f.createTable(t)
+	f.srv.Fail("hour_of_day", "COLUMN_NOT_FOUND: line 5:3: Column 'hour_of_day' cannot be resolved")
+	_, err := f.engine(t, nil).Run(context.Background(), f.analysisStatements(t, ""))
+	var qe *athena.QueryError
+	if !errors.As(err, &qe) || qe.State != "FAILED" || qe.Name != "hour_profile" ||
+		!strings.Contains(err.Error(), "Column 'hour_of_day' cannot be resolved") {
+		t.Fatalf("error %v, want hour_profile FAILED with Athena's reason", err)
+	}
+	waitFor(t, func() bool { return f.srv.Running() == 0 }, "no query running")
+}
+
+// TestAthenaThrottled: throttled calls are tried again with backoff and
+// the run succeeds; past the retries, the run fails with ErrThrottled.
+func TestAthenaThrottled(t *testing.T) {
+	f := newFixture(t)
+	f.createTable(t)
+	stmts := f.analysisStatements(t, "")
+	f.srv.Throttle("StartQueryExecution", 3)
+	f.srv.Throttle("GetQueryExecution", 2)
+	f.srv.Throttle("GetQueryResults", 1)
+	xs, err := f.engine(t, nil).Run(context.Background(), stmts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var retried int
+	for _, x := range xs {
+		retried += x.Throttled
+	}
+	served := f.srv.Throttled("StartQueryExecution") + f.srv.Throttled("GetQueryExecution") + f.srv.Throttled("GetQueryResults")
+	if served != 6 || retried != served {
+		t.Errorf("endpoint throttled %d calls, engine retried %d; want 6 and 6", served, retried)
+	}
+
+	f.srv.Throttle("StartQueryExecution", 10)
+	_, err = f.engine(t, func(o *athena.Options) { o.ThrottleRetries = 2 }).Run(context.Background(), stmts[:1])
+	if !errors.Is(err, athena.ErrThrottled) || !strings.Contains(err.Error(), "TooManyRequestsException") {
+		t.Errorf("error %v, want ErrThrottled naming TooManyRequestsException", err)
+	}
+}
+
+// TestAthenaQueryTimeout: a query running past the timeout is stopped on
+// Athena and reported.
+func TestAthenaQueryTimeout(t *testing.T) {
+	f := newFixture(t)
+	f.createTable(t)
+	release := f.srv.Hold()
+	defer release()
+	stmts := f.analysisStatements(t, "")[:1]
+	_, err := f.engine(t, func(o *athena.Options) { o.QueryTimeout = 50 * time.Millisecond }).Run(context.Background(), stmts)
+	var qe *athena.QueryError
+	if !errors.As(err, &qe) || !errors.Is(err, athena.ErrQueryTimeout) || !strings.Contains(err.Error(), "still running after 50ms") {
+		t.Fatalf("error %v, want a timeout", err)
+	}
+	if got := f.srv.Stopped(); !slices.Equal(got, []string{qe.ID}) || f.srv.State(qe.ID) != "CANCELLED" {
+		t.Errorf("stopped %v (state %s), want [%s] cancelled", got, f.srv.State(qe.ID), qe.ID)
+	}
+}
+
+// TestAthenaInterrupt: when the caller's context ends (Ctrl-C), every
+// running query is stopped on Athena before Run returns.
+func TestAthenaInterrupt(t *testing.T) {
+	f := newFixture(t)
+	f.createTable(t)
+	release := f.srv.Hold()
+	defer release()
+	stmts := f.analysisStatements(t, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.engine(t, nil).Run(ctx, stmts)
+		done <- err
+	}()
+	waitFor(t, func() bool { return f.srv.Running() == len(stmts) }, "every query running")
+	cancel()
+	err := <-done
+	var ie *athena.InterruptedError
+	if !errors.As(err, &ie) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("error %v, want an interruption", err)
+	}
+	stopped := f.srv.Stopped()
+	slices.Sort(stopped)
+	if len(stopped) != len(stmts) || !slices.Equal(stopped, ie.Stopped) {
+		t.Errorf("endpoint stopped %v, engine reports %v; want all %d queries", stopped, ie.Stopped, len(stmts))
+	}
+	if n := f.srv.Running(); n != 0 {
+		t.Errorf("%d queries still running", n)
+	}
+}
+
+func TestCost(t *testing.T) {
+	const mb = 1 << 20
+	for _, tc := range []struct {
+		name    string
+		scanned int64
+		want    float64
+	}{
+		{"nothing is billed as 10 MB", 0, 5 * 10.0 / (1 << 20)},
+		{"under the minimum", 3 * mb, 5 * 10.0 / (1 << 20)},
+		{"rounded up to the megabyte", 20*mb + 1, 5 * 21.0 / (1 << 20)},
+		{"a terabyte", 1 << 40, 5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := athena.Cost(tc.scanned); math.Abs(got-tc.want) > 1e-12 {
+				t.Errorf("Cost(%d) = %v, want %v", tc.scanned, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestNewRejectsBadOptions(t *testing.T) {
+	o := athena.DefaultOptions()
+	o.OutputLocation = "/tmp/results"
+	if _, err := athena.New(nil, o); err == nil || !strings.Contains(err.Error(), "s3://") {
+		t.Errorf("error %v, want one about the output location", err)
+	}
+}
