@@ -39,7 +39,7 @@ type Server struct {
 	tables    map[string]*table // by "db.table", lower case
 	fails     []fail
 	throttle  map[string]int // operation → calls still to throttle
-	hold      chan struct{} // nil: statements run at once
+	hold      chan struct{}  // nil: statements run at once
 	calls     map[string]int
 	throttled map[string]int
 	stopped   []string
