@@ -232,21 +232,19 @@ func newAgg() *agg {
 // a re-read object never counts twice. Memory grows with the number of
 // windows, clock hours, buckets and distinct stems, never with rows.
 type Aggregator struct {
-	opts      Options
-	windows   []Window
-	wFrom     []int64 // window starts in ms (MinInt64 when unbounded)
-	wTo       []int64
-	wSettle   []int64
-	from, to  int64
-	bucketMS  int64
-	idRole    map[string]uint8
-	auto      bool
-	errorRule string
+	opts     Options
+	plan     Plan
+	windows  []Window
+	wFrom    []int64 // window starts in ms (MinInt64 when unbounded)
+	wTo      []int64
+	wSettle  []int64
+	from, to int64
+	bucketMS int64
+	idRole   map[string]uint8
+	auto     bool
 
-	mu     sync.Mutex
-	global *agg
-	// off is the index of the first window reported by Result.
-	off     int
+	mu      sync.Mutex
+	global  *agg
 	objects int64
 	aborted int64
 	closed  bool
@@ -259,56 +257,14 @@ var (
 
 // NewAggregator prepares an aggregation.
 func NewAggregator(opts Options) (*Aggregator, error) {
-	def := DefaultOptions()
-	if opts.Location == nil {
-		opts.Location = time.UTC
-	}
-	if opts.Bucket <= 0 {
-		opts.Bucket = def.Bucket
-	}
-	if opts.Bucket%time.Millisecond != 0 {
-		return nil, fmt.Errorf("bucket %s: not a whole number of milliseconds", opts.Bucket)
-	}
-	if opts.MaxStems <= 0 {
-		opts.MaxStems = def.MaxStems
-	}
-	if opts.PeakShareFactor <= 0 {
-		opts.PeakShareFactor = def.PeakShareFactor
-	}
-	if opts.PeakMinExpected <= 0 {
-		opts.PeakMinExpected = def.PeakMinExpected
-	}
-	if opts.TopPaths <= 0 {
-		opts.TopPaths = def.TopPaths
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.Settle < 0 {
-		return nil, fmt.Errorf("settle %s: negative", opts.Settle)
-	}
-	tl := opts.Timeline
-	if tl == nil {
-		tl = &Timeline{}
-	}
-	if err := tl.Validate(); err != nil {
-		return nil, err
-	}
-	if opts.Production == "" {
-		opts.Production = tl.Distributions.Production
-	}
-	if opts.Staging == "" {
-		opts.Staging = tl.Distributions.Staging
-	}
-	if opts.Production != "" && opts.Production == opts.Staging {
-		return nil, fmt.Errorf("production and staging are the same distribution %s", opts.Production)
-	}
-	ws, err := Windows(tl, opts.From, opts.To, opts.Settle)
+	p, err := NewPlan(opts)
 	if err != nil {
 		return nil, err
 	}
+	opts, ws := p.Options, p.Windows
 	a := &Aggregator{
 		opts:     opts,
+		plan:     p,
 		windows:  ws,
 		from:     math.MinInt64,
 		to:       math.MaxInt64,
@@ -343,15 +299,7 @@ func NewAggregator(opts Options) (*Aggregator, error) {
 		a.idRole[opts.Staging] = roleStaging
 	}
 	for id, role := range opts.Roles {
-		r := roleCode(role)
-		if r == roleNone {
-			return nil, fmt.Errorf("distribution %s: unknown role %q", id, role)
-		}
-		a.idRole[id] = r
-	}
-	a.errorRule = "auto"
-	if !a.auto {
-		a.errorRule = "regex:" + opts.ErrorPath.String()
+		a.idRole[id] = roleCode(role)
 	}
 	return a, nil
 }

@@ -44,11 +44,7 @@ func floorMod(a, b int64) int64 { return a - floorDiv(a, b)*b }
 
 var weekdayNames = [7]string{"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"}
 
-// Result computes the analysis from what has been committed so far.
-// Input.RejectedLines is left for the caller, who has the ingest summary.
-func (a *Aggregator) Result() *Result {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+func (a *builder) result() *Result {
 	g := a.global
 	loc := a.opts.Location
 
@@ -60,13 +56,13 @@ func (a *Aggregator) Result() *Result {
 		Distributions: Distributions{Production: a.opts.Production, Staging: a.opts.Staging},
 		ErrorPathRule: a.errorRule,
 		Input: Input{
-			Objects:        a.objects,
+			Objects:        g.objects,
 			Rows:           g.rows + g.outOfRange + g.settling + g.unknownRole,
 			Analyzed:       g.rows,
 			OutOfRange:     g.outOfRange,
 			Settling:       g.settling,
 			UnknownRole:    g.unknownRole,
-			AbortedObjects: a.aborted,
+			AbortedObjects: g.aborted,
 		},
 		Warnings: []string{},
 		Tests:    []Test{},
@@ -113,46 +109,23 @@ func (a *Aggregator) Result() *Result {
 		}
 	}
 
-	// Path classification: error-path rows are those of the stems that
-	// stayed candidates (or matched the expression).
-	errFine := &fineSet{}
-	errFine.merge(&g.errFine)
-	var errStems, goodWith500 []PathCount
-	res.ErrorPaths.Stems = int64(len(g.stems))
-	res.ErrorPaths.OverflowRows = g.overflowRows
-	for s, st := range g.stems {
-		if !st.good {
-			if st.fine != nil {
-				errFine.merge(st.fine)
-			}
-			errStems = append(errStems, PathCount{Stem: s, Requests: st.req, Status500: st.s500})
-			res.ErrorPaths.Error++
-			res.ErrorPaths.Requests += st.req
-			res.ErrorPaths.Status500 += st.s500
-		} else if st.s500 > 0 {
-			goodWith500 = append(goodWith500, PathCount{Stem: s, Requests: st.req, Status500: st.s500})
-		}
-	}
-	byCount := func(key func(PathCount) int64) func(x, y PathCount) int {
-		return func(x, y PathCount) int {
-			if c := cmp.Compare(key(y), key(x)); c != 0 {
-				return c
-			}
-			return strings.Compare(x.Stem, y.Stem)
-		}
-	}
-	slices.SortFunc(errStems, byCount(func(p PathCount) int64 { return p.Requests }))
-	slices.SortFunc(goodWith500, byCount(func(p PathCount) int64 { return p.Status500 }))
-	res.ErrorPaths.Top = headOf(errStems, a.opts.TopPaths)
-	res.ErrorPaths.TopGood500 = headOf(goodWith500, a.opts.TopPaths)
-	if g.overflowRows > 0 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("more than %d distinct paths: %d rows of further paths are in no path class", a.opts.MaxStems, g.overflowRows))
+	// Path classification.
+	errFine := &g.errFine
+	res.ErrorPaths.Stems = g.paths.stems
+	res.ErrorPaths.OverflowRows = g.paths.overflowRows
+	res.ErrorPaths.Error = g.paths.errStems
+	res.ErrorPaths.Requests = g.paths.requests
+	res.ErrorPaths.Status500 = g.paths.status500
+	res.ErrorPaths.Top = headOf(g.paths.top, a.opts.TopPaths)
+	res.ErrorPaths.TopGood500 = headOf(g.paths.topGood500, a.opts.TopPaths)
+	if g.paths.overflowRows > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("more than %d distinct paths: %d rows of further paths are in no path class", a.opts.MaxStems, g.paths.overflowRows))
 	}
 	if g.unknownRole > 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d rows came from distributions that are neither production nor staging and were left out (give --production and --staging)", g.unknownRole))
 	}
-	if a.aborted > 0 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("%d object reads were abandoned midway; their rows are not counted", a.aborted))
+	if g.aborted > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%d object reads were abandoned midway; their rows are not counted", g.aborted))
 	}
 
 	a.buildCells(res, errFine)
@@ -201,7 +174,7 @@ func statusName(code int) string {
 	return fmt.Sprintf("%03d", code)
 }
 
-func (a *Aggregator) buildCells(res *Result, errFine *fineSet) {
+func (a *builder) buildCells(res *Result, errFine *fineSet) {
 	g := a.global
 	sums := sumBy(&g.fine, errFine, func(k fineKey) cellKey { return cellKey{k.window, k.role} })
 	for wi, w := range res.Windows {
@@ -251,7 +224,7 @@ func (a *Aggregator) buildCells(res *Result, errFine *fineSet) {
 
 // policyWindows returns, per window index, the staging weight of an
 // enabled weighted policy (or -1).
-func (a *Aggregator) policyWindows() []float64 {
+func (a *builder) policyWindows() []float64 {
 	ws := make([]float64, len(a.windows))
 	for i, w := range a.windows {
 		ws[i] = -1
@@ -262,12 +235,12 @@ func (a *Aggregator) policyWindows() []float64 {
 	return ws
 }
 
-func (a *Aggregator) hourStart(h int64) time.Time {
+func (a *builder) hourStart(h int64) time.Time {
 	wall := time.UnixMilli(h * 3600_000).UTC()
 	return time.Date(wall.Year(), wall.Month(), wall.Day(), wall.Hour(), 0, 0, 0, a.opts.Location).UTC()
 }
 
-func (a *Aggregator) buildHours(res *Result, errFine *fineSet) {
+func (a *builder) buildHours(res *Result, errFine *fineSet) {
 	g := a.global
 	weights := a.policyWindows()
 	anyPolicy := false
@@ -432,7 +405,7 @@ func (a *Aggregator) buildHours(res *Result, errFine *fineSet) {
 	}
 }
 
-func (a *Aggregator) buildSeries(res *Result, errFine *fineSet) {
+func (a *builder) buildSeries(res *Result, errFine *fineSet) {
 	g := a.global
 	type br struct {
 		bucket int64
@@ -526,7 +499,7 @@ func joinWarn(a, b string) string {
 	return a + "; " + b
 }
 
-func (a *Aggregator) buildTests(res *Result) {
+func (a *builder) buildTests(res *Result) {
 	cell := func(wi int, role string) *Cell {
 		for i := range res.Cells {
 			if res.Cells[i].Window == res.Windows[wi].ID && res.Cells[i].Role == role {

@@ -49,6 +49,95 @@ type Params struct {
 	Windows []Window
 	// TimeZone names the zone of the hour of day (default UTC).
 	TimeZone string
+	// Tally parameterizes the tally queries (tally_*).
+	Tally TallyParams
+}
+
+// TallyParams are the parameters of the tally queries: what the local
+// engine is given to count the same tallies.
+type TallyParams struct {
+	// Windows are the configuration windows in order; a row belongs to
+	// the first window whose end is after it (the last one otherwise).
+	Windows []TallyWindow
+	// From and To bound the analysis (zero: unbounded); rows outside
+	// are counted as out of range, and partitions wholly outside are not
+	// read.
+	From, To time.Time
+	// Bucket is the width of the time buckets (a whole number of
+	// milliseconds).
+	Bucket time.Duration
+	// Roles maps distribution IDs to roles ("production" or "staging");
+	// a row's role is its distribution ID's, else its role column's.
+	Roles map[string]string
+	// ErrorPath, when set, is the expression that marks error paths;
+	// otherwise an error path is a stem that never got a 2xx or 3xx.
+	ErrorPath string
+	// TopPaths is the length of the top path lists.
+	TopPaths int
+}
+
+// TallyWindow is one window of the tally queries: its end and the end
+// of its settle margin (zero: none).
+type TallyWindow struct {
+	To, SettleUntil time.Time
+}
+
+// tallyData is what the tally templates see of TallyParams.
+type tallyData struct {
+	Windows        []tallyWindow
+	LastWindow     int
+	HasFrom, HasTo bool
+	From, Last     time.Time
+	FromMS, ToMS   int64
+	BucketMS       int64
+	Roles          []tallyRole
+	ErrorPath      string
+	TopPaths       int
+}
+
+type tallyWindow struct {
+	HasTo, HasSettle bool
+	ToMS, SettleMS   int64
+}
+
+type tallyRole struct{ ID, Role string }
+
+func (t TallyParams) data() (tallyData, error) {
+	if len(t.Windows) == 0 {
+		return tallyData{}, errors.New("the tally queries need at least one window")
+	}
+	if t.Bucket <= 0 || t.Bucket%time.Millisecond != 0 {
+		return tallyData{}, fmt.Errorf("bucket %s: want a positive whole number of milliseconds", t.Bucket)
+	}
+	if t.TopPaths <= 0 {
+		return tallyData{}, fmt.Errorf("top paths %d: want at least 1", t.TopPaths)
+	}
+	d := tallyData{
+		LastWindow: len(t.Windows) - 1,
+		HasFrom:    !t.From.IsZero(), HasTo: !t.To.IsZero(),
+		From: t.From, FromMS: t.From.UnixMilli(), ToMS: t.To.UnixMilli(),
+		BucketMS: t.Bucket.Milliseconds(), ErrorPath: t.ErrorPath, TopPaths: t.TopPaths,
+	}
+	if d.HasTo {
+		d.Last = t.To.Add(-time.Millisecond)
+	}
+	for _, w := range t.Windows {
+		d.Windows = append(d.Windows, tallyWindow{
+			HasTo: !w.To.IsZero(), ToMS: w.To.UnixMilli(),
+			HasSettle: !w.SettleUntil.IsZero(), SettleMS: w.SettleUntil.UnixMilli(),
+		})
+	}
+	for id, role := range t.Roles {
+		if !distRe.MatchString(id) {
+			return tallyData{}, fmt.Errorf("invalid distribution ID %q", id)
+		}
+		if role != schema.RoleProduction && role != schema.RoleStaging {
+			return tallyData{}, fmt.Errorf("distribution %s: unknown role %q", id, role)
+		}
+		d.Roles = append(d.Roles, tallyRole{id, role})
+	}
+	slices.SortFunc(d.Roles, func(a, b tallyRole) int { return strings.Compare(a.ID, b.ID) })
+	return d, nil
 }
 
 // Query describes one embedded query.
@@ -69,7 +158,7 @@ func List() []Query {
 	var out []Query
 	for _, e := range ents {
 		name, ok := strings.CutSuffix(e.Name(), ".sql")
-		if !ok || name == "common" {
+		if !ok || strings.HasSuffix(name, "common") {
 			continue
 		}
 		b, _ := files.ReadFile(e.Name())
@@ -88,6 +177,7 @@ type data struct {
 	Params
 	Columns []column
 	Span    struct{ Start, Last time.Time }
+	Tally   tallyData
 }
 
 // Render returns query name with p filled in.
@@ -137,6 +227,12 @@ func Render(name string, p Params) (string, error) {
 		for _, c := range schema.Columns() {
 			d.Columns = append(d.Columns, column{c.Name, schema.AthenaType(c.Kind)})
 		}
+	} else if strings.HasPrefix(name, "tally_") {
+		td, err := p.Tally.data()
+		if err != nil {
+			return "", err
+		}
+		d.Tally = td
 	} else {
 		if len(p.Windows) == 0 {
 			return "", errors.New("the analysis queries need at least one window")

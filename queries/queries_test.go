@@ -2,6 +2,7 @@ package queries
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -127,7 +128,7 @@ func TestAnalysisQueriesRender(t *testing.T) {
 		{Name: "prod's", Start: time.Date(2025, 9, 10, 8, 30, 0, 0, time.UTC), End: time.Date(2025, 9, 10, 10, 0, 0, 0, time.UTC)},
 	}, Distributions: []string{"E1"}}
 	for _, q := range List() {
-		if q.Name == "ddl" {
+		if q.Name == "ddl" || strings.HasPrefix(q.Name, "tally_") {
 			continue
 		}
 		t.Run(q.Name, func(t *testing.T) {
@@ -173,5 +174,56 @@ func TestSetParam(t *testing.T) {
 		if err := p.SetParam(bad); err == nil {
 			t.Errorf("SetParam(%q) accepted", bad)
 		}
+	}
+}
+
+func TestTallyQueriesRender(t *testing.T) {
+	at := func(h, m int) time.Time { return time.Date(2025, 9, 10, h, m, 0, 0, time.UTC) }
+	p := Params{TimeZone: "America/New_York", Tally: TallyParams{
+		Windows: []TallyWindow{{To: at(8, 30)}, {To: at(10, 0), SettleUntil: at(8, 35)}},
+		From:    at(7, 0), To: at(10, 0), Bucket: 5 * time.Minute,
+		Roles:    map[string]string{"E2": "staging", "E1": "production"},
+		TopPaths: 20,
+	}}
+	var names []string
+	for _, q := range List() {
+		if !strings.HasPrefix(q.Name, "tally_") {
+			continue
+		}
+		names = append(names, q.Name)
+		sql, err := Render(q.Name, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{
+			"AT TIME ZONE 'America/New_York'",
+			"CASE l.distribution_id WHEN 'E1' THEN 'production' WHEN 'E2' THEN 'staging' END",
+			">= 2025091007",
+			"<= 2025091009",
+			"WHEN s.ms < 1757493000000 THEN 0 WHEN s.ms < 1757498400000 THEN 1 ELSE 1 END",
+			"/ 300000",
+			"OR p.ms < 1757487600000 OR p.ms >= 1757498400000 THEN 'out_of_range'",
+			"WHEN p.window_index = 1 AND p.ms < 1757493300000 THEN 'settling'",
+			"max(CASE WHEN status >= 200 AND status < 400 THEN 1 ELSE 0 END) AS good",
+		} {
+			if !strings.Contains(sql, want) {
+				t.Errorf("%s lacks %q:\n%s", q.Name, want, sql)
+			}
+		}
+	}
+	if want := []string{"tally_cells", "tally_fine", "tally_input", "tally_paths"}; !slices.Equal(names, want) {
+		t.Errorf("tally queries %v, want %v", names, want)
+	}
+	p.Tally.ErrorPath = `^/missing/`
+	sql, err := Render("tally_fine", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "CASE WHEN regexp_replace(stem, '^/missing/', chr(9)) <> stem THEN 0 ELSE 1 END AS good"; !strings.Contains(sql, want) {
+		t.Errorf("tally_fine with an expression lacks %q", want)
+	}
+	p.Tally.Windows = nil
+	if _, err := Render("tally_fine", p); err == nil {
+		t.Error("tally query without windows rendered")
 	}
 }
