@@ -3,6 +3,7 @@ package athena_test
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,12 +40,13 @@ const bucket = "cflens-athena"
 // fixture is versitygw with a dataset of a generated scenario under
 // dataset/, and the Athena endpoint over it.
 type fixture struct {
-	s3      *s3.Client
-	srv     *athenatest.Server
-	api     *sdkathena.Client
-	local   string // the dataset's local folder
-	windows []queries.Window
-	dists   []string
+	s3       *s3.Client
+	srv      *athenatest.Server
+	api      *sdkathena.Client
+	local    string // the dataset's local folder
+	windows  []queries.Window
+	timeline *analyze.Timeline
+	dists    []string
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -64,67 +67,103 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-// writeDataset ingests a generated scenario into a local dataset,
-// uploads it under dataset/ and takes the windows of its timeline.
-func (f *fixture) writeDataset(t *testing.T) {
-	t.Helper()
+// generated is the dataset of a generated scenario, written once for
+// the package's tests.
+type generated struct {
+	local    string
+	objs     []s3test.Object
+	windows  []queries.Window
+	timeline *analyze.Timeline
+	dists    []string
+	err      error
+}
+
+var (
+	genOnce sync.Once
+	gen     generated
+)
+
+func generate() generated {
 	ctx := context.Background()
 	sc := loggen.DefaultScenario(0.02)
-	logs := t.TempDir()
-	if _, err := loggen.WriteDir(ctx, sc, logs); err != nil {
-		t.Fatal(err)
-	}
-	f.local = t.TempDir()
-	st, err := dataset.NewDirStore(f.local)
+	logs, err := os.MkdirTemp("", "cflens-athena-logs")
 	if err != nil {
-		t.Fatal(err)
+		return generated{err: err}
+	}
+	defer os.RemoveAll(logs)
+	g := generated{}
+	if _, err := loggen.WriteDir(ctx, sc, logs); err != nil {
+		return generated{err: err}
+	}
+	if g.local, err = os.MkdirTemp("", "cflens-athena-dataset"); err != nil {
+		return generated{err: err}
+	}
+	st, err := dataset.NewDirStore(g.local)
+	if err != nil {
+		return generated{err: err}
 	}
 	w, err := dataset.NewWriter(ctx, st, dataset.Options{})
 	if err != nil {
-		t.Fatal(err)
+		return generated{err: err}
 	}
 	src, err := dirsource.New(logs, "")
 	if err != nil {
-		t.Fatal(err)
+		return generated{err: err}
 	}
 	prod, stg := sc.Distributions.Of(schema.RoleProduction).ID, sc.Distributions.Of(schema.RoleStaging).ID
-	f.dists = []string{prod, stg}
+	g.dists = []string{prod, stg}
 	roles := map[string]string{prod: schema.RoleProduction, stg: schema.RoleStaging}
 	if _, err := ingest.Run(ctx, ingest.Options{Roles: roles}, []ingest.Source{src}, w); err != nil {
-		t.Fatal(err)
+		return generated{err: err}
 	}
-	var objs []s3test.Object
-	err = filepath.WalkDir(f.local, func(path string, d os.DirEntry, err error) error {
+	err = filepath.WalkDir(g.local, func(path string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		rel, _ := filepath.Rel(f.local, path)
+		rel, _ := filepath.Rel(g.local, path)
 		b, err := os.ReadFile(path)
-		objs = append(objs, s3test.Object{Key: "dataset/" + filepath.ToSlash(rel), Body: b})
+		g.objs = append(g.objs, s3test.Object{Key: "dataset/" + filepath.ToSlash(rel), Body: b})
 		return err
 	})
 	if err != nil {
-		t.Fatal(err)
+		return generated{err: err}
 	}
-	s3test.PutObjects(t, f.s3, bucket, objs)
-
-	tl, err := analyze.ParseTimeline(sc.TimelineYAML(), "scenario")
-	if err != nil {
-		t.Fatal(err)
+	if g.timeline, err = analyze.ParseTimeline(sc.TimelineYAML(), "scenario"); err != nil {
+		return generated{err: err}
 	}
-	agg, err := analyze.NewAggregator(analyze.Options{Timeline: tl, Production: prod, Staging: stg})
+	agg, err := analyze.NewAggregator(analyze.Options{Timeline: g.timeline, Production: prod, Staging: stg})
 	if err != nil {
-		t.Fatal(err)
+		return generated{err: err}
 	}
 	if _, err := dataset.Read(ctx, st, dataset.ReadOptions{Columns: agg.Columns()}, agg); err != nil {
-		t.Fatal(err)
+		return generated{err: err}
 	}
 	for _, w := range agg.Result().Windows {
-		f.windows = append(f.windows, queries.Window{Name: strconv.Itoa(w.ID), Start: w.From, End: w.To})
+		g.windows = append(g.windows, queries.Window{Name: strconv.Itoa(w.ID), Start: w.From, End: w.To})
 	}
-	if len(f.windows) < 2 {
-		t.Fatalf("the scenario has %d windows, want several", len(f.windows))
+	if len(g.windows) < 2 {
+		return generated{err: fmt.Errorf("the scenario has %d windows, want several", len(g.windows))}
 	}
+	return g
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if gen.local != "" {
+		os.RemoveAll(gen.local)
+	}
+	os.Exit(code)
+}
+
+// writeDataset uploads the generated dataset under dataset/.
+func (f *fixture) writeDataset(t *testing.T) {
+	t.Helper()
+	genOnce.Do(func() { gen = generate() })
+	if gen.err != nil {
+		t.Fatal(gen.err)
+	}
+	s3test.PutObjects(t, f.s3, bucket, gen.objs)
+	f.local, f.windows, f.timeline, f.dists = gen.local, gen.windows, gen.timeline, gen.dists
 }
 
 func (f *fixture) engine(t *testing.T, mod func(*athena.Options)) *athena.Engine {
@@ -166,7 +205,7 @@ func (f *fixture) analysisStatements(t *testing.T, relation string) []athena.Sta
 	t.Helper()
 	var out []athena.Statement
 	for _, q := range queries.List() {
-		if q.Name == "ddl" || strings.HasPrefix(q.Name, "raw_") || strings.HasPrefix(q.Name, "convert") {
+		if q.Name == "ddl" || strings.HasPrefix(q.Name, "raw_") || strings.HasPrefix(q.Name, "convert") || strings.HasPrefix(q.Name, "tally_") {
 			continue
 		}
 		sql, err := queries.Render(q.Name, queries.Params{Database: "cflens", Table: "logs", Relation: relation,
@@ -430,5 +469,74 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	o.OutputLocation = "/tmp/results"
 	if _, err := athena.New(nil, o); err == nil || !strings.Contains(err.Error(), "s3://") {
 		t.Errorf("error %v, want one about the output location", err)
+	}
+}
+
+// TestAthenaAnalysisMatchesLocal runs the tally queries through the
+// endpoint and builds the analysis from them: its JSON equals the local
+// engine's on the same dataset, apart from the added engine block.
+func TestAthenaAnalysisMatchesLocal(t *testing.T) {
+	f := newFixture(t)
+	f.createTable(t)
+	ctx := context.Background()
+	st, err := dataset.NewDirStore(f.local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		range_ func(o *analyze.Options)
+	}{
+		{"whole dataset", func(o *analyze.Options) {}},
+		{"whole hours of the middle", func(o *analyze.Options) {
+			o.From = f.windows[0].End.Truncate(time.Hour)
+			o.To = o.From.Add(2 * time.Hour)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := analyze.Options{Timeline: f.timeline, Production: f.dists[0], Staging: f.dists[1]}
+			tc.range_(&o)
+			agg, err := analyze.NewAggregator(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := dataset.Read(ctx, st, dataset.ReadOptions{From: o.From, To: o.To, Columns: agg.Columns()}, agg); err != nil {
+				t.Fatal(err)
+			}
+			want := agg.Result()
+			plan, err := analyze.NewPlan(o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stmts, err := athena.TallyStatements(plan, athena.TableRef{Database: "cflens", Table: "logs"}, f.dists)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range stmts {
+				if !strings.Contains(s.SQL, "l.distributionid IN (") || !o.From.IsZero() && !strings.Contains(s.SQL, "CAST(l.year AS integer)") {
+					t.Errorf("%s does not prune by partition:\n%s", s.Name, s.SQL)
+				}
+			}
+			scan, err := athena.EstimateScan(ctx, st, o.From, o.To, f.dists, len(stmts))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, xs, err := athena.Analyze(ctx, f.engine(t, nil), plan, stmts, scan.Objects)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Engine == nil || len(got.Engine.Queries) != len(stmts) || got.Engine.Queries[0].ExecutionID != xs[0].ID || got.Engine.CostUSD <= 0 {
+				t.Errorf("engine block %+v", got.Engine)
+			}
+			got.Engine = nil
+			wj, _ := json.Marshal(want)
+			gj, _ := json.Marshal(got)
+			if want.Input.Analyzed == 0 {
+				t.Fatal("nothing analyzed")
+			}
+			if string(wj) != string(gj) {
+				t.Errorf("analysis JSON differs:\nlocal  %s\nathena %s", wj, gj)
+			}
+		})
 	}
 }
