@@ -51,6 +51,8 @@ type Params struct {
 	TimeZone string
 	// Tally parameterizes the tally queries (tally_*).
 	Tally TallyParams
+	// Convert parameterizes raw_ddl and convert.
+	Convert ConvertParams
 }
 
 // TallyParams are the parameters of the tally queries: what the local
@@ -178,6 +180,7 @@ type data struct {
 	Columns []column
 	Span    struct{ Start, Last time.Time }
 	Tally   tallyData
+	Convert convertData
 }
 
 // Render returns query name with p filled in.
@@ -227,6 +230,12 @@ func Render(name string, p Params) (string, error) {
 		for _, c := range schema.Columns() {
 			d.Columns = append(d.Columns, column{c.Name, schema.AthenaType(c.Kind)})
 		}
+	} else if name == "raw_ddl" || name == "convert" {
+		cd, err := p.Convert.data(name)
+		if err != nil {
+			return "", err
+		}
+		d.Convert = cd
 	} else if strings.HasPrefix(name, "tally_") {
 		td, err := p.Tally.data()
 		if err != nil {
