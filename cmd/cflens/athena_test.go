@@ -27,9 +27,15 @@ func TestAthenaSQLList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `ddl                 Athena table over the cflens Parquet dataset, with partition projection.
+	want := `convert             Copy one UTC day of the raw log table into the cflens dataset table, in its schema and partitions (one INSERT per day: at most 100 partitions per query).
+ddl                 Athena table over the cflens Parquet dataset, with partition projection.
 hour_profile        Requests and 5xx responses per configuration window, role and hour of day (in the time zone named by tz).
+raw_ddl             Athena table over the raw legacy CloudFront access logs (AWS's documented table), for 'cflens athena convert'.
 result_types_5xx    Edge result types of the 5xx responses per configuration window, role and sc-status.
+tally_cells         Tally: requests per window, role and status slot (the code, 600 for other codes, 601 for none), with the result types of the 500s.
+tally_fine          Tally: requests, 4xx, 500 and 5xx of all rows and of error-path rows per window, role, local clock hour and time bucket.
+tally_input         Tally: rows by fate (analyzed, out of range, settling, of no role) and the span of the analyzed rows in milliseconds since the epoch.
+tally_paths         Tally: the path classification (distinct stems, error paths with their requests and 500s) and the top error paths and good paths with 500s.
 window_role_status  Requests per configuration window, role and sc-status, with each status's share of the window and role.
 `
 	if got != want {
@@ -49,7 +55,7 @@ func TestAthenaCommands(t *testing.T) {
 		{"ddl without location", []string{"athena", "ddl", "--distribution", "E1"}, nil, "missing --location"},
 		{"ddl with a local location", []string{"athena", "ddl", "--location", "./ds", "--distribution", "E1"}, nil, "not an s3:// prefix"},
 		{"ddl without distribution", []string{"athena", "ddl", "--location", "s3://b/"}, nil, "missing --distribution"},
-		{"ddl with bad years", []string{"athena", "ddl", "--location", "s3://b/", "--distribution", "E1", "--years", "2024"}, nil, "years"},
+		{"ddl with bad years", []string{"athena", "ddl", "--location", "s3://b/", "--distribution", "E1", "--years", "20x4"}, nil, "years"},
 		{"sql", []string{"athena", "sql", "window_role_status", "--param", "window=on,2025-09-10T07:00:00Z,2025-09-10T08:00:00Z", "--param", "table=t"},
 			[]string{`FROM "default"."t" AS l`, "('on', TIMESTAMP '2025-09-10 07:00:00.000', TIMESTAMP '2025-09-10 08:00:00.000')"}, ""},
 		{"sql without window", []string{"athena", "sql", "hour_profile"}, nil, "at least one window"},
@@ -85,7 +91,7 @@ func TestAthenaDDLDefaultYears(t *testing.T) {
 	if err := runAthenaDDL(context.Background(), o, &b); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), "'projection.year.range' = '2021,2027'") {
+	if !strings.Contains(b.String(), "'projection.year.range' = '2021,NOW'") {
 		t.Errorf("years not derived from the clock:\n%s", b.String())
 	}
 }

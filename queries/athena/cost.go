@@ -65,3 +65,16 @@ func EstimateScan(ctx context.Context, st dataset.Store, from, to time.Time, dis
 	}
 	return s, nil
 }
+
+// EstimateObjects sums the sizes of the objects under prefix in st: what
+// a query of a table without partitions reads.
+func EstimateObjects(ctx context.Context, st dataset.Store, prefix string) (objects int, bytes int64, err error) {
+	for ref, err := range st.List(ctx, prefix) {
+		if err != nil {
+			return 0, 0, fmt.Errorf("list the objects: %w", err)
+		}
+		objects++
+		bytes += ref.Size
+	}
+	return objects, bytes, nil
+}
