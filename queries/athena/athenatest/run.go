@@ -195,7 +195,7 @@ func (s *Server) view(t *table) (string, error) {
 	}
 	bucket, prefix := splitS3(t.location)
 	sel = append(sel, fmt.Sprintf(`%s || substr(filename, %d) AS "$path"`, lit("s3://"+bucket+"/"+prefix), len(dir)+2))
-	return fmt.Sprintf("SELECT %s FROM read_csv(%s, delim = %s, header = false, skip = %d, quote = '', escape = '', null_padding = true, filename = true, columns = {%s})",
+	return fmt.Sprintf("SELECT %s FROM read_csv(%s, delim = %s, header = false, skip = %d, quote = '', escape = '', auto_detect = false, null_padding = true, filename = true, columns = {%s})",
 		strings.Join(sel, ", "), lit(dir+"/**/*"), lit(t.delim), t.skipHeader, strings.Join(colSpec, ", ")), nil
 }
 
@@ -230,8 +230,11 @@ func (s *Server) prepare(ctx context.Context, conn *sql.Conn, sqlText string) (i
 	return scanned, nil
 }
 
-// run executes a statement.
+// run executes a statement. Statements execute one at a time: they
+// share the local copies of the tables.
 func (s *Server) run(ctx context.Context, q *query) error {
+	s.execMu.Lock()
+	defer s.execMu.Unlock()
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return err
@@ -393,6 +396,9 @@ func (s *Server) insert(ctx context.Context, conn *sql.Conn, q *query, body stri
 		partNames[i] = ident(c.Name)
 	}
 	out := filepath.Join(s.dir, "insert", q.id)
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
 	copyStmt := fmt.Sprintf("COPY (SELECT %s FROM (%s) AS q(%s)) TO %s (FORMAT parquet, COMPRESSION zstd, FILENAME_PATTERN %s",
 		strings.Join(sel, ", "), m[2], strings.Join(names, ", "), lit(filepath.ToSlash(out)), lit(q.id+"_{i}"))
 	if len(partNames) > 0 {

@@ -33,6 +33,9 @@ type Server struct {
 	stop context.CancelFunc
 	wg   sync.WaitGroup
 
+	// execMu serializes execution (see run).
+	execMu sync.Mutex
+
 	mu        sync.Mutex
 	seq       int
 	queries   map[string]*query
