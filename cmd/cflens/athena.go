@@ -44,7 +44,9 @@ type athenaDDLOptions struct {
 	distributions []string
 	years         string
 	raw           bool
-	rawTable      string
+	// tableSet is whether --table was given (with --raw, its default is
+	// the raw table's name).
+	tableSet bool
 	// now stands in for the clock in tests; nil means time.Now.
 	now func() time.Time
 }
@@ -67,6 +69,7 @@ under --location instead (--table defaults to cloudfront_standard_logs),
 which 'cflens athena convert' copies into the dataset table.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.tableSet = cmd.Flags().Changed("table")
 			return runAthenaDDL(cmd.Context(), o, cmd.OutOrStdout())
 		},
 	}
@@ -193,7 +196,7 @@ func runAthenaRawDDL(o *athenaDDLOptions, w io.Writer) error {
 		return usage.Errorf("the raw table reads the logs' S3 prefix: --raw --location s3://bucket/prefix/", "missing or non-s3:// --location %q", o.location)
 	}
 	table := o.table
-	if table == "cflens_logs" {
+	if !o.tableSet {
 		table = "cloudfront_standard_logs"
 	}
 	sql, err := queries.Render("raw_ddl", queries.Params{Database: o.database, Convert: queries.ConvertParams{RawTable: table, RawLocation: o.location}})
@@ -219,9 +222,6 @@ type athenaEngineOptions struct {
 	forceScan    bool
 	queryTimeout time.Duration
 	concurrency  int
-	// poll overrides the longest wait between two polls of a query
-	// (tests).
-	poll time.Duration
 }
 
 // athenaConfig is the --athena-config file (YAML).
@@ -308,9 +308,6 @@ func (a athenaEngineOptions) engine(ctx context.Context, aws awsOptions, logger 
 	o := cfathena.DefaultOptions()
 	o.Database, o.Catalog, o.Workgroup, o.OutputLocation = a.database, a.catalog, a.workgroup, a.output
 	o.QueryTimeout, o.Concurrency, o.Logger = a.queryTimeout, a.concurrency, logger
-	if a.poll > 0 {
-		o.PollMin, o.PollMax = min(o.PollMin, a.poll), a.poll
-	}
 	return cfathena.New(cfathena.NewClient(cfg, a.endpoint), o)
 }
 

@@ -9,8 +9,10 @@
 // It is the only package of cflens that imports the Athena SDK
 // (github.com/aws/aws-sdk-go-v2/service/athena); SDK errors become the
 // package's own (*QueryError, ErrThrottled) here. The SQL itself comes
-// from package queries, which stays free of the SDK, and turning result
-// tables into analysis tallies is the caller's business.
+// from package queries, which stays free of the SDK. Analyze runs an
+// analysis on Athena: the tally queries of the plan (TallyStatements),
+// their rows turned into tallies by package analyze, and the result
+// built from them with an engine block saying what ran and what it cost.
 //
 // athenatest holds the test endpoint: an Athena JSON 1.1 server on
 // 127.0.0.1 that runs the submitted SQL on DuckDB over data in an S3

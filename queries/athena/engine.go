@@ -340,7 +340,7 @@ func (e *Engine) wait(ctx context.Context, x *Execution) (*types.QueryExecution,
 		}
 		qe := out.QueryExecution
 		if qe == nil || qe.Status == nil {
-			return nil, fmt.Errorf("poll query %s (%s): Athena returned no status", x.Name, x.ID)
+			return nil, fmt.Errorf("poll query %s (%s): no status in the answer", x.Name, x.ID)
 		}
 		switch qe.Status.State {
 		case types.QueryExecutionStateSucceeded, types.QueryExecutionStateFailed, types.QueryExecutionStateCancelled:
@@ -375,7 +375,7 @@ func (e *Engine) results(ctx context.Context, x *Execution) (Table, error) {
 		}
 		rs := out.ResultSet
 		if rs == nil {
-			return tbl, errors.New("Athena returned no result set")
+			return tbl, errors.New("no result set in the answer")
 		}
 		if page == 0 && rs.ResultSetMetadata != nil {
 			for _, c := range rs.ResultSetMetadata.ColumnInfo {

@@ -254,7 +254,7 @@ func (s *Server) run(ctx context.Context, q *query) error {
 		ifNotExists := regexp.MustCompile(`(?i)IF\s+NOT\s+EXISTS`).MatchString(body)
 		if exists && !ifNotExists {
 			s.mu.Unlock()
-			return fmt.Errorf("Table %s already exists", key)
+			return fmt.Errorf("table %s already exists", key)
 		}
 		if !exists {
 			s.tables[key] = t
@@ -374,7 +374,7 @@ func (s *Server) insert(ctx context.Context, conn *sql.Conn, q *query, body stri
 	t := s.tables[db+"."+name]
 	s.mu.Unlock()
 	if t == nil {
-		return fmt.Errorf("Table %s.%s does not exist", db, name)
+		return fmt.Errorf("table %s.%s does not exist", db, name)
 	}
 	if !t.parquet {
 		return fmt.Errorf("INSERT INTO %s.%s: only Parquet tables are written here", db, name)
