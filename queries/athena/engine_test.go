@@ -49,7 +49,31 @@ type fixture struct {
 	dists    []string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newScenarioFixture(t, "default") }
+
+// scenarios are the generated scenarios of the tests, by name.
+var scenarios = map[string]func() *loggen.Scenario{
+	"default": func() *loggen.Scenario { return loggen.DefaultScenario(0.02) },
+	// Thousands of good paths and a share of scanner probes with paths
+	// seen once or twice, as real traffic has.
+	"high-cardinality": func() *loggen.Scenario {
+		sc := loggen.DefaultScenario(0.05)
+		sc.GoodPaths = numberedPaths("/catalog/item-", 2000)
+		sc.ErrorPaths = numberedPaths("/probe/x", 10000)
+		sc.ErrorShare = 0.4
+		return sc
+	},
+}
+
+func numberedPaths(prefix string, n int) []loggen.Path {
+	out := make([]loggen.Path, n)
+	for i := range out {
+		out[i] = loggen.Path{Path: prefix + strconv.Itoa(i), Weight: 1, ContentType: "text/html", Bytes: 1000}
+	}
+	return out
+}
+
+func newScenarioFixture(t *testing.T, scenario string) *fixture {
 	t.Helper()
 	gw := s3test.Start(t)
 	f := &fixture{s3: s3test.Client(gw.URL)}
@@ -63,7 +87,7 @@ func newFixture(t *testing.T) *fixture {
 		Credentials:  credentials.NewStaticCredentialsProvider(s3test.AccessKey, s3test.SecretKey, ""),
 		Retryer:      aws.NopRetryer{},
 	})
-	f.writeDataset(t)
+	f.writeDataset(t, scenario)
 	return f
 }
 
@@ -79,13 +103,12 @@ type generated struct {
 }
 
 var (
-	genOnce sync.Once
-	gen     generated
+	genMu sync.Mutex
+	gens  = map[string]generated{}
 )
 
-func generate() generated {
+func generate(sc *loggen.Scenario) generated {
 	ctx := context.Background()
-	sc := loggen.DefaultScenario(0.02)
 	logs, err := os.MkdirTemp("", "cflens-athena-logs")
 	if err != nil {
 		return generated{err: err}
@@ -149,16 +172,24 @@ func generate() generated {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if gen.local != "" {
-		os.RemoveAll(gen.local)
+	for _, g := range gens {
+		if g.local != "" {
+			os.RemoveAll(g.local)
+		}
 	}
 	os.Exit(code)
 }
 
 // writeDataset uploads the generated dataset under dataset/.
-func (f *fixture) writeDataset(t *testing.T) {
+func (f *fixture) writeDataset(t *testing.T, scenario string) {
 	t.Helper()
-	genOnce.Do(func() { gen = generate() })
+	genMu.Lock()
+	gen, ok := gens[scenario]
+	if !ok {
+		gen = generate(scenarios[scenario]())
+		gens[scenario] = gen
+	}
+	genMu.Unlock()
 	if gen.err != nil {
 		t.Fatal(gen.err)
 	}
@@ -476,7 +507,13 @@ func TestNewRejectsBadOptions(t *testing.T) {
 // endpoint and builds the analysis from them: its JSON equals the local
 // engine's on the same dataset, apart from the added engine block.
 func TestAthenaAnalysisMatchesLocal(t *testing.T) {
-	f := newFixture(t)
+	for _, name := range []string{"default", "high-cardinality"} {
+		t.Run(name, func(t *testing.T) { testAnalysisMatchesLocal(t, name) })
+	}
+}
+
+func testAnalysisMatchesLocal(t *testing.T, scenario string) {
+	f := newScenarioFixture(t, scenario)
 	f.createTable(t)
 	ctx := context.Background()
 	st, err := dataset.NewDirStore(f.local)
@@ -488,9 +525,9 @@ func TestAthenaAnalysisMatchesLocal(t *testing.T) {
 		range_ func(o *analyze.Options)
 	}{
 		{"whole dataset", func(o *analyze.Options) {}},
-		{"whole hours of the middle", func(o *analyze.Options) {
+		{"twelve whole hours of the middle", func(o *analyze.Options) {
 			o.From = f.windows[0].End.Truncate(time.Hour)
-			o.To = o.From.Add(2 * time.Hour)
+			o.To = o.From.Add(12 * time.Hour)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -531,9 +568,10 @@ func TestAthenaAnalysisMatchesLocal(t *testing.T) {
 			got.Engine = nil
 			wj, _ := json.Marshal(want)
 			gj, _ := json.Marshal(got)
-			if want.Input.Analyzed == 0 {
+			if want.Input.Analyzed == 0 || want.ErrorPaths.Error == 0 {
 				t.Fatal("nothing analyzed")
 			}
+			t.Logf("%d rows, %d stems, %d error paths", want.Input.Analyzed, want.ErrorPaths.Stems, want.ErrorPaths.Error)
 			if string(wj) != string(gj) {
 				t.Errorf("analysis JSON differs:\nlocal  %s\nathena %s", wj, gj)
 			}
