@@ -3,7 +3,7 @@ GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 FUZZTIME ?= 10s
 
-.PHONY: demo test deps check unit fuzz bench bench-smoke bench-build build
+.PHONY: demo test deps check unit fuzz bench bench-scaling bench-smoke bench-build build
 
 build:
 	$(GO) build -o bin/cflens ./cmd/cflens
@@ -51,6 +51,14 @@ bench-build:
 bench: bench-build
 	@./.ci/install-goaccess.sh >/dev/null
 	bin/cflensbench $(BENCH_FLAGS) --out $(BENCH_OUT)
+
+# The scaling table of the analysis on the realistic corpus: 1, 10 and 50
+# million lines, half of them scanner probes for unique paths (5 M
+# distinct stems at 10 M lines), time per line and peak RSS at each.
+SCALING_FLAGS ?= --lines 1000000 --files 60 --reps 1 --scales 1,10,50 --workers 2 --probe-share 0.5 \
+	--tools ceiling,analyze-gz,ingest,analyze-parquet
+bench-scaling: bench-build
+	bin/cflensbench $(SCALING_FLAGS) --out $(BENCH_OUT)-scaling
 
 # Go benchmarks once each at their small size, and the suite at a tiny
 # scale: this checks that everything runs and reads every line, and asserts

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
 	"regexp"
 	"sort"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -44,9 +46,12 @@ type Options struct {
 	// Roles maps further distribution IDs to roles ("production",
 	// "staging"), for a role with several distributions.
 	Roles map[string]string
-	// MaxStems caps the distinct stems tracked (default 1<<20); rows of
-	// stems past the cap are counted apart.
-	MaxStems int
+	// MemoryBudget bounds the memory of the per-stem counts of the path
+	// classification (default 64 MiB); past it they are spilled to files
+	// in a folder under SpillDir (the system's temporary folder when
+	// empty) and classified one hash partition at a time at the end.
+	MemoryBudget int64
+	SpillDir     string
 	// A clock hour of an enabled weighted policy with weight w is a peak
 	// hour when staging got less than PeakShareFactor·w of the requests
 	// while at least PeakMinExpected requests were expected there
@@ -63,12 +68,15 @@ func DefaultOptions() Options {
 	return Options{
 		Location:        time.UTC,
 		Bucket:          5 * time.Minute,
-		MaxStems:        1 << 20,
+		MemoryBudget:    DefaultMemoryBudget,
 		PeakShareFactor: 0.2,
 		PeakMinExpected: 20,
 		TopPaths:        20,
 	}
 }
+
+// DefaultMemoryBudget is the default Options.MemoryBudget.
+const DefaultMemoryBudget = 64 << 20
 
 // Role codes used inside the aggregator.
 const (
@@ -199,38 +207,27 @@ func (c *cellAgg) merge(o *cellAgg) {
 	}
 }
 
-// stemAgg tracks one cs-uri-stem. In automatic classification a stem
-// stays a candidate error path until it gets a 2xx or 3xx; until then its
-// requests are kept by fine key, so that they can be counted as
-// error-path requests at the end.
-type stemAgg struct {
-	key       string // the stem
-	good      bool
-	req, s500 int64
-	fine      *fineSet // candidates only
-}
-
 // agg holds partial aggregates: one per object being read, and the
 // merged one.
 type agg struct {
 	fine    fineSet
 	errFine fineSet // error-path rows, when a regular expression classifies
 	cells   map[cellKey]*cellAgg
-	stems   map[string]*stemAgg
 
 	rows, outOfRange, settling, unknownRole int64
-	overflowRows                            int64
 	minTs, maxTs                            int64
 }
 
 func newAgg() *agg {
-	return &agg{cells: map[cellKey]*cellAgg{}, stems: map[string]*stemAgg{}, minTs: math.MaxInt64, maxTs: math.MinInt64}
+	return &agg{cells: map[cellKey]*cellAgg{}, minTs: math.MaxInt64, maxTs: math.MinInt64}
 }
 
 // Aggregator is an ingest.Sink that aggregates rows for the analysis.
 // Rows of an object are kept apart until Commit and dropped on Abort, so
 // a re-read object never counts twice. Memory grows with the number of
-// windows, clock hours, buckets and distinct stems, never with rows.
+// windows, clock hours and buckets, never with rows; the per-stem counts
+// of the path classification stay within Options.MemoryBudget, spilling
+// to files past it (see stems.go).
 type Aggregator struct {
 	opts     Options
 	plan     Plan
@@ -248,6 +245,15 @@ type Aggregator struct {
 	objects int64
 	aborted int64
 	closed  bool
+
+	// Stem tables of committed objects, the spill runs written, and the
+	// bytes the tables held (committed and in objects being read).
+	committed []*stemTable
+	runs      []int
+	inUse     atomic.Int64
+	spillMu   sync.Mutex // guards spill
+	spill     *spiller
+	released  bool
 }
 
 var (
@@ -319,15 +325,52 @@ func (a *Aggregator) Begin(ctx context.Context, ref ingest.ObjectRef) (ingest.Ob
 	if r, ok := a.idRole[ref.DistributionID]; ok {
 		role = r
 	}
-	return &objectSink{a: a, ref: ref, objRole: role, part: newAgg(), w: -1, lastCell: cellKey{window: -1}}, nil
+	return &objectSink{a: a, ref: ref, objRole: role, part: newAgg(), stems: newStemTable(), w: -1, lastCell: cellKey{window: -1}}, nil
 }
 
-// Close implements ingest.Sink.
+// Close implements ingest.Sink. Several readers may share the
+// Aggregator, each closing it: the analysis goes on until Release.
 func (a *Aggregator) Close(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.closed = true
 	return nil
+}
+
+// Release removes the spill files and drops the per-stem counts; the
+// Aggregator takes no more objects, and its Result no longer has paths.
+// Call it once the result has been taken.
+func (a *Aggregator) Release() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.released = true
+	a.committed, a.runs = nil, nil
+	a.inUse.Store(0)
+	a.spillMu.Lock()
+	defer a.spillMu.Unlock()
+	if a.spill != nil {
+		dir := a.spill.dir
+		a.spill = nil
+		if err := os.RemoveAll(dir); err != nil {
+			return fmt.Errorf("remove spilled stems: %w", err)
+		}
+	}
+	return nil
+}
+
+// spillTables writes tables to a new spill run, creating the spill folder
+// first when needed.
+func (a *Aggregator) spillTables(tables []*stemTable) (int, error) {
+	a.spillMu.Lock()
+	defer a.spillMu.Unlock()
+	if a.spill == nil {
+		dir, err := os.MkdirTemp(a.opts.SpillDir, "cflens-stems-")
+		if err != nil {
+			return 0, fmt.Errorf("spill stems: %w", err)
+		}
+		a.spill = &spiller{dir: dir}
+	}
+	return a.spill.spill(tables)
 }
 
 // objectSink aggregates the rows of one object into its own partial
@@ -337,6 +380,9 @@ type objectSink struct {
 	ref     ingest.ObjectRef
 	objRole uint8
 	part    *agg
+	stems   *stemTable
+	held    int64 // bytes of stems counted in a.inUse
+	runs    []int // spill runs of this object
 	done    bool
 
 	// Caches carried across batches.
@@ -351,7 +397,7 @@ type objectSink struct {
 	lastErrIdx       int
 	lastCell         cellKey
 	cell             *cellAgg
-	stemSlots        [64]*stemAgg // the last stem of each length (mod 64)
+	stemSlots        [64]int32 // the last stem of each length (mod 64), plus one
 }
 
 // batchCols are the columns of one batch, looked up by name.
@@ -499,6 +545,29 @@ func (o *objectSink) Write(b arrow.RecordBatch) error {
 		return fmt.Errorf("aggregate %s: %w", o.ref.Key, err)
 	}
 	o.aggregate(&c, int(b.NumRows()))
+	return o.account()
+}
+
+// account counts the growth of the object's stem table against the
+// budget, and spills the table when the budget is exceeded and the table
+// holds a fair share of it.
+func (o *objectSink) account() error {
+	a := o.a
+	n := o.stems.bytes()
+	total := a.inUse.Add(n - o.held)
+	o.held = n
+	if total <= a.opts.MemoryBudget || n < a.opts.MemoryBudget/16 {
+		return nil
+	}
+	run, err := a.spillTables([]*stemTable{o.stems})
+	if err != nil {
+		return fmt.Errorf("aggregate %s: %w", o.ref.Key, err)
+	}
+	o.runs = append(o.runs, run)
+	o.stems = newStemTable()
+	o.stemSlots = [64]int32{}
+	a.inUse.Add(-o.held)
+	o.held = 0
 	return nil
 }
 
@@ -529,10 +598,11 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 	if c.hasRole {
 		byRole = dictRoles(&c.role, roleCode)
 	}
-	// Per-batch stem cache for a dictionary-encoded stem column.
-	var stemByIdx []*stemAgg
+	// Per-batch stem cache for a dictionary-encoded stem column: each
+	// dictionary entry is hashed once (index plus one; 0: not yet).
+	var stemByIdx []int32
 	if c.hasStem && c.stem.dict != nil {
-		stemByIdx = make([]*stemAgg, c.stem.dict.Len())
+		stemByIdx = make([]int32, c.stem.dict.Len())
 	}
 	tsNulls := c.tsArr.NullN() > 0
 	stNulls := c.statusA != nil && c.statusA.NullN() > 0
@@ -642,67 +712,51 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 		if !c.hasStem {
 			continue
 		}
-		var st *stemAgg
+		var si int32
 		if stemByIdx != nil && c.stem.valid(i) {
 			ix := c.stem.idx[i]
-			st = stemByIdx[ix]
-			if st == nil {
-				st = o.stem(c.stem.dict.Value(int(ix)))
-				stemByIdx[ix] = st
+			si = stemByIdx[ix] - 1
+			if si < 0 {
+				si = o.stem(c.stem.dict.Value(int(ix)))
+				stemByIdx[ix] = si + 1
 			}
 		} else if c.stem.plain != nil {
 			// The last stem of each length answers most rows without
 			// hashing: the paths of one length are mostly one path.
 			b := c.stem.bytes(i)
 			slot := &o.stemSlots[len(b)%len(o.stemSlots)]
-			if st = *slot; st == nil || st.key != string(b) {
-				if st = o.part.stems[string(b)]; st == nil {
-					st = o.stem(string(b))
-				}
-				*slot = st
+			if si = *slot - 1; si < 0 || o.stems.str(&o.stems.stems[si]) != string(b) {
+				si = o.stem(unsafeString(b))
+				*slot = si + 1
 			}
 		} else {
-			st = o.stem(c.stem.value(i))
+			si = o.stem(c.stem.value(i))
 		}
-		st.req++
-		if status == 500 {
-			st.s500++
-		}
-		if !a.auto {
-			if !st.good {
-				if key != o.lastErrKey || len(p.errFine.keys) == 0 {
-					o.lastErrKey, o.lastErrIdx = key, p.errFine.at(key)
-				}
-				p.errFine.vals[o.lastErrIdx].add(status)
+		o.stems.row(si, key, status, a.auto)
+		if !a.auto && !o.stems.stems[si].good {
+			if key != o.lastErrKey || len(p.errFine.keys) == 0 {
+				o.lastErrKey, o.lastErrIdx = key, p.errFine.at(key)
 			}
-			continue
+			p.errFine.vals[o.lastErrIdx].add(status)
 		}
-		if st.good {
-			continue
-		}
-		if status >= 200 && status < 400 {
-			st.good, st.fine = true, nil
-			continue
-		}
-		if st.fine == nil {
-			st.fine = &fineSet{}
-		}
-		st.fine.vals[st.fine.at(key)].add(status)
 	}
 }
 
-// stem returns the object's aggregate of a stem, adding it when new.
-func (o *objectSink) stem(s string) *stemAgg {
-	st := o.part.stems[s]
-	if st == nil {
-		st = &stemAgg{key: strings.Clone(s)}
-		if !o.a.auto {
-			st.good = !o.a.opts.ErrorPath.MatchString(s)
-		}
-		o.part.stems[st.key] = st
+// stem returns the index of a stem in the object's table, adding it when
+// new. s may point into the batch: the table copies it.
+func (o *objectSink) stem(s string) int32 {
+	h := hashStem(s)
+	if i, ok := o.stems.idx[h]; ok {
+		return i
 	}
-	return st
+	good := false
+	if !o.a.auto {
+		good = !o.a.opts.ErrorPath.MatchString(s)
+	}
+	return o.stems.lookup(h, s, good)
 }
+
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func floorDiv(a, b int64) int64 {
 	q := a / b
@@ -746,9 +800,30 @@ func (o *objectSink) Commit() error {
 	a := o.a
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.released {
+		return errors.New("commit after release")
+	}
 	a.objects++
-	a.global.merge(o.part, a.opts.MaxStems)
+	a.global.merge(o.part)
 	o.part = nil
+	a.runs = append(a.runs, o.runs...)
+	if len(o.stems.stems) > 0 {
+		a.committed = append(a.committed, o.stems)
+	}
+	o.stems = nil
+	if a.inUse.Load() > a.opts.MemoryBudget && len(a.committed) > 0 {
+		run, err := a.spillTables(a.committed)
+		if err != nil {
+			return err
+		}
+		a.runs = append(a.runs, run)
+		var n int64
+		for _, t := range a.committed {
+			n += t.bytes()
+		}
+		a.inUse.Add(-n)
+		a.committed = nil
+	}
 	return nil
 }
 
@@ -758,13 +833,19 @@ func (o *objectSink) Abort() {
 		return
 	}
 	o.done = true
-	o.part = nil
+	o.part, o.stems = nil, nil
+	o.a.inUse.Add(-o.held)
+	o.a.spillMu.Lock()
+	for _, run := range o.runs {
+		o.a.spill.remove(run)
+	}
+	o.a.spillMu.Unlock()
 	o.a.mu.Lock()
 	o.a.aborted++
 	o.a.mu.Unlock()
 }
 
-func (g *agg) merge(p *agg, maxStems int) {
+func (g *agg) merge(p *agg) {
 	g.fine.merge(&p.fine)
 	g.errFine.merge(&p.errFine)
 	for k, c := range p.cells {
@@ -774,34 +855,10 @@ func (g *agg) merge(p *agg, maxStems int) {
 			g.cells[k] = c
 		}
 	}
-	for s, ps := range p.stems {
-		gs := g.stems[s]
-		if gs == nil {
-			if len(g.stems) >= maxStems {
-				g.overflowRows += ps.req
-				continue
-			}
-			g.stems[s] = ps
-			continue
-		}
-		gs.req += ps.req
-		gs.s500 += ps.s500
-		switch {
-		case gs.good:
-		case ps.good:
-			gs.good, gs.fine = true, nil
-		case ps.fine != nil:
-			if gs.fine == nil {
-				gs.fine = &fineSet{}
-			}
-			gs.fine.merge(ps.fine)
-		}
-	}
 	g.rows += p.rows
 	g.outOfRange += p.outOfRange
 	g.settling += p.settling
 	g.unknownRole += p.unknownRole
-	g.overflowRows += p.overflowRows
 	g.minTs = min(g.minTs, p.minTs)
 	g.maxTs = max(g.maxTs, p.maxTs)
 }

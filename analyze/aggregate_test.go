@@ -1,7 +1,12 @@
 package analyze
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"reflect"
 	"regexp"
 	"testing"
 	"time"
@@ -256,7 +261,7 @@ func TestAggregatorAbortNeverCounts(t *testing.T) {
 func TestAggregatorMemoryBounded(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	a := newTestAggregator(t, func(o *Options) { o.MaxStems = 50 })
+	a := newTestAggregator(t, nil)
 	// 20 000 rows over 2 hours, 10 stems: the aggregates hold keys, not rows.
 	var rows []row
 	for i := range 20000 {
@@ -267,21 +272,117 @@ func TestAggregatorMemoryBounded(t *testing.T) {
 	if n := len(a.global.fine.keys); n > 2*24 { // 5-minute buckets over 2 hours
 		t.Errorf("%d fine keys for 2 hours of one role, want at most 48", n)
 	}
-	if n := len(a.global.stems); n != 10 {
-		t.Errorf("%d stems tracked, want 10", n)
+	if len(a.committed) != 1 || len(a.committed[0].stems) != 10 {
+		t.Errorf("committed stem tables %d, want one of 10 stems", len(a.committed))
 	}
-	// Past the stem cap, further stems are counted, not tracked.
-	var many []row
-	for i := range 100 {
-		many = append(many, row{ts: at(10, 0), dist: "EPROD", status: 404, stem: "/scan/" + string(rune(0x4e00+i)), result: "Error"})
+}
+
+// spillRows returns objects of rows over many stems: scanner probes seen
+// once, pages that succeed, stems that fail in the first object and
+// succeed in the last one, and good paths with 500s.
+func spillRows() [][][]row {
+	objs := make([][][]row, 3)
+	for o := range objs {
+		var rows []row
+		for i := range 6000 {
+			ts := at(1+(i%20), (i/20)%60)
+			if ts.After(at(8, 0)) && ts.Before(at(8, 2)) {
+				ts = ts.Add(5 * time.Minute) // out of the settle margin
+			}
+			dist := []string{"EPROD", "ESTAGE"}[i%2]
+			var r row
+			switch i % 4 {
+			case 0:
+				r = row{status: 404, stem: fmt.Sprintf("/scan/%d/%d", o, i), result: "Error"}
+				if i%12 == 0 {
+					r.status = 500
+				}
+			case 1:
+				r = row{status: 200, stem: fmt.Sprintf("/page/%d", i%500), result: "Hit"}
+				if i%40 == 1 {
+					r.status = 500
+				}
+			case 2:
+				r = row{status: 404, stem: fmt.Sprintf("/flip/%d", i%300), result: "Error"}
+				if o == 2 {
+					r.status = 200
+				}
+			case 3:
+				r = row{status: 500, stem: fmt.Sprintf("/err/%d", i%50), result: "Error"}
+			}
+			r.ts, r.dist = ts, dist
+			rows = append(rows, r)
+		}
+		objs[o] = [][]row{rows[:3000], rows[3000:]}
 	}
-	feed(t, a, mem, [][]row{many})
-	res := a.Result()
-	if n := len(a.global.stems); n != 50 {
-		t.Errorf("%d stems tracked, want the cap of 50", n)
+	return objs
+}
+
+// TestAggregatorSpill classifies the same rows with a budget so small
+// that the stem tables are spilled many times, and requires the same
+// result, byte for byte, as a run that keeps everything in memory.
+func TestAggregatorSpill(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	run := func(budget int64, regex bool) ([]byte, *Aggregator) {
+		spillDir := t.TempDir()
+		a := newTestAggregator(t, func(o *Options) {
+			o.MemoryBudget, o.SpillDir, o.TopPaths = budget, spillDir, 7
+			if regex {
+				o.ErrorPath = regexp.MustCompile(`^/(scan|flip)/`)
+			}
+		})
+		feed(t, a, mem, spillRows()...)
+		// An object spilled and then abandoned leaves nothing behind.
+		obj, err := a.Begin(context.Background(), ingest.ObjectRef{Key: "abandoned"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := makeBatch(t, mem, spillRows()[0][0])
+		if err := obj.Write(b); err != nil {
+			t.Fatal(err)
+		}
+		b.Release()
+		obj.Abort()
+		runs := 0
+		if a.spill != nil {
+			runs = a.spill.runs
+		}
+		if err := a.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		res := a.Result()
+		if again := a.Result(); !reflect.DeepEqual(res, again) {
+			t.Error("a second Result differs from the first")
+		}
+		if err := a.Release(); err != nil {
+			t.Fatal(err)
+		}
+		if ents, err := os.ReadDir(spillDir); err != nil || len(ents) != 0 {
+			t.Errorf("spill folder after Release: %d entries, %v", len(ents), err)
+		}
+		if res.ErrorPaths.Error == 0 || len(res.ErrorPaths.TopGood500) == 0 {
+			t.Fatalf("no error paths or no good paths with 500s: %+v", res.ErrorPaths)
+		}
+		js, err := json.Marshal(res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("budget %d: %d spill runs, %d stems, %d error paths", budget, runs, res.ErrorPaths.Stems, res.ErrorPaths.Error)
+		if budget < 1<<20 && runs < 5 {
+			t.Errorf("budget %d: %d spill runs, want several", budget, runs)
+		}
+		if budget >= 1<<20 && runs != 0 {
+			t.Errorf("budget %d: %d spill runs, want none", budget, runs)
+		}
+		return js, a
 	}
-	if res.ErrorPaths.OverflowRows != 60 || len(res.Warnings) == 0 {
-		t.Errorf("overflow rows %d (want 60), warnings %q", res.ErrorPaths.OverflowRows, res.Warnings)
+	for _, regex := range []bool{false, true} {
+		whole, _ := run(DefaultMemoryBudget, regex)
+		spilled, _ := run(16<<10, regex)
+		if !bytes.Equal(whole, spilled) {
+			t.Errorf("regex %v: results differ\nin memory: %s\nspilled:   %s", regex, whole, spilled)
+		}
 	}
 }
 

@@ -112,15 +112,11 @@ func (a *builder) result() *Result {
 	// Path classification.
 	errFine := &g.errFine
 	res.ErrorPaths.Stems = g.paths.stems
-	res.ErrorPaths.OverflowRows = g.paths.overflowRows
 	res.ErrorPaths.Error = g.paths.errStems
 	res.ErrorPaths.Requests = g.paths.requests
 	res.ErrorPaths.Status500 = g.paths.status500
 	res.ErrorPaths.Top = headOf(g.paths.top, a.opts.TopPaths)
 	res.ErrorPaths.TopGood500 = headOf(g.paths.topGood500, a.opts.TopPaths)
-	if g.paths.overflowRows > 0 {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("more than %d distinct paths: %d rows of further paths are in no path class", a.opts.MaxStems, g.paths.overflowRows))
-	}
 	if g.unknownRole > 0 {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("%d rows came from distributions that are neither production nor staging and were left out (give --production and --staging)", g.unknownRole))
 	}

@@ -112,8 +112,8 @@ type ErrorPaths struct {
 	Top []PathCount `json:"top"`
 	// TopGood500 lists the good paths that got 500s, most first.
 	TopGood500 []PathCount `json:"top_good_500"`
-	// OverflowRows counts rows whose stem was not tracked because the
-	// distinct-stem cap was reached; they are in no path class.
+	// OverflowRows is always 0: every row is in a path class, whatever
+	// the number of distinct stems (kept for the contract's readers).
 	OverflowRows int64 `json:"overflow_rows"`
 }
 

@@ -33,7 +33,6 @@ type Tallies struct {
 type pathTally struct {
 	stems, errStems     int64
 	requests, status500 int64 // of error paths
-	overflowRows        int64
 	// top lists the error paths by requests, topGood500 the good paths
 	// with 500s by 500s (most first, then by stem), each at most TopPaths
 	// long.
@@ -66,8 +65,8 @@ func NewPlan(opts Options) (Plan, error) {
 	if opts.Bucket%time.Millisecond != 0 {
 		return Plan{}, fmt.Errorf("bucket %s: not a whole number of milliseconds", opts.Bucket)
 	}
-	if opts.MaxStems <= 0 {
-		opts.MaxStems = def.MaxStems
+	if opts.MemoryBudget <= 0 {
+		opts.MemoryBudget = def.MemoryBudget
 	}
 	if opts.PeakShareFactor <= 0 {
 		opts.PeakShareFactor = def.PeakShareFactor
@@ -131,7 +130,7 @@ func path500(p PathCount) int64      { return p.Status500 }
 
 // tallies classifies the committed stems and returns a copy of the
 // merged aggregate as tallies. The caller holds a.mu.
-func (a *Aggregator) tallies() *Tallies {
+func (a *Aggregator) tallies() (*Tallies, error) {
 	g := a.global
 	t := &Tallies{
 		cells:       make(map[cellKey]*cellAgg, len(g.cells)),
@@ -151,33 +150,111 @@ func (a *Aggregator) tallies() *Tallies {
 		cc.merge(c)
 		t.cells[k] = cc
 	}
-	// Path classification: error-path rows are those of the stems that
-	// stayed candidates (or matched the expression).
-	var errStems, goodWith500 []PathCount
-	t.paths.stems = int64(len(g.stems))
-	t.paths.overflowRows = g.overflowRows
-	for s, st := range g.stems {
-		if !st.good {
-			if st.fine != nil {
-				t.errFine.merge(st.fine)
+	n := a.opts.TopPaths
+	c := classifier{t: t, top: topList{n: n, key: pathRequests}, good500: topList{n: n, key: path500}}
+	if len(a.runs) == 0 {
+		// One partition at a time here too, so that the merged stems
+		// take a fraction of what the tables hold.
+		parts := make([][][]int32, len(a.committed))
+		for i, ct := range a.committed {
+			parts[i] = ct.byPartition()
+		}
+		for p := range spillPartitions {
+			part := newStemTable()
+			for i, ct := range a.committed {
+				part.merge(ct, parts[i][p])
 			}
-			errStems = append(errStems, PathCount{Stem: s, Requests: st.req, Status500: st.s500})
-			t.paths.errStems++
-			t.paths.requests += st.req
-			t.paths.status500 += st.s500
-		} else if st.s500 > 0 {
-			goodWith500 = append(goodWith500, PathCount{Stem: s, Requests: st.req, Status500: st.s500})
+			c.add(part)
+		}
+	} else {
+		// Everything goes to the spill files, then each partition is
+		// merged and classified on its own.
+		if len(a.committed) > 0 {
+			run, err := a.spillTables(a.committed)
+			if err != nil {
+				return nil, err
+			}
+			a.runs = append(a.runs, run)
+			for _, ct := range a.committed {
+				a.inUse.Add(-ct.bytes())
+			}
+			a.committed = nil
+		}
+		for p := range spillPartitions {
+			part := newStemTable()
+			for _, run := range a.runs {
+				if err := a.spill.load(part, p, run); err != nil {
+					return nil, err
+				}
+			}
+			c.add(part)
 		}
 	}
-	sortPaths(errStems, pathRequests)
-	sortPaths(goodWith500, path500)
-	t.paths.top = headOf(errStems, a.opts.TopPaths)
-	t.paths.topGood500 = headOf(goodWith500, a.opts.TopPaths)
-	return t
+	t.paths.top = headOf(c.top.list(), n)
+	t.paths.topGood500 = headOf(c.good500.list(), n)
+	return t, nil
+}
+
+// classifier classifies merged stems into tallies, keeping the top
+// lists exact.
+type classifier struct {
+	t            *Tallies
+	top, good500 topList
+}
+
+// topList keeps the n first path counts by key (most first, then by
+// stem): candidates are collected up to 2n, then sorted and cut to n, the
+// n-th becoming the bar that later candidates must pass.
+type topList struct {
+	n   int
+	key func(PathCount) int64
+	ps  []PathCount
+	bar *PathCount
+}
+
+func (l *topList) add(p PathCount) {
+	if b := l.bar; b != nil && (l.key(p) < l.key(*b) || l.key(p) == l.key(*b) && p.Stem > b.Stem) {
+		return
+	}
+	p.Stem = strings.Clone(p.Stem)
+	l.ps = append(l.ps, p)
+	if len(l.ps) >= 2*l.n {
+		l.list()
+	}
+}
+
+// list returns the top list, sorted.
+func (l *topList) list() []PathCount {
+	sortPaths(l.ps, l.key)
+	if len(l.ps) >= l.n {
+		l.ps = l.ps[:l.n]
+		b := l.ps[l.n-1]
+		l.bar = &b
+	}
+	return l.ps
+}
+
+func (c *classifier) add(st *stemTable) {
+	t := c.t
+	t.paths.stems += int64(len(st.stems))
+	for i := range st.stems {
+		r := &st.stems[i]
+		if !r.good {
+			for j := r.fine; j >= 0; j = st.fine[j].next {
+				t.errFine.vals[t.errFine.at(st.fine[j].key)].merge(st.fine[j].c)
+			}
+			t.paths.errStems++
+			t.paths.requests += r.req
+			t.paths.status500 += r.s500
+			c.top.add(PathCount{Stem: st.str(r), Requests: r.req, Status500: r.s500})
+		} else if r.s500 > 0 {
+			c.good500.add(PathCount{Stem: st.str(r), Requests: r.req, Status500: r.s500})
+		}
+	}
 }
 
 // Tallies returns the tallies of what has been committed so far.
-func (a *Aggregator) Tallies() *Tallies {
+func (a *Aggregator) Tallies() (*Tallies, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.tallies()
@@ -185,8 +262,21 @@ func (a *Aggregator) Tallies() *Tallies {
 
 // Result computes the analysis from what has been committed so far.
 // Input.RejectedLines is left for the caller, who has the ingest summary.
+// Should spilled path counts fail to read back (an error Close reports
+// too), the result says so in its warnings and leaves the paths out.
 func (a *Aggregator) Result() *Result {
-	return Build(a.Tallies(), a.plan)
+	t, err := a.Tallies()
+	if err != nil {
+		a.mu.Lock()
+		g := a.global
+		t = &Tallies{fine: g.fine, errFine: g.errFine, cells: g.cells, rows: g.rows, outOfRange: g.outOfRange, settling: g.settling,
+			unknownRole: g.unknownRole, minTs: g.minTs, maxTs: g.maxTs, objects: a.objects, aborted: a.aborted}
+		res := Build(t, a.plan)
+		a.mu.Unlock()
+		res.Warnings = append(res.Warnings, "path classification incomplete: "+err.Error())
+		return res
+	}
+	return Build(t, a.plan)
 }
 
 // builder computes a Result from tallies and a plan.

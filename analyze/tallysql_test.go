@@ -31,7 +31,6 @@ type tallyView struct {
 	Status                                map[string]int64
 	ResultTypes                           map[string]int64
 	Stems, ErrStems, Requests, Status500  int64
-	OverflowRows                          int64
 	Top, TopGood500                       []PathCount
 	Rows, OutOfRange, Settling, Unknown   int64
 	MinTs, MaxTs, Objects, AbortedObjects int64
@@ -68,7 +67,7 @@ func (t *Tallies) view() tallyView {
 		Fine: fineEntries(&t.fine), ErrFine: fineEntries(&t.errFine),
 		Status: map[string]int64{}, ResultTypes: map[string]int64{},
 		Stems: t.paths.stems, ErrStems: t.paths.errStems, Requests: t.paths.requests, Status500: t.paths.status500,
-		OverflowRows: t.paths.overflowRows, Top: t.paths.top, TopGood500: t.paths.topGood500,
+		Top: t.paths.top, TopGood500: t.paths.topGood500,
 		Rows: t.rows, OutOfRange: t.outOfRange, Settling: t.settling, Unknown: t.unknownRole,
 		MinTs: t.minTs, MaxTs: t.maxTs, Objects: t.objects, AbortedObjects: t.aborted,
 	}
@@ -216,7 +215,10 @@ func TestTallySQLMatchesAggregator(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			local := agg.Tallies()
+			local, err := agg.Tallies()
+			if err != nil {
+				t.Fatal(err)
+			}
 			// Rows of the partitions read that fall outside the range are
 			// left out by the reader; the SQL counts them as out of range.
 			local.outOfRange += c.OutOfRange

@@ -154,13 +154,20 @@ var (
 	distRe     = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 )
 
-// List returns the embedded queries, by name.
-func List() []Query {
+// List returns the embedded queries a user runs (the DDL and the
+// analysis queries), by name.
+func List() []Query { return list(false) }
+
+// Tallies returns the tally queries, by name: what an analysis engine
+// runs with Params.Tally to count the tallies of package analyze.
+func Tallies() []Query { return list(true) }
+
+func list(tallies bool) []Query {
 	ents, _ := fs.ReadDir(files, ".")
 	var out []Query
 	for _, e := range ents {
 		name, ok := strings.CutSuffix(e.Name(), ".sql")
-		if !ok || strings.HasSuffix(name, "common") {
+		if !ok || strings.HasSuffix(name, "common") || strings.HasPrefix(name, "tally_") != tallies {
 			continue
 		}
 		b, _ := files.ReadFile(e.Name())
@@ -185,7 +192,7 @@ type data struct {
 
 // Render returns query name with p filled in.
 func Render(name string, p Params) (string, error) {
-	if !slices.ContainsFunc(List(), func(q Query) bool { return q.Name == name }) {
+	if !slices.ContainsFunc(append(List(), Tallies()...), func(q Query) bool { return q.Name == name }) {
 		return "", fmt.Errorf("%w: %q", errNoQuery, name)
 	}
 	if p.Database == "" {

@@ -128,7 +128,7 @@ func TestAnalysisQueriesRender(t *testing.T) {
 		{Name: "prod's", Start: time.Date(2025, 9, 10, 8, 30, 0, 0, time.UTC), End: time.Date(2025, 9, 10, 10, 0, 0, 0, time.UTC)},
 	}, Distributions: []string{"E1"}}
 	for _, q := range List() {
-		if q.Name == "ddl" || strings.HasPrefix(q.Name, "tally_") || q.Name == "raw_ddl" || q.Name == "convert" {
+		if q.Name == "ddl" || q.Name == "raw_ddl" || q.Name == "convert" {
 			continue
 		}
 		t.Run(q.Name, func(t *testing.T) {
@@ -186,10 +186,7 @@ func TestTallyQueriesRender(t *testing.T) {
 		TopPaths: 20,
 	}}
 	var names []string
-	for _, q := range List() {
-		if !strings.HasPrefix(q.Name, "tally_") {
-			continue
-		}
+	for _, q := range Tallies() {
 		names = append(names, q.Name)
 		sql, err := Render(q.Name, p)
 		if err != nil {

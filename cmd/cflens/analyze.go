@@ -254,6 +254,7 @@ func analyzeResult(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*a
 			writeSummaryText(stderr, sum, time.Since(start))
 		}
 	}
+	defer agg.Release() // the spilled path counts
 	if runErr != nil && !errors.Is(runErr, ingest.ErrIncomplete) {
 		return nil, runErr
 	}

@@ -32,10 +32,6 @@ ddl                 Athena table over the cflens Parquet dataset, with partition
 hour_profile        Requests and 5xx responses per configuration window, role and hour of day (in the time zone named by tz).
 raw_ddl             Athena table over the raw legacy CloudFront access logs (AWS's documented table), for 'cflens athena convert'.
 result_types_5xx    Edge result types of the 5xx responses per configuration window, role and sc-status.
-tally_cells         Tally: requests per window, role and status slot (the code, 600 for other codes, 601 for none), with the result types of the 500s.
-tally_fine          Tally: requests, 4xx, 500 and 5xx of all rows and of error-path rows per window, role, local clock hour and time bucket.
-tally_input         Tally: rows by fate (analyzed, out of range, settling, of no role) and the span of the analyzed rows in milliseconds since the epoch.
-tally_paths         Tally: the path classification (distinct stems, error paths with their requests and 500s) and the top error paths and good paths with 500s.
 window_role_status  Requests per configuration window, role and sc-status, with each status's share of the window and role.
 `
 	if got != want {

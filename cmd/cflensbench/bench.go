@@ -51,6 +51,8 @@ type benchOptions struct {
 	cflens  string
 	worker  string
 	seed    uint64
+	simple  bool
+	probes  float64
 	verbose bool
 	render  string
 }
@@ -62,13 +64,16 @@ func newBenchCmd() *cobra.Command {
 		Short: "Measure cflens against the gzip ceiling, DuckDB and GoAccess on one corpus",
 		Long: `Generate (or reuse) a corpus of CloudFront-like legacy .gz logs for two
 distributions, then time each tool as a child process over the same files,
-interleaved: for each repetition, every tool once. Tools:
+interleaved: for each repetition, every tool once. The corpus has the
+cardinality of real traffic (thousands of paths with a long tail, scanner
+probes for unique paths, query strings, long user agents and cookies)
+unless --simple-corpus asks for the old one (a dozen paths). Tools:
 
   ceiling          inflate the files with klauspost/compress, one file per core, nothing parsed
   analyze-gz       cflens analyze straight from the .gz files (projected columns)
   ingest           cflens ingest to a zstd Parquet dataset (all columns)
   analyze-parquet  cflens analyze --dataset over that dataset
-  duckdb-groupby   DuckDB read_csv + GROUP BY distribution, hour, status, result type
+  duckdb-groupby   DuckDB read_csv + GROUP BY distribution, hour, status, result type and path class
   duckdb-copy      DuckDB read_csv + COPY … TO parquet (zstd)
   goaccess         zcat | goaccess --log-format=CLOUDFRONT -o report.json
   (duckdb means both DuckDB tools; all means every tool)
@@ -100,6 +105,8 @@ exit status is 0 unless a tool failed or read the wrong number of rows.`,
 	fs.StringVar(&o.cflens, "cflens", "", "cflens binary (default: cflens beside this program, then on PATH)")
 	fs.StringVar(&o.worker, "benchworker", "", "benchworker binary, built from ./cmd/cflensbench/benchworker (default: beside this program, then on PATH)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of the generated corpus")
+	fs.BoolVar(&o.simple, "simple-corpus", false, "generate the simple corpus (a dozen paths, short fields) instead of the realistic one")
+	fs.Float64Var(&o.probes, "probe-share", loggen.DefaultProbeShare, "share of the realistic corpus's requests that are scanner probes for unique paths")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log each run")
 	fs.StringVar(&o.render, "render", "", "measure nothing: render this bench.json again (with --out, into DIR)")
 	return cmd
@@ -174,6 +181,9 @@ func runBench(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) er
 	if o.render != "" {
 		return renderAgain(o, stdout)
 	}
+	if o.probes < 0 || o.probes > 1 {
+		return usage.Errorf("", "--probe-share must be between 0 and 1")
+	}
 	if o.lines < 1 || o.files < 1 || o.reps < 1 {
 		return usage.Errorf("", "--lines, --files and --reps must be positive")
 	}
@@ -247,6 +257,9 @@ func runBench(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) er
 	var failed []string
 	for _, cfg := range plan(o.scales, o.workers) {
 		dir := filepath.Join(corpusRoot, fmt.Sprintf("corpus-%d-%d-%d", o.lines*int64(cfg.Scale), o.files*cfg.Scale, o.seed))
+		if !o.simple {
+			dir += fmt.Sprintf("-real%g", o.probes)
+		}
 		c := corpora[cfg.Scale]
 		if c == nil {
 			start := time.Now()
@@ -409,6 +422,7 @@ func (b *bench) runConfig(ctx context.Context, cfg config, c *corpus, dir string
 	for _, t := range tools {
 		cr.Tools = append(cr.Tools, summarize(t, samples[t], errs[t], c))
 	}
+	cr.Stems = r.stems
 	return cr, nil
 }
 
@@ -432,6 +446,9 @@ type corpus struct {
 func (b *bench) writeCorpus(ctx context.Context, dir string, lines int64, files int, seed uint64) (*corpus, error) {
 	cmd := exec.CommandContext(ctx, b.worker, "corpus", "--dir", dir,
 		"--lines", strconv.FormatInt(lines, 10), "--files", strconv.Itoa(files), "--seed", strconv.FormatUint(seed, 10))
+	if !b.o.simple {
+		cmd.Args = append(cmd.Args, "--realistic", "--probe-share", strconv.FormatFloat(b.o.probes, 'g', -1, 64))
+	}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -56,12 +56,15 @@ type params struct {
 
 // configResult holds the measurements of one scale and worker count.
 type configResult struct {
-	Scale   int          `json:"scale"`
-	Workers int          `json:"workers"`
-	Lines   int64        `json:"lines"`
-	Files   int          `json:"files"`
-	Bytes   int64        `json:"bytes"`
-	Tools   []toolResult `json:"tools"`
+	Scale   int   `json:"scale"`
+	Workers int   `json:"workers"`
+	Lines   int64 `json:"lines"`
+	Files   int   `json:"files"`
+	Bytes   int64 `json:"bytes"`
+	// Stems is the number of distinct cs-uri-stem values (from a cflens
+	// analysis; 0 when none ran).
+	Stems int64        `json:"stems,omitempty"`
+	Tools []toolResult `json:"tools"`
 }
 
 // toolResult summarizes the samples of one tool in one configuration.
@@ -300,9 +303,9 @@ func (r *benchReport) scalingMarkdown(b *strings.Builder) {
 	if len(cs) < 2 {
 		return
 	}
-	fmt.Fprintf(b, "\n## Scaling (%d worker%s)\n\nWall and CPU seconds per million lines, and peak RSS MiB, at each scale; the last two columns are the largest scale's time per line over the smallest's (1.00 is linear).\n\n| tool |", most, plural(most))
+	fmt.Fprintf(b, "\n## Scaling (%d worker%s)\n\nWall and CPU seconds per million lines, and peak RSS MiB, at each scale (lines and distinct stems in the header); the last two columns are the largest scale's time per line over the smallest's (1.00 is linear).\n\n| tool |", most, plural(most))
 	for _, c := range cs {
-		fmt.Fprintf(b, " %d×: wall / CPU s (MiB) |", c.Scale)
+		fmt.Fprintf(b, " %d×, %s lines, %s stems: wall / CPU s (MiB) |", c.Scale, group3(c.Lines), group3(c.Stems))
 	}
 	b.WriteString(" linearity, wall | linearity, CPU |\n|---|")
 	for range cs {

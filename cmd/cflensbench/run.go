@@ -20,6 +20,7 @@ type configRun struct {
 	corpus *corpus
 	dir    string // the corpus folder
 	work   string
+	stems  int64 // distinct stems, from an analysis
 }
 
 // files returns the corpus's files, with their folder.
@@ -106,7 +107,7 @@ func (r *configRun) measure(ctx context.Context, tool string) (sample, error) {
 		args := append([]string{"analyze", r.glob()}, r.roleArgs()...)
 		args = append(args, "--timeline", r.path("timeline.yaml"), "--workers", w, "--format", "json", "--out", out)
 		cmds = []*exec.Cmd{r.cflensCmd(ctx, args...)}
-		check = func([]byte) (int64, error) { return analysisRows(out) }
+		check = func([]byte) (int64, error) { return r.analysisRows(out) }
 	case toolIngest:
 		out, summary := r.path("dataset.new"), r.path("ingest-summary.json")
 		if err := os.RemoveAll(out); err != nil {
@@ -125,7 +126,7 @@ func (r *configRun) measure(ctx context.Context, tool string) (sample, error) {
 		args := append([]string{"analyze", "--dataset", r.path("dataset")}, r.roleArgs()...)
 		args = append(args, "--timeline", r.path("timeline.yaml"), "--workers", w, "--format", "json", "--out", out)
 		cmds = []*exec.Cmd{r.cflensCmd(ctx, args...)}
-		check = func([]byte) (int64, error) { return analysisRows(out) }
+		check = func([]byte) (int64, error) { return r.analysisRows(out) }
 	case toolDuckGroupBy, toolDuckCopy:
 		args := []string{"--threads", w}
 		if tool == toolDuckGroupBy {
@@ -215,16 +216,21 @@ func (r *configRun) ensureDataset(ctx context.Context) error {
 	return r.keepDataset(out)
 }
 
-// analysisRows reads the rows count of a cflens analysis in JSON.
-func analysisRows(path string) (int64, error) {
+// analysisRows reads the rows count of a cflens analysis in JSON, and
+// keeps its number of distinct stems.
+func (r *configRun) analysisRows(path string) (int64, error) {
 	var a struct {
 		Input struct {
 			Rows int64 `json:"rows"`
 		} `json:"input"`
+		ErrorPaths struct {
+			Stems int64 `json:"stems"`
+		} `json:"error_paths"`
 	}
 	if err := readJSON(path, &a); err != nil {
 		return 0, err
 	}
+	r.stems = a.ErrorPaths.Stems
 	return a.Input.Rows, nil
 }
 

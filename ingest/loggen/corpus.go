@@ -40,6 +40,13 @@ type CorpusOptions struct {
 	// Workers generate and compress files in parallel (default
 	// GOMAXPROCS).
 	Workers int
+	// Realistic gives the corpus the cardinality of real traffic:
+	// thousands of paths with a long tail, stale paths, ProbeShare of the
+	// requests for unique paths (scanner probes), query strings, many
+	// user agents and cookies. Otherwise the corpus has the dozen paths
+	// and short fields of DefaultScenario.
+	Realistic  bool
+	ProbeShare float64
 }
 
 // Corpus describes a corpus on disk; it is what the marker file holds.
@@ -48,6 +55,9 @@ type Corpus struct {
 	Lines   int64  `json:"lines"`
 	Files   int    `json:"files"`
 	Seed    uint64 `json:"seed"`
+	// Realistic and ProbeShare are the options of the same names.
+	Realistic  bool    `json:"realistic,omitempty"`
+	ProbeShare float64 `json:"probe_share,omitempty"`
 	// Start is the first hour; files cover consecutive hours.
 	Start      time.Time `json:"start"`
 	Production string    `json:"production"`
@@ -66,6 +76,7 @@ const corpusFilesPerHour = 7
 
 func (c *Corpus) sameParams(o *Corpus) bool {
 	return c.Version == o.Version && c.Lines == o.Lines && c.Files == o.Files && c.Seed == o.Seed &&
+		c.Realistic == o.Realistic && c.ProbeShare == o.ProbeShare &&
 		c.Production == o.Production && c.Staging == o.Staging && len(o.Names) == o.Files
 }
 
@@ -80,10 +91,17 @@ func WriteCorpus(ctx context.Context, dir string, opts CorpusOptions) (*Corpus, 
 	if opts.Lines < 0 || opts.Files < 1 {
 		return nil, fmt.Errorf("write corpus: %d lines in %d files", opts.Lines, opts.Files)
 	}
+	if opts.ProbeShare < 0 || opts.ProbeShare > 1 {
+		return nil, fmt.Errorf("write corpus: probe share %g, want 0 to 1", opts.ProbeShare)
+	}
+	if !opts.Realistic {
+		opts.ProbeShare = 0
+	}
 	sc := DefaultScenario(1)
 	sc.Seed = opts.Seed
 	want := &Corpus{
 		Version: corpusVersion, Lines: opts.Lines, Files: opts.Files, Seed: opts.Seed,
+		Realistic: opts.Realistic, ProbeShare: opts.ProbeShare,
 		Start: sc.Start, Production: sc.Distributions.Production.ID, Staging: sc.Distributions.Staging.ID,
 	}
 	if old, err := readCorpus(dir); err == nil {
@@ -106,6 +124,9 @@ func WriteCorpus(ctx context.Context, dir string, opts CorpusOptions) (*Corpus, 
 	}
 
 	m := newModel(sc)
+	if opts.Realistic {
+		m.real = newRealTraffic(rand.New(rand.NewPCG(opts.Seed, 1<<41)), opts.ProbeShare)
+	}
 	win := sc.Windows[len(sc.Windows)-1] // custom errors on both
 	names := make([]string, opts.Files)
 	sizes := make([]int64, opts.Files)

@@ -176,3 +176,60 @@ func BenchmarkGenerate(b *testing.B) {
 	}
 	b.ReportMetric(float64(records)*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 }
+
+// TestWriteCorpusRealistic checks the cardinality of a realistic corpus:
+// probes for unique paths at the share asked for, a long tail of other
+// paths, query strings and cookies; and that it is deterministic.
+func TestWriteCorpusRealistic(t *testing.T) {
+	ctx := context.Background()
+	opts := CorpusOptions{Lines: 20_000, Files: 7, Seed: 3, Realistic: true, ProbeShare: DefaultProbeShare}
+	dirs := []string{t.TempDir(), t.TempDir()}
+	for _, d := range dirs {
+		if _, err := WriteCorpus(ctx, d, opts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, b := readCorpusDir(t, dirs[0]), readCorpusDir(t, dirs[1])
+	if diff := cmp.Diff(a, b); diff != "" {
+		t.Fatal("two corpora of the same options differ")
+	}
+	stems := map[string]int{}
+	var lines, probes, queries, cookies int
+	for name, data := range a {
+		for _, line := range gunzipLines(t, name, data) {
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			f := strings.Split(line, "\t")
+			if len(f) < NumFields {
+				t.Fatalf("%s: %d fields in %q", name, len(f), line)
+			}
+			lines++
+			stems[f[7]]++
+			for _, p := range probePrefixes {
+				if strings.HasPrefix(f[7], p) {
+					probes++
+				}
+			}
+			if f[11] != "-" {
+				queries++
+			}
+			if f[12] != "-" {
+				cookies++
+			}
+		}
+	}
+	if lines != int(opts.Lines) {
+		t.Fatalf("%d lines, want %d", lines, opts.Lines)
+	}
+	share := float64(probes) / float64(lines)
+	if share < 0.27 || share > 0.33 {
+		t.Errorf("probe share %.3f, want about %.2f", share, opts.ProbeShare)
+	}
+	if len(stems) < probes*9/10+1000 {
+		t.Errorf("%d distinct stems for %d probes: want the probes nearly all distinct and a long tail of pages", len(stems), probes)
+	}
+	if q, c := float64(queries)/float64(lines), float64(cookies)/float64(lines); q < 0.3 || c < 0.5 {
+		t.Errorf("query strings on %.2f and cookies on %.2f of the lines, want about 0.4 and 0.67", q, c)
+	}
+}

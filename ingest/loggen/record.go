@@ -137,6 +137,9 @@ type model struct {
 	good, bad                          picker[Path]
 	goodRes, fail                      picker[string]
 	edge, ua, ref, query, pv, c13, c12 picker[string]
+	// real, when set, draws paths, queries, user agents and cookies
+	// with the cardinality of real traffic.
+	real *realTraffic
 }
 
 func newModel(sc *Scenario) *model {
@@ -204,9 +207,21 @@ func (m *model) appendRecord(b []byte, r *rand.Rand, ts int64, domain string, st
 
 	errorPath := r.Float64() < m.sc.ErrorShare
 	var p Path
-	if errorPath {
+	probe := false
+	switch {
+	case m.real != nil:
+		probe = r.Float64() < m.real.probeShare
+		errorPath = errorPath || probe
+		switch {
+		case probe:
+		case errorPath:
+			p = m.real.bad.pick(r)
+		default:
+			p = m.real.good.pick(r)
+		}
+	case errorPath:
 		p = m.bad.pick(r)
-	} else {
+	default:
 		p = m.good.pick(r)
 	}
 	https := errorPath || r.Float64() >= 0.02
@@ -297,7 +312,11 @@ func (m *model) appendRecord(b []byte, r *rand.Rand, ts int64, domain string, st
 	b = append(b, '\t')
 	b = append(b, domain...)
 	b = append(b, '\t')
-	b = append(b, p.Path...)
+	if probe {
+		b = m.real.appendProbe(b, r)
+	} else {
+		b = append(b, p.Path...)
+	}
 	b = append(b, '\t')
 	if status == 0 {
 		b = append(b, "000"...)
@@ -307,14 +326,24 @@ func (m *model) appendRecord(b []byte, r *rand.Rand, ts int64, domain string, st
 	b = append(b, '\t')
 	b = append(b, m.ref.pick(r)...)
 	b = append(b, '\t')
-	if ua := m.ua.pick(r); q == quirkDoubleEncoded {
+	switch ua := m.ua.pick(r); {
+	case q == quirkDoubleEncoded:
 		b = append(b, strings.ReplaceAll(ua, "%", "%25")...)
-	} else {
+	case m.real != nil && r.IntN(10) < 8:
+		b = m.real.appendUserAgent(b, r)
+	default:
 		b = append(b, ua...)
 	}
 	b = append(b, '\t')
-	b = append(b, m.query.pick(r)...)
-	b = append(b, "\t-\t"...) // cs(Cookie): cookie logging off
+	if m.real != nil {
+		b = m.real.appendQuery(b, r)
+		b = append(b, '\t')
+		b = m.real.appendCookie(b, r)
+		b = append(b, '\t')
+	} else {
+		b = append(b, m.query.pick(r)...)
+		b = append(b, "\t-\t"...) // cs(Cookie): cookie logging off
+	}
 	b = append(b, result...)
 	b = append(b, '\t')
 	b = appendRequestID(b, r)

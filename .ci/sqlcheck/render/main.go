@@ -64,7 +64,7 @@ func run(dir string) error {
 	ranged := analyze.Options{Timeline: tl, Location: paris, Roles: roles, From: day, To: day.Add(48 * time.Hour),
 		Settle: 2 * time.Minute, ErrorPath: regexp.MustCompile(`^/(missing|gone)/`)}
 	n := 0
-	for _, q := range queries.List() {
+	for _, q := range append(queries.List(), queries.Tallies()...) {
 		var vs []variant
 		switch {
 		case q.Name == "ddl":

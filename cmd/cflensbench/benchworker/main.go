@@ -87,13 +87,15 @@ func runCorpus(ctx context.Context, args []string) (*corpusResult, error) {
 	lines := fs.Int64("lines", 0, "log lines")
 	files := fs.Int("files", 0, ".gz files")
 	seed := fs.Uint64("seed", 1, "seed")
+	realistic := fs.Bool("realistic", false, "realistic corpus")
+	probes := fs.Float64("probe-share", loggen.DefaultProbeShare, "share of scanner probes (realistic corpus)")
 	if err := fs.Parse(args); err != nil {
 		return nil, usageError{err}
 	}
 	if *dir == "" || *lines < 1 || *files < 1 {
 		return nil, usageError{errors.New("corpus needs --dir, --lines and --files")}
 	}
-	c, err := loggen.WriteCorpus(ctx, *dir, loggen.CorpusOptions{Lines: *lines, Files: *files, Seed: *seed})
+	c, err := loggen.WriteCorpus(ctx, *dir, loggen.CorpusOptions{Lines: *lines, Files: *files, Seed: *seed, Realistic: *realistic, ProbeShare: *probes})
 	if err != nil {
 		return nil, err
 	}
@@ -164,9 +166,9 @@ func runDuckDB(ctx context.Context, o *duckdbOptions) (workerCounts, error) {
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var dist, date, hour, status, result sql.NullString
+			var dist, date, hour, status, result, good sql.NullString
 			var n int64
-			if err := rows.Scan(&dist, &date, &hour, &status, &result, &n); err != nil {
+			if err := rows.Scan(&dist, &date, &hour, &status, &result, &good, &n); err != nil {
 				return c, fmt.Errorf("duckdb group by: %w", err)
 			}
 			c.Lines += n
@@ -187,8 +189,9 @@ func runDuckDB(ctx context.Context, o *duckdbOptions) (workerCounts, error) {
 }
 
 // duckdbQuery returns the SQL of one DuckDB measurement. The group-by is
-// the core of the cflens analysis: requests by distribution, hour, status
-// and result type. The copy writes every field, typed as in the cflens
+// the core of the cflens analysis: requests by distribution, hour, status,
+// result type and path class (error paths being the stems that never got
+// a 2xx or 3xx). The copy writes every field, typed as in the cflens
 // schema, plus the timestamp and the file name, to zstd Parquet.
 func duckdbQuery(kind string, files []string, out string) (string, error) {
 	quoted := make([]string, len(files))
@@ -202,9 +205,18 @@ func duckdbQuery(kind string, files []string, out string) (string, error) {
 	case "version":
 		return "SELECT version()", nil
 	case "groupby":
-		return `SELECT regexp_extract(filename, '([A-Z0-9]+)\.[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{2}\.', 1) AS distribution_id,
-	CAST("date" AS VARCHAR) AS day, substr("time", 1, 2) AS hour, sc_status, x_edge_result_type, count(*) AS n
-FROM ` + read + `
+		// The path classification as cflens does it: a stem is an error
+		// path when it never got a 2xx or 3xx.
+		return `WITH t AS (
+	SELECT regexp_extract(filename, '([A-Z0-9]+)\.[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{2}\.', 1) AS distribution_id,
+		CAST("date" AS VARCHAR) AS day, substr("time", 1, 2) AS hour, sc_status, x_edge_result_type, cs_uri_stem
+	FROM ` + read + `
+), stems AS (
+	SELECT cs_uri_stem, max(CASE WHEN sc_status BETWEEN 200 AND 399 THEN 1 ELSE 0 END) AS good
+	FROM t GROUP BY cs_uri_stem
+)
+SELECT distribution_id, day, hour, sc_status, x_edge_result_type, good, count(*) AS n
+FROM t JOIN stems USING (cs_uri_stem)
 GROUP BY ALL`, nil
 	case "copy":
 		if out == "" {
