@@ -13,7 +13,8 @@ build:
 demo:
 	$(GO) run ./cmd/cflens demo
 
-# Everything CI runs: formatting, vet, staticcheck, unit and integration
+# Everything CI runs: formatting, vet, staticcheck, every shipped SQL
+# statement parsed with Trino's and Hive's grammars, unit and integration
 # tests (against a real S3-compatible server and a real browser), a short
 # fuzzing pass over every fuzz target, and the benchmark suite at a tiny
 # scale to check that it works.
@@ -28,6 +29,7 @@ check:
 		if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	./.ci/sqlcheck.sh
 
 unit: deps
 	CFLENS_VERSITYGW="$$(./.ci/install-versitygw.sh)" CFLENS_CHROMIUM="$$(./.ci/install-chromium.sh)" \

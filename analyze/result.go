@@ -50,6 +50,29 @@ type Result struct {
 	// file), "cloudtrail", or "detected" (found in the logs themselves,
 	// their states unknown); empty when not told.
 	WindowsSource string `json:"windows_source,omitempty"`
+	// Engine describes the remote engine that counted the tallies; it is
+	// absent when the local engine did.
+	Engine *Engine `json:"engine,omitempty"`
+}
+
+// Engine is what a remote engine (Athena) ran for the analysis, and
+// what it cost.
+type Engine struct {
+	Name    string        `json:"name"`
+	Queries []EngineQuery `json:"queries"`
+	// ScannedBytes, EngineMillis and CostUSD add up the queries'.
+	ScannedBytes int64   `json:"scanned_bytes"`
+	EngineMillis int64   `json:"engine_millis"`
+	CostUSD      float64 `json:"cost_usd"`
+}
+
+// EngineQuery is one query of a remote engine.
+type EngineQuery struct {
+	Name         string  `json:"name"`
+	ExecutionID  string  `json:"execution_id"`
+	ScannedBytes int64   `json:"scanned_bytes"`
+	EngineMillis int64   `json:"engine_millis"`
+	CostUSD      float64 `json:"cost_usd"`
 }
 
 // Range is a half-open time interval [From, To).

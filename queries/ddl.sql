@@ -1,4 +1,7 @@
 -- Athena table over the cflens Parquet dataset, with partition projection.
+{{- if .YearTo}}
+-- The projected years end in {{.YearTo}}: rows of later years stay invisible until the table is created again with a later end (or without one).
+{{- end}}
 CREATE EXTERNAL TABLE IF NOT EXISTS `{{.Database}}`.`{{.Table}}` (
 {{- range $i, $c := .Columns}}
   {{if $i}},{{else}} {{end}}`{{$c.Name}}` {{$c.Type}}
@@ -6,10 +9,10 @@ CREATE EXTERNAL TABLE IF NOT EXISTS `{{.Database}}`.`{{.Table}}` (
 )
 PARTITIONED BY (
    `distributionid` string
-  ,`year` int
-  ,`month` int
-  ,`day` int
-  ,`hour` int
+  ,`year` string
+  ,`month` string
+  ,`day` string
+  ,`hour` string
 )
 STORED AS PARQUET
 LOCATION {{str .Location}}
@@ -17,9 +20,11 @@ TBLPROPERTIES (
    'projection.enabled' = 'true'
   ,'projection.distributionid.type' = 'enum'
   ,'projection.distributionid.values' = {{str (join .Distributions ",")}}
-  ,'projection.year.type' = 'integer'
-  ,'projection.year.range' = '{{.YearFrom}},{{.YearTo}}'
-  ,'projection.year.digits' = '4'
+  ,'projection.year.type' = 'date'
+  ,'projection.year.format' = 'yyyy'
+  ,'projection.year.range' = '{{.YearFrom}},{{if .YearTo}}{{.YearTo}}{{else}}NOW{{end}}'
+  ,'projection.year.interval' = '1'
+  ,'projection.year.interval.unit' = 'YEARS'
   ,'projection.month.type' = 'integer'
   ,'projection.month.range' = '1,12'
   ,'projection.month.digits' = '2'

@@ -37,7 +37,9 @@ type Params struct {
 	// Distributions are the distribution IDs: the DDL's projection enum,
 	// and a filter of the analysis queries when set.
 	Distributions []string
-	// YearFrom and YearTo bound the projected years (DDL).
+	// YearFrom is the first projected year (DDL). YearTo, when set, is
+	// the last; zero projects up to the current year, whatever it is
+	// when a query runs (a date projection ending at NOW).
 	YearFrom, YearTo int
 	// Relation is what the analysis queries read FROM; empty means the
 	// table "Database"."Table". For DuckDB over a local copy:
@@ -49,6 +51,8 @@ type Params struct {
 	TimeZone string
 	// Tally parameterizes the tally queries (tally_*).
 	Tally TallyParams
+	// Convert parameterizes raw_ddl and convert.
+	Convert ConvertParams
 }
 
 // TallyParams are the parameters of the tally queries: what the local
@@ -183,6 +187,7 @@ type data struct {
 	Columns []column
 	Span    struct{ Start, Last time.Time }
 	Tally   tallyData
+	Convert convertData
 }
 
 // Render returns query name with p filled in.
@@ -226,12 +231,18 @@ func Render(name string, p Params) (string, error) {
 		if !strings.HasSuffix(d.Location, "/") {
 			d.Location += "/"
 		}
-		if p.YearFrom <= 0 || p.YearTo < p.YearFrom {
-			return "", fmt.Errorf("projected years %d-%d: want a range such as 2024-2026", p.YearFrom, p.YearTo)
+		if p.YearFrom <= 0 || p.YearTo != 0 && p.YearTo < p.YearFrom {
+			return "", fmt.Errorf("projected years %d-%d: want a first year such as 2024, or a range such as 2024-2026", p.YearFrom, p.YearTo)
 		}
 		for _, c := range schema.Columns() {
 			d.Columns = append(d.Columns, column{c.Name, schema.AthenaType(c.Kind)})
 		}
+	} else if name == "raw_ddl" || name == "convert" {
+		cd, err := p.Convert.data(name)
+		if err != nil {
+			return "", err
+		}
+		d.Convert = cd
 	} else if strings.HasPrefix(name, "tally_") {
 		td, err := p.Tally.data()
 		if err != nil {
@@ -286,7 +297,7 @@ func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'
 
 // SetParam sets one parameter from its command-line form key=value:
 // database, table, location, relation, tz, distributions (comma-separated),
-// years (2024-2026), window (name,start,end with RFC 3339 times; repeat
+// years (2024 for 2024 to the current year, or 2024-2026), window (name,start,end with RFC 3339 times; repeat
 // for more windows).
 func (p *Params) SetParam(kv string) error {
 	k, v, ok := strings.Cut(kv, "=")
@@ -311,11 +322,14 @@ func (p *Params) SetParam(kv string) error {
 			}
 		}
 	case "years":
-		a, b, _ := strings.Cut(v, "-")
+		a, b, ranged := strings.Cut(v, "-")
 		from, err1 := strconv.Atoi(a)
-		to, err2 := strconv.Atoi(b)
+		to, err2 := 0, error(nil)
+		if ranged {
+			to, err2 = strconv.Atoi(b)
+		}
 		if err1 != nil || err2 != nil {
-			return fmt.Errorf("parameter years=%q: want FROM-TO, e.g. 2024-2026", v)
+			return fmt.Errorf("parameter years=%q: want FROM or FROM-TO, e.g. 2024 or 2024-2026", v)
 		}
 		p.YearFrom, p.YearTo = from, to
 	case "window":

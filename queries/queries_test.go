@@ -59,13 +59,38 @@ func TestDDLProjection(t *testing.T) {
 		"'projection.enabled' = 'true'",
 		"'projection.distributionid.type' = 'enum'",
 		"'projection.distributionid.values' = 'E1PROD,E2STAGE'",
+		"'projection.year.type' = 'date'",
+		"'projection.year.format' = 'yyyy'",
 		"'projection.year.range' = '2024,2026'",
+		"'projection.year.interval.unit' = 'YEARS'",
+		"-- The projected years end in 2026: rows of later years stay invisible",
 		"'projection.hour.range' = '0,23'",
 		"'projection.hour.digits' = '2'",
 		"'storage.location.template' = 's3://bucket/data/distributionid=${distributionid}/year=${year}/month=${month}/day=${day}/hour=${hour}/'",
 	} {
 		if !strings.Contains(ddl, want) {
 			t.Errorf("DDL lacks %q:\n%s", want, ddl)
+		}
+	}
+}
+
+// TestDDLOpenEndedYears: without a last year the year projection ends at
+// NOW, so that a table created today still sees next year's partitions.
+func TestDDLOpenEndedYears(t *testing.T) {
+	p := ddlParams
+	p.YearTo = 0
+	ddl, err := Render("ddl", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(ddl, "'projection.year.range' = '2024,NOW'") || strings.Contains(ddl, "projected years end") {
+		t.Errorf("year projection not open-ended, or said to end:\n%s", ddl)
+	}
+	for _, col := range []string{"year", "month", "day", "hour"} {
+		// String partition columns: the values are the folders' zero-padded
+		// text, which INSERT INTO then writes back the same way.
+		if !strings.Contains(ddl, "`"+col+"` string") {
+			t.Errorf("partition column %s is not a string:\n%s", col, ddl)
 		}
 	}
 }
@@ -81,6 +106,7 @@ func TestRenderErrors(t *testing.T) {
 		{"ddl without distributions", "ddl", Params{Location: "s3://b/", YearFrom: 2024, YearTo: 2025}, "distribution IDs"},
 		{"ddl with local location", "ddl", Params{Location: "/tmp/x", Distributions: []string{"E1"}, YearFrom: 2024, YearTo: 2025}, "want s3://"},
 		{"ddl without years", "ddl", Params{Location: "s3://b/", Distributions: []string{"E1"}}, "projected years"},
+		{"ddl with years backwards", "ddl", Params{Location: "s3://b/", Distributions: []string{"E1"}, YearFrom: 2026, YearTo: 2024}, "projected years"},
 		{"bad table name", "ddl", Params{Table: "x; DROP", Location: "s3://b/", Distributions: []string{"E1"}, YearFrom: 2024, YearTo: 2025}, "invalid name"},
 		{"bad distribution", "window_role_status", Params{Windows: w, Distributions: []string{"E1'"}}, "invalid distribution"},
 		{"no windows", "hour_profile", Params{}, "at least one window"},
@@ -102,7 +128,7 @@ func TestAnalysisQueriesRender(t *testing.T) {
 		{Name: "prod's", Start: time.Date(2025, 9, 10, 8, 30, 0, 0, time.UTC), End: time.Date(2025, 9, 10, 10, 0, 0, 0, time.UTC)},
 	}, Distributions: []string{"E1"}}
 	for _, q := range List() {
-		if q.Name == "ddl" {
+		if q.Name == "ddl" || q.Name == "raw_ddl" || q.Name == "convert" {
 			continue
 		}
 		t.Run(q.Name, func(t *testing.T) {
@@ -144,7 +170,7 @@ func TestSetParam(t *testing.T) {
 	if diff := cmp.Diff(want, p); diff != "" {
 		t.Errorf("params (-want +got):\n%s", diff)
 	}
-	for _, bad := range []string{"nokey", "color=red", "years=2024", "window=a,b"} {
+	for _, bad := range []string{"nokey", "color=red", "years=20x4", "years=2024-", "window=a,b"} {
 		if err := p.SetParam(bad); err == nil {
 			t.Errorf("SetParam(%q) accepted", bad)
 		}
@@ -196,5 +222,62 @@ func TestTallyQueriesRender(t *testing.T) {
 	p.Tally.Windows = nil
 	if _, err := Render("tally_fine", p); err == nil {
 		t.Error("tally query without windows rendered")
+	}
+}
+
+// TestConvertRender: the day's INSERT names one expression per dataset
+// column, in schema order, then the five partition columns; it copies
+// one day, maps the roles and takes the source from "$path".
+func TestConvertRender(t *testing.T) {
+	sql, err := Render("convert", Params{Database: "cf", Table: "logs", Convert: ConvertParams{
+		RawTable: "raw", Day: time.Date(2025, 9, 10, 15, 0, 0, 0, time.UTC),
+		Roles: map[string]string{"E2STG": "staging", "E1PRD": "production"}, Distributions: []string{"E2STG", "E1PRD"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asRe := regexp.MustCompile(`(?m)^    [ ,](.*) AS "([a-z0-9_]+)"$`)
+	var got []string
+	for _, m := range asRe.FindAllStringSubmatch(sql, -1) {
+		got = append(got, m[2])
+	}
+	var want []string
+	for _, c := range schema.Columns() {
+		want = append(want, c.Name)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("selected columns (-schema +convert):\n%s\n%s", diff, sql)
+	}
+	for _, w := range []string{
+		`INSERT INTO "cf"."logs"`,
+		`FROM "cf"."raw" AS r`,
+		`WHERE r."date" = DATE '2025-09-10'`,
+		`CAST(concat(CAST(r."date" AS varchar), ' ', r."time") AS timestamp) AS "timestamp"`,
+		`NULLIF(r."cs_referrer", '-') AS "cs_referer"`,
+		`r."$path" AS "source"`,
+		`CAST(NULL AS bigint) AS "line"`,
+		`WHEN 'E1PRD' THEN 'production' WHEN 'E2STG' THEN 'staging' END AS "role"`,
+		`IN ('E1PRD', 'E2STG')`,
+		`lpad(CAST(hour(c."timestamp") AS varchar), 2, '0') AS hour`,
+	} {
+		if !strings.Contains(sql, w) {
+			t.Errorf("convert lacks %q:\n%s", w, sql)
+		}
+	}
+	if _, err := Render("convert", Params{Convert: ConvertParams{Day: time.Now(), Distributions: []string{"A1", "A2", "A3", "A4", "A5"}}}); err == nil ||
+		!strings.Contains(err.Error(), "at most 100 partitions") {
+		t.Errorf("five distributions in a day: error %v", err)
+	}
+}
+
+func TestRawDDLRender(t *testing.T) {
+	ddl, err := Render("raw_ddl", Params{Database: "cf", Convert: ConvertParams{RawTable: "raw", RawLocation: "s3://logs/cf"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"CREATE EXTERNAL TABLE IF NOT EXISTS `cf`.`raw` (", " `date` date", ",`cs_referrer` string", ",`time_taken` double",
+		",`connection_id` string", "FIELDS TERMINATED BY '\\t'", "LOCATION 's3://logs/cf/'", "'skip.header.line.count' = '2'"} {
+		if !strings.Contains(ddl, w) {
+			t.Errorf("raw DDL lacks %q:\n%s", w, ddl)
+		}
 	}
 }

@@ -42,6 +42,9 @@ type analyzeOptions struct {
 	// detected, set for the second pass of an analysis without a
 	// timeline, are the changes found in the first (windows_detect.go).
 	detected *analyze.Timeline
+	// engine counts the tallies: local (this process) or athena.
+	engine string
+	athena athenaEngineOptions
 }
 
 func newAnalyzeCmd(d *deps) *cobra.Command {
@@ -93,6 +96,8 @@ rejected lines over --max-reject-rate; the analysis is still written),
 	fs.DurationVar(&o.every, "every", 0, "write one report per period of this length (e.g. 24h) of --from/--to into the folder --out, with index.html and index.md")
 	fs.Float64Var(&o.maxRejectRate, "max-reject-rate", 0.001, "share of rejected lines above which the run is incomplete (exit 3)")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log retries and failures as they happen")
+	fs.StringVar(&o.engine, "engine", "local", "where the rows are counted: local, or athena (the dataset's Athena table; see 'cflens athena')")
+	bindAthenaEngineFlags(fs, &o.athena)
 	return cmd
 }
 
@@ -206,6 +211,9 @@ func analyzeOnce(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*ana
 	}
 	logger := newLogger(stderr, o.verbose)
 	opts.Logger = logger
+	if o.engine != "local" {
+		return analyzeOnEngine(ctx, o, opts, stderr)
+	}
 
 	var (
 		agg      *analyze.Aggregator
@@ -217,14 +225,9 @@ func analyzeOnce(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*ana
 		if len(o.src.sources) > 0 {
 			return nil, usage.Errorf("read either logs or a dataset", "--dataset cannot be combined with log sources")
 		}
-		roles := map[string]string{}
-		for role, vals := range map[string][]string{schema.RoleProduction: o.src.production, schema.RoleStaging: o.src.staging} {
-			for _, v := range vals {
-				if !schema.IsDistributionID(v) {
-					return nil, usage.Errorf("with --dataset, --production and --staging take distribution IDs", "%q is not a distribution ID", v)
-				}
-				roles[v] = role
-			}
+		roles, err := datasetRoles(o)
+		if err != nil {
+			return nil, err
 		}
 		setRoles(&opts, roles)
 		if trailErr, err = trailTimeline(ctx, o, &opts, roles, stderr); err != nil {
@@ -285,6 +288,21 @@ func analyzeOnce(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*ana
 		return nil, fmt.Errorf("%s: %w", msg, ingest.ErrIncomplete)
 	}
 	return res, runErr
+}
+
+// datasetRoles maps the distribution IDs of --production and --staging
+// to their roles, for a dataset.
+func datasetRoles(o *analyzeOptions) (map[string]string, error) {
+	roles := map[string]string{}
+	for role, vals := range map[string][]string{schema.RoleProduction: o.src.production, schema.RoleStaging: o.src.staging} {
+		for _, v := range vals {
+			if !schema.IsDistributionID(v) {
+				return nil, usage.Errorf("with --dataset, --production and --staging take distribution IDs", "%q is not a distribution ID", v)
+			}
+			roles[v] = role
+		}
+	}
+	return roles, nil
 }
 
 // analyzeDataset feeds the rows of a Parquet dataset to the aggregator.

@@ -27,8 +27,10 @@ func TestAthenaSQLList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `ddl                 Athena table over the cflens Parquet dataset, with partition projection.
+	want := `convert             Copy one UTC day of the raw log table into the cflens dataset table, in its schema and partitions (one INSERT per day: at most 100 partitions per query).
+ddl                 Athena table over the cflens Parquet dataset, with partition projection.
 hour_profile        Requests and 5xx responses per configuration window, role and hour of day (in the time zone named by tz).
+raw_ddl             Athena table over the raw legacy CloudFront access logs (AWS's documented table), for 'cflens athena convert'.
 result_types_5xx    Edge result types of the 5xx responses per configuration window, role and sc-status.
 window_role_status  Requests per configuration window, role and sc-status, with each status's share of the window and role.
 `
@@ -47,9 +49,20 @@ func TestAthenaCommands(t *testing.T) {
 		{"ddl", []string{"athena", "ddl", "--location", "s3://b/p", "--distribution", "E1A,E2B", "--years", "2024-2025", "--database", "cf", "--table", "logs"},
 			[]string{"CREATE EXTERNAL TABLE IF NOT EXISTS `cf`.`logs` (", "'projection.distributionid.values' = 'E1A,E2B'", "'projection.year.range' = '2024,2025'", "LOCATION 's3://b/p/'"}, ""},
 		{"ddl without location", []string{"athena", "ddl", "--distribution", "E1"}, nil, "missing --location"},
+		{"raw ddl", []string{"athena", "ddl", "--raw", "--location", "s3://logs/cf"},
+			[]string{"CREATE EXTERNAL TABLE IF NOT EXISTS `default`.`cloudfront_standard_logs` (", "LOCATION 's3://logs/cf/'", "every query of this table reads all of it"}, ""},
+		{"raw ddl named", []string{"athena", "ddl", "--raw", "--location", "s3://logs/cf", "--table", "raw"}, []string{"`default`.`raw` ("}, ""},
+		{"raw ddl without location", []string{"athena", "ddl", "--raw"}, nil, "--location"},
+		{"convert", []string{"athena", "convert", "--from", "2025-09-10", "--to", "2025-09-12", "--production", "E1PRD"},
+			[]string{"-- convert 2025-09-10\n", "INSERT INTO \"default\".\"cflens_logs\"", "-- convert 2025-09-11\n", "WHEN 'E1PRD' THEN 'production'"}, ""},
+		{"convert of many distributions", []string{"athena", "convert", "--from", "2025-09-10", "--to", "2025-09-11", "--distribution", "E1,E2,E3,E4,E5"},
+			[]string{"-- convert 2025-09-10 part 1\n", "IN ('E1', 'E2', 'E3', 'E4')", "-- convert 2025-09-10 part 2\n", "IN ('E5')"}, ""},
+		{"convert without days", []string{"athena", "convert", "--from", "2025-09-10"}, nil, "--to"},
+		{"convert run without estimate", []string{"athena", "convert", "--from", "2025-09-10", "--to", "2025-09-11", "--run"}, nil, "cannot estimate"},
+		{"sql convert", []string{"athena", "sql", "convert"}, nil, "own command"},
 		{"ddl with a local location", []string{"athena", "ddl", "--location", "./ds", "--distribution", "E1"}, nil, "not an s3:// prefix"},
 		{"ddl without distribution", []string{"athena", "ddl", "--location", "s3://b/"}, nil, "missing --distribution"},
-		{"ddl with bad years", []string{"athena", "ddl", "--location", "s3://b/", "--distribution", "E1", "--years", "2024"}, nil, "years"},
+		{"ddl with bad years", []string{"athena", "ddl", "--location", "s3://b/", "--distribution", "E1", "--years", "20x4"}, nil, "years"},
 		{"sql", []string{"athena", "sql", "window_role_status", "--param", "window=on,2025-09-10T07:00:00Z,2025-09-10T08:00:00Z", "--param", "table=t"},
 			[]string{`FROM "default"."t" AS l`, "('on', TIMESTAMP '2025-09-10 07:00:00.000', TIMESTAMP '2025-09-10 08:00:00.000')"}, ""},
 		{"sql without window", []string{"athena", "sql", "hour_profile"}, nil, "at least one window"},
@@ -85,7 +98,7 @@ func TestAthenaDDLDefaultYears(t *testing.T) {
 	if err := runAthenaDDL(context.Background(), o, s); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), "'projection.year.range' = '2021,2027'") {
+	if !strings.Contains(b.String(), "'projection.year.range' = '2021,NOW'") {
 		t.Errorf("years not derived from the clock:\n%s", b.String())
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
@@ -115,6 +116,16 @@ func openParquet(ctx context.Context, st Store, key, spoolDir string, mem memory
 // dictionaries). Columns missing from the file come back as nulls.
 func fileBatches(ctx context.Context, rd *file.Reader, cols []int, batchRows int64, mem memory.Allocator, fn func(arrow.RecordBatch) error) error {
 	props := pqarrow.ArrowReadProperties{BatchSize: batchRows}
+	// Dictionary columns are read as dictionaries also from files
+	// without our Arrow schema (other writers'): the reader takes the
+	// setting when it is made.
+	for _, c := range cols {
+		if schema.Col(c).Kind == schema.DictString {
+			if i := rd.MetaData().Schema.ColumnIndexByName(schema.Col(c).Name); i >= 0 {
+				props.SetReadDict(i, true)
+			}
+		}
+	}
 	fr, err := pqarrow.NewFileReader(rd, props, mem)
 	if err != nil {
 		return err
@@ -160,6 +171,14 @@ func fileBatches(ctx context.Context, rd *file.Reader, cols []int, batchRows int
 				continue
 			}
 			arrs[i] = rec.Column(p)
+			if ts, ok := arrs[i].(*array.Timestamp); ok && !arrow.TypeEqual(ts.DataType(), fields[i].Type) {
+				// Other writers' timestamps (Athena's INSERT INTO writes
+				// INT96, read as nanoseconds; DuckDB microseconds).
+				if a := timestampMillis(mem, ts, fields[i].Type); a != nil {
+					made = append(made, a)
+					arrs[i] = a
+				}
+			}
 			if !arrow.TypeEqual(arrs[i].DataType(), fields[i].Type) {
 				for _, a := range made {
 					a.Release()
@@ -178,4 +197,37 @@ func fileBatches(ctx context.Context, rd *file.Reader, cols []int, batchRows int
 		}
 	}
 	return rr.Err()
+}
+
+// timestampMillis converts a timestamp array of another unit to the
+// schema's timestamp type (milliseconds, UTC), rounding down; nil when
+// want is not a millisecond timestamp.
+func timestampMillis(mem memory.Allocator, ts *array.Timestamp, want arrow.DataType) arrow.Array {
+	wt, ok := want.(*arrow.TimestampType)
+	if !ok || wt.Unit != arrow.Millisecond {
+		return nil
+	}
+	per := int64(arrow.Millisecond.Multiplier() / ts.DataType().(*arrow.TimestampType).Unit.Multiplier())
+	b := array.NewTimestampBuilder(mem, wt)
+	defer b.Release()
+	b.Reserve(ts.Len())
+	for i := range ts.Len() {
+		if ts.IsNull(i) {
+			b.AppendNull()
+			continue
+		}
+		v := int64(ts.Value(i))
+		switch {
+		case per > 1:
+			q := v / per
+			if v%per < 0 {
+				q--
+			}
+			v = q
+		case per == 0: // seconds
+			v *= 1000
+		}
+		b.Append(arrow.Timestamp(v))
+	}
+	return b.NewArray()
 }
