@@ -211,7 +211,7 @@ func analyzeOnce(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*ana
 	}
 	logger := newLogger(stderr, o.verbose)
 	opts.Logger = logger
-	if o.engine != "local" {
+	if o.engine != "" && o.engine != "local" {
 		return analyzeOnEngine(ctx, o, opts, stderr)
 	}
 

@@ -14,7 +14,7 @@ import (
 
 // writePipeDelimited writes a short scenario as standard logging v2 W3C
 // objects with the | delimiter under a new folder and returns it.
-func writePipeDelimited(t *testing.T) string {
+func writePipeDelimited(t *testing.T) (string, loggen.Roles[loggen.Distribution]) {
 	t.Helper()
 	sc := loggen.DefaultScenario(0.05)
 	sc.Hours = 2
@@ -26,14 +26,14 @@ func writePipeDelimited(t *testing.T) string {
 	if _, err := loggen.Generate(context.Background(), sc, out); err != nil {
 		t.Fatal(err)
 	}
-	return dir
+	return dir, sc.Distributions
 }
 
 // TestIngestPipeDelimited: v2 W3C objects delimited by | read with no
 // rejected line, whether the delimiter is detected or given; a wrong
 // --delimiter rejects the lines (exit 3) and a bad one is a usage error.
 func TestIngestPipeDelimited(t *testing.T) {
-	dir := writePipeDelimited(t)
+	dir, ids := writePipeDelimited(t)
 	tests := []struct {
 		name string
 		args []string
@@ -42,7 +42,7 @@ func TestIngestPipeDelimited(t *testing.T) {
 	}{
 		{name: "detected", args: []string{"ingest", dir}, want: " 0 rejected"},
 		{name: "given", args: []string{"ingest", "--delimiter", "|", dir}, want: " 0 rejected"},
-		{name: "analyze detects it too", args: []string{"analyze", "-v", "--format", "json", dir}, want: " 0 rejected"},
+		{name: "analyze detects it too", args: []string{"analyze", "-v", "--format", "json", "--production", ids.Production.ID, "--staging", ids.Staging.ID, dir}, want: " 0 rejected"},
 		{name: "a wrong one rejects the lines", args: []string{"ingest", "--delimiter", ";", dir}, code: 3, want: "rejected field_count"},
 		{name: "not one character", args: []string{"ingest", "--delimiter", "||", dir}, code: 2, want: "--delimiter"},
 	}

@@ -213,6 +213,10 @@ func InRange(hour, from, to time.Time) bool {
 // skipped.
 func (s *Source) walk(ctx context.Context) ([]string, error) {
 	var keys []string
+	if isDataset(s.root) {
+		s.skipDataset(s.root)
+		return nil, nil
+	}
 	seen := map[string]bool{}
 	var walkDir func(dir, rel string) error
 	walkDir = func(dir, rel string) error {
