@@ -603,6 +603,41 @@ func CompareDetected(res *Result, d *Detection, tol time.Duration) Comparison {
 	return cmp
 }
 
+// Report returns the comparison as a result reports it.
+func (c Comparison) Report() *DetectedComparison {
+	out := &DetectedComparison{
+		ToleranceSeconds: c.Tolerance.Seconds(),
+		Recorded:         []RecordedComparison{},
+		Unexplained:      []ChangeSummary{},
+	}
+	for _, m := range c.Recorded {
+		r := RecordedComparison{At: m.At.UTC(), From: m.From, To: m.To, Matched: m.Matched}
+		if m.Nearest != nil {
+			s := m.Nearest.summary()
+			lag := m.Lag.Seconds()
+			r.Nearest, r.LagSeconds = &s, &lag
+		}
+		out.Recorded = append(out.Recorded, r)
+	}
+	for _, u := range c.Unexplained {
+		out.Unexplained = append(out.Unexplained, u.summary())
+	}
+	return out
+}
+
+func (c DetectedChange) summary() ChangeSummary {
+	s := ChangeSummary{At: c.At.UTC(), Low: c.Low.UTC(), High: c.High.UTC(), Effects: []EffectReport{}}
+	for _, e := range c.Effects {
+		s.Effects = append(s.Effects, EffectReport{
+			Series: e.Series, Role: e.Role,
+			Before: e.Before.Rate, BeforeCI95: e.Before.CI95,
+			After: e.After.Rate, AfterCI95: e.After.CI95,
+			Text: e.Describe(),
+		})
+	}
+	return s
+}
+
 // Lines describes the comparison, one line per recorded change and per
 // unexplained detected change.
 func (c Comparison) Lines() []string {

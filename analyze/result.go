@@ -50,6 +50,10 @@ type Result struct {
 	// file), "cloudtrail", or "detected" (found in the logs themselves,
 	// their states unknown); empty when not told.
 	WindowsSource string `json:"windows_source,omitempty"`
+	// CompareDetected sets the recorded changes (the window boundaries)
+	// beside the changes detected in the logs; present only when asked
+	// for (analyze --compare-detected).
+	CompareDetected *DetectedComparison `json:"compare_detected,omitempty"`
 	// Engine describes the remote engine that counted the tallies; it is
 	// absent when the local engine did.
 	Engine *Engine `json:"engine,omitempty"`
@@ -554,4 +558,55 @@ func nullValue(b []byte, key, end string) []byte {
 		stop++
 	}
 	return slices.Concat(b[:start], []byte("null"), b[stop:])
+}
+
+// DetectedComparison is a Comparison as reported: for each recorded
+// change the nearest detected change and the lag, and the detected
+// changes that no recorded change explains.
+type DetectedComparison struct {
+	// ToleranceSeconds is how far a detected change may lie from a
+	// recorded one it explains (or the recorded time lies in the
+	// detected change's interval).
+	ToleranceSeconds float64              `json:"tolerance_seconds"`
+	Recorded         []RecordedComparison `json:"recorded"`
+	Unexplained      []ChangeSummary      `json:"unexplained"`
+}
+
+// RecordedComparison is one recorded change and the nearest detected
+// change; Nearest and LagSeconds are null when nothing was detected.
+type RecordedComparison struct {
+	At   time.Time `json:"at"`
+	From string    `json:"from"`
+	To   string    `json:"to"`
+	// Nearest is the nearest detected change; LagSeconds its time minus
+	// At (positive: detected after the record).
+	Nearest    *ChangeSummary `json:"nearest_detected"`
+	LagSeconds *float64       `json:"lag_seconds"`
+	// Matched tells whether Nearest explains the recorded change.
+	Matched bool `json:"matched"`
+}
+
+// ChangeSummary is a detected change: its time, the interval of its
+// time, and what changed there.
+type ChangeSummary struct {
+	At      time.Time      `json:"at"`
+	Low     time.Time      `json:"low"`
+	High    time.Time      `json:"high"`
+	Effects []EffectReport `json:"effects"`
+}
+
+// EffectReport is one series' change at a detected change.
+type EffectReport struct {
+	// Series is "error_path_500_share" or "staging_share"; Role the role
+	// whose 500 share changed (empty for the staging share).
+	Series string `json:"series"`
+	Role   string `json:"role,omitempty"`
+	// Before and After are the shares of the neighbouring segments with
+	// their 95% Wilson intervals.
+	Before     float64    `json:"before"`
+	BeforeCI95 [2]float64 `json:"before_ci95"`
+	After      float64    `json:"after"`
+	AfterCI95  [2]float64 `json:"after_ci95"`
+	// Text says it in words, e.g. "production 500 share 0.0% → 15.2%".
+	Text string `json:"text"`
 }

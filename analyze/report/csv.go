@@ -32,6 +32,7 @@ var csvTables = [...]struct {
 	{"tests", csvTests},
 	{"findings", csvFindings},
 	{"error_paths", csvErrorPaths},
+	{"compare_detected", csvCompareDetected},
 }
 
 // CSVTables names the tables that CSV writes, in a fixed order; a report
@@ -303,6 +304,40 @@ func csvErrorPaths(r *analyze.Result) csvTable {
 	}
 	for _, p := range r.ErrorPaths.TopGood500 {
 		t.add(str("good_500"), str(p.Stem), num(p.Requests), num(p.Status500))
+	}
+	return t
+}
+
+// csvCompareDetected has a row per recorded change (with the nearest
+// detected change) and per detected change nothing recorded explains;
+// it is empty unless the analysis compared them.
+func csvCompareDetected(r *analyze.Result) csvTable {
+	t := csvTable{head: []string{"recorded_at", "from", "to", "detected_at", "detected_low", "detected_high", "lag_seconds", "effects", "explained"}}
+	c := r.CompareDetected
+	if c == nil {
+		return t
+	}
+	effects := func(es []analyze.EffectReport) csvCell {
+		parts := make([]string, len(es))
+		for i, e := range es {
+			parts[i] = e.Text
+		}
+		return str(strings.Join(parts, "; "))
+	}
+	for _, m := range c.Recorded {
+		if m.Nearest == nil {
+			t.add(when(m.At), str(m.From), str(m.To), str(""), str(""), str(""), str(""), str(""), str("no"))
+			continue
+		}
+		explained := "no"
+		if m.Matched {
+			explained = "yes"
+		}
+		n := m.Nearest
+		t.add(when(m.At), str(m.From), str(m.To), when(n.At), when(n.Low), when(n.High), float(*m.LagSeconds), effects(n.Effects), str(explained))
+	}
+	for _, u := range c.Unexplained {
+		t.add(str(""), str(""), str(""), when(u.At), when(u.Low), when(u.High), str(""), effects(u.Effects), str("unexplained"))
 	}
 	return t
 }

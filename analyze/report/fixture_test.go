@@ -215,6 +215,19 @@ func fixture() *analyze.Result {
 			{Rank: 3, Kind: "test", Statement: hostile[6], Evidence: map[string]float64{"risk_difference": -0.7}},
 		},
 		Warnings: []string{"3 rejected lines", hostile[12]},
+		CompareDetected: &analyze.DetectedComparison{
+			ToleranceSeconds: 1800,
+			Recorded: []analyze.RecordedComparison{
+				{At: at("2025-09-10T06:00:00Z"), From: windows[0].Label, To: windows[1].Label, Matched: true,
+					Nearest: &analyze.ChangeSummary{At: at("2025-09-10T06:05:00Z"), Low: at("2025-09-10T06:00:00Z"), High: at("2025-09-10T06:15:00Z"),
+						Effects: []analyze.EffectReport{{Series: analyze.SeriesErrorPath500, Role: "production", Before: 0, After: 0.15,
+							BeforeCI95: [2]float64{0, 0.01}, AfterCI95: [2]float64{0.12, 0.18}, Text: "production 500 share 0.0% → 15.0%"}}},
+					LagSeconds: ptr(300.0)},
+				{At: at("2025-09-10T12:00:00Z"), From: windows[1].Label, To: windows[2].Label},
+			},
+			Unexplained: []analyze.ChangeSummary{{At: at("2025-09-10T09:00:00Z"), Low: at("2025-09-10T08:50:00Z"), High: at("2025-09-10T09:10:00Z"),
+				Effects: []analyze.EffectReport{{Series: analyze.SeriesStagingShare, Before: 0.15, After: 0.05, Text: "staging share 15.0% → 5.0%"}}}},
+		},
 	}
 }
 

@@ -3,6 +3,7 @@ package report
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/cflens/cflens/analyze"
 )
@@ -441,7 +442,7 @@ func pathsTable(id, title string, ps []analyze.PathCount) table {
 // window × role table, in report order.
 func detailTables(r *analyze.Result) []table {
 	peak, peakRates := peakTables(r)
-	return []table{
+	ts := []table{
 		resultTypesTable(r),
 		hiddenTable(r),
 		hoursTable(r),
@@ -452,4 +453,53 @@ func detailTables(r *analyze.Result) []table {
 		pathsTable("error_paths", "Top error paths", r.ErrorPaths.Top),
 		pathsTable("good_paths_500", "Good paths that got 500", r.ErrorPaths.TopGood500),
 	}
+	if r.CompareDetected != nil {
+		ts = append(ts, compareTable(r.CompareDetected))
+	}
+	return ts
+}
+
+// compareTable sets each recorded change beside the nearest detected
+// one, then lists the detected changes nothing recorded explains.
+func compareTable(c *analyze.DetectedComparison) table {
+	t := table{
+		ID:    "compare_detected",
+		Title: "Recorded changes beside detected ones",
+		Note: "A detected change explains a recorded one when it lies within " + durationText(c.ToleranceSeconds) +
+			" of it or its interval holds it; lag is detected minus recorded (deployment to the edge and cached error responses delay what the logs show).",
+		Cols: cols("Recorded", "Change", "Detected", ">Lag", "Interval", "What changed", "Explained"),
+	}
+	for _, m := range c.Recorded {
+		row := []string{timeText(m.At), m.From + " → " + m.To, "-", na, "-", "-", "no"}
+		if m.Nearest != nil {
+			row[2], row[3], row[4], row[5] = timeText(m.Nearest.At), lagText(*m.LagSeconds),
+				timeText(m.Nearest.Low)+" – "+timeText(m.Nearest.High), effectsText(m.Nearest.Effects)
+			if m.Matched {
+				row[6] = "yes"
+			}
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	for _, u := range c.Unexplained {
+		t.Rows = append(t.Rows, []string{"-", "(nothing recorded)", timeText(u.At), na,
+			timeText(u.Low) + " – " + timeText(u.High), effectsText(u.Effects), "unexplained"})
+	}
+	return t
+}
+
+// lagText is a signed duration: "+5m0s", "-10m0s".
+func lagText(seconds float64) string {
+	d := time.Duration(seconds * float64(time.Second))
+	if d >= 0 {
+		return "+" + d.String()
+	}
+	return d.String()
+}
+
+func effectsText(es []analyze.EffectReport) string {
+	parts := make([]string, len(es))
+	for i, e := range es {
+		parts[i] = e.Text
+	}
+	return strings.Join(parts, "; ")
 }

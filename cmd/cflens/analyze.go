@@ -42,6 +42,11 @@ type analyzeOptions struct {
 	// detected, set for the second pass of an analysis without a
 	// timeline, are the changes found in the first (windows_detect.go).
 	detected *analyze.Timeline
+	// compareDetected sets the changes of the timeline (or CloudTrail)
+	// beside those detected in the logs; compareTolerance is how far a
+	// detected change may lie from a recorded one it explains.
+	compareDetected  bool
+	compareTolerance time.Duration
 	// engine counts the tallies: local (this process) or athena.
 	engine string
 	athena athenaEngineOptions
@@ -96,6 +101,7 @@ rejected lines over --max-reject-rate; the analysis is still written),
 	fs.DurationVar(&o.every, "every", 0, "write one report per period of this length (e.g. 24h) of --from/--to into the folder --out, with index.html and index.md")
 	fs.Float64Var(&o.maxRejectRate, "max-reject-rate", 0.001, "share of rejected lines above which the run is incomplete (exit 3)")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log retries and failures as they happen")
+	bindCompareFlags(fs, o)
 	fs.StringVar(&o.engine, "engine", "local", "where the rows are counted: local, or athena (the dataset's Athena table; see 'cflens athena')")
 	bindAthenaEngineFlags(fs, &o.athena)
 	return cmd

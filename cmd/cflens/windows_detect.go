@@ -22,8 +22,6 @@ type windowsDetectOptions struct {
 	a         analyzeOptions
 	out       string
 	penalty   float64
-	compare   bool
-	tolerance time.Duration
 }
 
 func newWindowsDetectCmd(d *deps) *cobra.Command {
@@ -76,19 +74,40 @@ the timeline is still written), 2 usage error, 1 other errors.`,
 	fs.StringArrayVar(&o.a.windowsFromCloudTrail, "windows-from-cloudtrail", nil, "with --compare-detected: derive the recorded timeline from CloudTrail files; repeatable")
 	fs.StringVarP(&o.out, "out", "o", "", "write the timeline to this file instead of stdout")
 	fs.Float64Var(&o.penalty, "penalty", 0, "cost of one change as a multiple of ln(buckets) (default 3; higher finds fewer changes)")
-	fs.BoolVar(&o.compare, "compare-detected", false, "set the changes of --timeline or --windows-from-cloudtrail beside the detected ones")
-	fs.DurationVar(&o.tolerance, "compare-tolerance", 30*time.Minute, "with --compare-detected: how far a detected change may lie from a recorded one it explains")
+	bindCompareFlags(fs, &o.a)
 	return cmd
+}
+
+// bindCompareFlags binds --compare-detected and --compare-tolerance.
+func bindCompareFlags(fs *pflag.FlagSet, o *analyzeOptions) {
+	fs.BoolVar(&o.compareDetected, "compare-detected", false, "set the changes of --timeline or --windows-from-cloudtrail beside those detected in the logs, with their lags")
+	fs.DurationVar(&o.compareTolerance, "compare-tolerance", 30*time.Minute, "with --compare-detected: how far a detected change may lie from a recorded one it explains")
+}
+
+// checkCompare refuses --compare-detected without a recorded timeline,
+// and a negative tolerance.
+func checkCompare(o *analyzeOptions) error {
+	recorded := o.timeline != "" || len(o.windowsFromCloudTrail) > 0
+	if o.compareDetected && !recorded {
+		return usage.Errorf("give --compare-detected together with --timeline FILE or --windows-from-cloudtrail SRC", "--compare-detected needs a recorded timeline to compare with")
+	}
+	if o.compareTolerance < 0 {
+		return usage.Errorf("", "--compare-tolerance %s is negative", o.compareTolerance)
+	}
+	return nil
 }
 
 func runWindowsDetect(ctx context.Context, o *windowsDetectOptions, s *IOStreams) error {
 	stdout, stderr := s.Out, s.Err
 	recorded := o.a.timeline != "" || len(o.a.windowsFromCloudTrail) > 0
-	if o.compare != recorded {
-		return usage.Errorf("give --compare-detected together with --timeline FILE or --windows-from-cloudtrail SRC", "--compare-detected needs a recorded timeline, and a recorded timeline is only read for --compare-detected")
+	if recorded && !o.a.compareDetected {
+		return usage.Errorf("give --compare-detected together with --timeline FILE or --windows-from-cloudtrail SRC", "a recorded timeline is only read for --compare-detected")
 	}
-	if o.penalty < 0 || o.tolerance < 0 {
-		return usage.Errorf("", "--penalty and --compare-tolerance cannot be negative")
+	if err := checkCompare(&o.a); err != nil {
+		return err
+	}
+	if o.penalty < 0 {
+		return usage.Errorf("", "--penalty %g is negative", o.penalty)
 	}
 	// One pass: the series do not depend on the windows (no settle
 	// margin is applied), so a recorded timeline serves the comparison.
@@ -101,8 +120,8 @@ func runWindowsDetect(ctx context.Context, o *windowsDetectOptions, s *IOStreams
 		return err
 	}
 	var head []string
-	if o.compare {
-		head = analyze.CompareDetected(res, d, o.tolerance).Lines()
+	if o.a.compareDetected {
+		head = analyze.CompareDetected(res, d, o.a.compareTolerance).Lines()
 	}
 	var buf bytes.Buffer
 	if err := d.WriteYAML(&buf, res.Distributions, head); err != nil {
@@ -133,12 +152,21 @@ func detectWindows(res *analyze.Result, penalty float64) (*analyze.Detection, er
 // time series, the changes detected in them cut the windows of the
 // second, and the result says so.
 func analyzeResult(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*analyze.Result, error) {
+	if err := checkCompare(o); err != nil {
+		return nil, err
+	}
 	if o.timeline != "" || len(o.windowsFromCloudTrail) > 0 || o.detected != nil {
 		res, err := analyzeOnce(ctx, o, stderr)
-		if res != nil && o.detected == nil {
-			res.WindowsSource = "timeline"
-			if len(o.windowsFromCloudTrail) > 0 {
-				res.WindowsSource = "cloudtrail"
+		if res == nil || o.detected != nil {
+			return res, err
+		}
+		res.WindowsSource = "timeline"
+		if len(o.windowsFromCloudTrail) > 0 {
+			res.WindowsSource = "cloudtrail"
+		}
+		if o.compareDetected {
+			if derr := compareDetected(res, o); derr != nil {
+				return nil, derr
 			}
 		}
 		return res, err
@@ -150,9 +178,15 @@ func analyzeResult(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*a
 	if err != nil && !errors.Is(err, ingest.ErrIncomplete) {
 		return nil, err
 	}
-	d, err := detectWindows(first, 0)
-	if err != nil {
-		return nil, err
+	d, derr := detectWindows(first, 0)
+	if derr != nil {
+		return nil, derr
+	}
+	if len(d.Changes) == 0 {
+		// No change: the detected timeline is the single window of
+		// unknown state the first pass already used.
+		analyze.MarkDetected(first, d)
+		return first, err
 	}
 	second := *o
 	second.detected = d.Timeline(analyze.Distributions{})
@@ -161,4 +195,19 @@ func analyzeResult(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*a
 		analyze.MarkDetected(res, d)
 	}
 	return res, err
+}
+
+// compareDetected runs the detection on the series of res, which the
+// windows do not change, and sets its changes beside the recorded ones.
+func compareDetected(res *analyze.Result, o *analyzeOptions) error {
+	d, err := detectWindows(res, 0)
+	if err != nil {
+		return err
+	}
+	res.CompareDetected = analyze.CompareDetected(res, d, o.compareTolerance).Report()
+	if o.settle > 0 {
+		res.Warnings = append(res.Warnings, fmt.Sprintf(
+			"the changes were detected on series that leave out the %s settle margin after each recorded change, so a lag is at least that margin", o.settle))
+	}
+	return nil
 }

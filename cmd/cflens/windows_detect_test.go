@@ -162,6 +162,8 @@ func TestDetectUsage(t *testing.T) {
 		{"compare without timeline", []string{"windows", "detect", "x", "--compare-detected"}},
 		{"timeline without compare", []string{"windows", "detect", "x", "--timeline", "t.yaml"}},
 		{"negative penalty", []string{"windows", "detect", "x", "--penalty", "-1"}},
+		{"analyze compare without timeline", []string{"analyze", "x", "--compare-detected"}},
+		{"negative tolerance", []string{"analyze", "x", "--timeline", "t.yaml", "--compare-detected", "--compare-tolerance", "-1m"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := runDetectCmd(t, tc.args...)
@@ -170,5 +172,144 @@ func TestDetectUsage(t *testing.T) {
 				t.Errorf("err = %v, want a usage error", err)
 			}
 		})
+	}
+}
+
+// TestAnalyzeCompareDetected runs 'analyze --compare-detected' on the
+// generator's logs: with the true timeline every recorded change is
+// explained by a detected one within two buckets and nothing detected is
+// left unexplained; with one change recorded two hours late, that record
+// is not explained and the true change is reported as unexplained. Every
+// report format shows the comparison.
+func TestAnalyzeCompareDetected(t *testing.T) {
+	logs, timeline, sc := detectScenario(t)
+	ids := []string{"--production", sc.Distributions.Production.ID, "--staging", sc.Distributions.Staging.ID}
+	analyzeJSON := func(t *testing.T, timeline string) analyze.Result {
+		t.Helper()
+		stdout, stderr, err := runDetectCmd(t, append([]string{"analyze", logs, "--format", "json", "--timeline", timeline, "--compare-detected"}, ids...)...)
+		if err != nil {
+			t.Fatalf("analyze: %v\nstderr:\n%s", err, stderr)
+		}
+		var res analyze.Result
+		if err := json.Unmarshal([]byte(stdout), &res); err != nil {
+			t.Fatal(err)
+		}
+		if res.CompareDetected == nil {
+			t.Fatal("no compare_detected in the JSON")
+		}
+		return res
+	}
+	const bucket = 5 * time.Minute
+
+	res := analyzeJSON(t, timeline)
+	c := res.CompareDetected
+	if len(c.Recorded) != len(sc.Windows)-1 {
+		t.Fatalf("%d recorded changes compared, want %d", len(c.Recorded), len(sc.Windows)-1)
+	}
+	for i, m := range c.Recorded {
+		if !m.At.Equal(sc.Windows[i+1].Start) {
+			t.Errorf("recorded change %d at %s, want %s", i, m.At, sc.Windows[i+1].Start)
+		}
+		if !m.Matched || m.Nearest == nil || m.LagSeconds == nil {
+			t.Errorf("recorded change at %s not explained: %+v", m.At, m)
+			continue
+		}
+		if lag := time.Duration(*m.LagSeconds * float64(time.Second)); lag.Abs() > 2*bucket || !m.Nearest.At.Equal(m.At.Add(lag)) {
+			t.Errorf("recorded change at %s: nearest detected %s, lag %s", m.At, m.Nearest.At, lag)
+		}
+	}
+	if len(c.Unexplained) != 0 {
+		t.Errorf("unexplained detected changes with the true timeline: %+v", c.Unexplained)
+	}
+
+	// The second change recorded two hours late.
+	late := *sc
+	late.Windows = append([]loggen.Window(nil), sc.Windows...)
+	late.Windows[2].Start = late.Windows[2].Start.Add(2 * time.Hour)
+	lateFile := filepath.Join(t.TempDir(), "late.yaml")
+	if err := os.WriteFile(lateFile, late.TimelineYAML(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c = analyzeJSON(t, lateFile).CompareDetected
+	if len(c.Recorded) != len(sc.Windows)-1 {
+		t.Fatalf("%d recorded changes compared, want %d", len(c.Recorded), len(sc.Windows)-1)
+	}
+	for i, m := range c.Recorded {
+		if m.Matched == (i == 1) {
+			t.Errorf("recorded change %d at %s: matched %v", i, m.At, m.Matched)
+		}
+	}
+	if m := c.Recorded[1]; m.LagSeconds == nil || time.Duration(*m.LagSeconds*float64(time.Second)) > -2*time.Hour+2*bucket {
+		t.Errorf("the late record's lag is %v, want about -2h", m.LagSeconds)
+	}
+	if len(c.Unexplained) != 1 || c.Unexplained[0].At.Sub(sc.Windows[2].Start).Abs() > 2*bucket {
+		t.Errorf("want the true change at %s unexplained, got %+v", sc.Windows[2].Start, c.Unexplained)
+	}
+
+	// Every format shows it.
+	dir := t.TempDir()
+	for _, f := range []string{"text", "markdown", "html", "csv"} {
+		out := filepath.Join(dir, f)
+		if _, stderr, err := runDetectCmd(t, append([]string{"analyze", logs, "--format", f, "--out", out, "--timeline", lateFile, "--compare-detected"}, ids...)...); err != nil {
+			t.Fatalf("analyze --format %s: %v\n%s", f, err, stderr)
+		}
+		if f == "csv" {
+			out = filepath.Join(out, "compare_detected.csv")
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "unexplained"
+		if !bytes.Contains(b, []byte(want)) || !bytes.Contains(b, []byte(sc.Windows[2].Start.Format("2006-01-02"))) {
+			t.Errorf("the %s report does not show the comparison", f)
+		}
+	}
+}
+
+// TestAnalyzeNoChangeOnePass checks that an analysis without a timeline
+// that detects no change keeps its first pass, and that it equals the
+// analysis with the (empty) detected timeline it skipped.
+func TestAnalyzeNoChangeOnePass(t *testing.T) {
+	sc := loggen.DefaultScenario(1)
+	sc.Hours = 24
+	sc.Windows = sc.Windows[:1]
+	sc.Peaks = nil
+	logs := t.TempDir()
+	if _, err := loggen.WriteDir(context.Background(), sc, logs); err != nil {
+		t.Fatal(err)
+	}
+	o := &analyzeOptions{}
+	o.src.sources = []string{logs}
+	o.src.production = []string{sc.Distributions.Production.ID}
+	o.src.staging = []string{sc.Distributions.Staging.ID}
+	o.timezone, o.bucket, o.maxRejectRate = "UTC", 5*time.Minute, 0.001
+	var stderr bytes.Buffer
+	got, err := analyzeResult(context.Background(), o, &stderr)
+	if err != nil {
+		t.Fatalf("analyze: %v\n%s", err, stderr.String())
+	}
+	if got.WindowsSource != "detected" || len(got.Windows) != 1 {
+		t.Fatalf("windows_source %q, %d windows: want detected, 1", got.WindowsSource, len(got.Windows))
+	}
+	first, err := analyzeOnce(context.Background(), o, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := detectWindows(first, 0)
+	if err != nil || len(d.Changes) != 0 {
+		t.Fatalf("detection: %v, %d changes, want none", err, len(d.Changes))
+	}
+	second := *o
+	second.detected = d.Timeline(analyze.Distributions{})
+	want, err := analyzeOnce(context.Background(), &second, &stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	analyze.MarkDetected(want, d)
+	gj, _ := json.Marshal(got)
+	wj, _ := json.Marshal(want)
+	if !bytes.Equal(gj, wj) {
+		t.Errorf("the kept first pass differs from the second pass it skipped:\n got %s\nwant %s", gj, wj)
 	}
 }
