@@ -19,9 +19,9 @@ import (
 
 type windowsDetectOptions struct {
 	// a holds the source, role and analysis flags shared with analyze.
-	a         analyzeOptions
-	out       string
-	penalty   float64
+	a       analyzeOptions
+	out     string
+	penalty float64
 }
 
 func newWindowsDetectCmd(d *deps) *cobra.Command {
