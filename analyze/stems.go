@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"unsafe"
@@ -149,6 +150,9 @@ type stemTable struct {
 	stems blocks[stemRec]
 	fine  blocks[fineRec]
 	arena arena
+	// touched keeps the slots merge reads ahead from being optimized
+	// away.
+	touched uint64
 }
 
 func newStemTable() *stemTable { return &stemTable{slots: make([]uint64, minSlots)} }
@@ -232,17 +236,44 @@ func (t *stemTable) grow() {
 	}
 }
 
-// addFine adds c to the fine record of key in stem r's chain.
-func (t *stemTable) addFine(r *stemRec, key int32, c counts) {
-	for j := r.fine; j >= 0; {
-		f := t.fine.at(j)
+// A stem's fine records are chained by descending key number. Keys are
+// numbered as rows first bring them, so a stem's new key mostly goes at
+// the head, and merging one chain into another walks each once.
+
+// fineCursor is a position in a chain being merged into: the record
+// before it (-1: the head) and the record at it.
+type fineCursor struct {
+	prev, at int32
+	last     int32 // the key merged last
+}
+
+func (r *stemRec) cursor() fineCursor { return fineCursor{prev: -1, at: r.fine, last: math.MaxInt32} }
+
+// addFine adds c to the fine record of key in stem r's chain, searching
+// from cur when the keys come in descending order, else from the head.
+func (t *stemTable) addFine(r *stemRec, cur *fineCursor, key int32, c counts) {
+	if key > cur.last {
+		*cur = r.cursor()
+	}
+	cur.last = key
+	for cur.at >= 0 {
+		f := t.fine.at(cur.at)
 		if f.key == key {
 			f.c.merge(c)
 			return
 		}
-		j = f.next
+		if f.key < key {
+			break
+		}
+		cur.prev, cur.at = cur.at, f.next
 	}
-	r.fine = t.fine.add(fineRec{c: c, key: key, next: r.fine})
+	n := t.fine.add(fineRec{c: c, key: key, next: cur.at})
+	if cur.prev < 0 {
+		r.fine = n
+	} else {
+		t.fine.at(cur.prev).next = n
+	}
+	cur.prev = n
 }
 
 // row counts one row of stem i under fine key number key. With auto, a
@@ -270,7 +301,8 @@ func (t *stemTable) row(i, key int32, status int32, edgeError, auto bool) {
 	}
 	var c counts
 	c.add(status)
-	t.addFine(st, key, c)
+	cur := st.cursor()
+	t.addFine(st, &cur, key, c)
 }
 
 // mergeRec adds a stem's counts and fine records (given by fine) into t.
@@ -286,12 +318,28 @@ func (t *stemTable) mergeRec(h hash128, s string, good bool, req, s500 int64, fi
 		st.fine = goodStem
 		return
 	}
-	fine(func(k int32, c counts) { t.addFine(t.stems.at(i), k, c) })
+	cur := st.cursor()
+	fine(func(k int32, c counts) { t.addFine(t.stems.at(i), &cur, k, c) })
 }
 
-// merge adds the stems of o.
+// mergeAhead is how many stems merge touches the index slots of before
+// it merges them.
+const mergeAhead = 16
+
+// merge adds the stems of o. A table of many stems is out of the caches,
+// and a lookup waits for memory: merge reads the home slots of the next
+// stems first, loads independent of each other that the processor
+// overlaps, so that their lookups find the slots in the cache.
 func (t *stemTable) merge(o *stemTable) {
 	for i := range o.stems.n {
+		if i%mergeAhead == 0 {
+			mask := uint64(len(t.slots) - 1)
+			var touch uint64
+			for j := i; j < min(i+mergeAhead, o.stems.n); j++ {
+				touch += t.slots[uint64(uint32(o.stems.at(j).h[1]))&mask]
+			}
+			t.touched += touch
+		}
 		r := o.stems.at(i)
 		t.mergeRec(r.h, o.str(r), r.good(), r.req, r.s500, func(yield func(int32, counts)) {
 			for j := r.fine; j >= 0; {
