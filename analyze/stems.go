@@ -305,21 +305,21 @@ func (t *stemTable) row(i, key int32, status int32, edgeError, auto bool) {
 	t.addFine(st, &cur, key, c)
 }
 
-// mergeRec adds a stem's counts and fine records (given by fine) into t.
-func (t *stemTable) mergeRec(h hash128, s string, good bool, req, s500 int64, fine func(yield func(int32, counts))) {
+// mergeStem adds a stem's counts into t and returns its index in t, and
+// whether the stem's fine records are to be added (with addFine).
+func (t *stemTable) mergeStem(h hash128, s string, good bool, req, s500 int64) (int32, bool) {
 	i := t.lookup(h, s, good)
 	st := t.stems.at(i)
 	st.req += req
 	st.s500 += s500
 	if st.good() {
-		return
+		return i, false
 	}
 	if good {
 		st.fine = goodStem
-		return
+		return i, false
 	}
-	cur := st.cursor()
-	fine(func(k int32, c counts) { t.addFine(t.stems.at(i), &cur, k, c) })
+	return i, true
 }
 
 // mergeAhead is how many stems merge touches the index slots of before
@@ -341,13 +341,17 @@ func (t *stemTable) merge(o *stemTable) {
 			t.touched += touch
 		}
 		r := o.stems.at(i)
-		t.mergeRec(r.h, o.str(r), r.good(), r.req, r.s500, func(yield func(int32, counts)) {
-			for j := r.fine; j >= 0; {
-				f := o.fine.at(j)
-				yield(f.key, f.c)
-				j = f.next
-			}
-		})
+		k, more := t.mergeStem(r.h, o.str(r), r.good(), r.req, r.s500)
+		if !more {
+			continue
+		}
+		st := t.stems.at(k)
+		cur := st.cursor()
+		for j := r.fine; j >= 0; {
+			f := o.fine.at(j)
+			t.addFine(st, &cur, f.key, f.c)
+			j = f.next
+		}
 	}
 }
 
@@ -548,10 +552,13 @@ func (rr *runReader) record(t *stemTable, buf []byte) ([]byte, error) {
 	if bad {
 		return nil, errSpillRecord
 	}
-	t.mergeRec(h, unsafe.String(unsafe.SliceData(str), len(str)), good, req, s500, func(yield func(int32, counts)) {
+	k, more := t.mergeStem(h, unsafe.String(unsafe.SliceData(str), len(str)), good, req, s500)
+	if more {
+		st := t.stems.at(k)
+		cur := st.cursor()
 		for _, f := range rr.fine {
-			yield(f.key, f.c)
+			t.addFine(st, &cur, f.key, f.c)
 		}
-	})
+	}
 	return buf, nil
 }
