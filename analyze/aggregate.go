@@ -687,6 +687,19 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 			errDict[j] = d.IsValid(j) && d.Value(j) == "Error"
 		}
 	}
+	// The response result type of a dictionary by index: empty, Error or
+	// other.
+	var respDict []uint8
+	if d := c.rt[1].dict; d != nil {
+		respDict = make([]uint8, d.Len())
+		for j := range respDict {
+			respDict[j] = respClass(d.Value(j))
+		}
+	}
+	rt, rtByIdx := rtTally{}, false
+	if rtByIdx = rt.init(&c.rt); rtByIdx {
+		defer rt.flush()
+	}
 	tsNulls := c.tsArr.NullN() > 0
 	stNulls := c.statusA != nil && c.statusA.NullN() > 0
 
@@ -794,21 +807,28 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 			edgeError = c.rt[0].value(i) == "Error"
 		}
 		if edgeError {
-			resp := ""
-			if c.rt[1].arr != nil {
-				resp = c.rt[1].value(i)
+			resp := respEmpty
+			switch {
+			case respDict != nil:
+				if c.rt[1].valid(i) {
+					resp = respDict[c.rt[1].idx[i]]
+				}
+			case c.rt[1].arr != nil:
+				resp = respClass(c.rt[1].value(i))
 			}
 			ok2xx := status >= 200 && status < 300
 			switch {
-			case resp != "" && resp != "Error":
+			case resp == respOther:
 				o.cell.edgeErrors.disconnects++
-			case ok2xx && resp == "Error":
+			case ok2xx && resp == respError:
 				o.cell.edgeErrors.hidden2xx++
 			case ok2xx:
 				o.cell.edgeErrors.unknown2xx++
 			}
 		}
-		if status == 500 {
+		if status == 500 && rtByIdx {
+			rt.add(o.cell, i)
+		} else if status == 500 {
 			for k := range c.rt {
 				v := "-"
 				if c.rt[k].arr != nil {
@@ -816,7 +836,7 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 						v = s
 					}
 				}
-				o.cell.rt[k][v]++
+				countRT(o.cell.rt[k], v, 1)
 			}
 		}
 
@@ -883,6 +903,97 @@ func (o *objectSink) dictStems(d *array.String) []int32 {
 		clear(o.stemByIdx)
 	}
 	return o.stemByIdx
+}
+
+// Classes of x-edge-response-result-type values.
+const (
+	respEmpty uint8 = iota // none logged
+	respError
+	respOther
+)
+
+func respClass(s string) uint8 {
+	switch s {
+	case "":
+		return respEmpty
+	case "Error":
+		return respError
+	}
+	return respOther
+}
+
+// rtTally counts the result types of a batch's 500s by dictionary index
+// while the rows stay in one cell, and adds them to the cell's maps when
+// the cell changes or the batch ends: a map update per distinct value,
+// not per row.
+type rtTally struct {
+	cols *[3]strCol
+	cell *cellAgg
+	// n counts by dictionary index; its last slot counts the rows
+	// without a value (null, empty or no column), reported as "-".
+	n [3][]int64
+}
+
+// init prepares t for the columns, and reports false when a column is
+// not dictionary-encoded.
+func (t *rtTally) init(cols *[3]strCol) bool {
+	t.cols = cols
+	for k := range cols {
+		switch {
+		case cols[k].arr == nil:
+			t.n[k] = make([]int64, 1)
+		case cols[k].dict != nil:
+			t.n[k] = make([]int64, cols[k].dict.Len()+1)
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func (t *rtTally) add(cell *cellAgg, i int) {
+	if cell != t.cell {
+		t.flush()
+		t.cell = cell
+	}
+	for k := range t.n {
+		j := len(t.n[k]) - 1
+		if c := &t.cols[k]; c.arr != nil && c.valid(i) {
+			j = int(c.idx[i])
+		}
+		t.n[k][j]++
+	}
+}
+
+func (t *rtTally) flush() {
+	if t.cell == nil {
+		return
+	}
+	for k, ns := range t.n {
+		for j, v := range ns {
+			if v == 0 {
+				continue
+			}
+			ns[j] = 0
+			name := "-"
+			if j < len(ns)-1 {
+				if s := t.cols[k].dict.Value(j); s != "" {
+					name = s
+				}
+			}
+			countRT(t.cell.rt[k], name, v)
+		}
+	}
+	t.cell = nil
+}
+
+// countRT adds n to the count of a result type, which may point into a
+// batch: a new key is copied.
+func countRT(m map[string]int64, name string, n int64) {
+	if _, ok := m[name]; !ok {
+		name = strings.Clone(name)
+	}
+	m[name] += n
 }
 
 // stem returns the index of a stem in the object's table, adding it when
