@@ -336,7 +336,13 @@ func (t *stemTable) merge(o *stemTable) {
 			mask := uint64(len(t.slots) - 1)
 			var touch uint64
 			for j := i; j < min(i+mergeAhead, o.stems.n); j++ {
-				touch += t.slots[uint64(uint32(o.stems.at(j).h[1]))&mask]
+				tag := uint64(uint32(o.stems.at(j).h[1]))
+				s := t.slots[tag&mask]
+				touch += s
+				if s != 0 && s>>32 == tag {
+					// The stem is likely there: read its record too.
+					touch += t.stems.at(int32(uint32(s) - 1)).h[0]
+				}
 			}
 			t.touched += touch
 		}
