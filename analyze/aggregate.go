@@ -1007,7 +1007,7 @@ func (o *objectSink) stem(s string) int32 {
 	if !o.a.auto {
 		good = !o.a.opts.ErrorPath.MatchString(s)
 	}
-	return o.stems.lookup(h, s, good)
+	return o.stems.insert(h, s, good)
 }
 
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

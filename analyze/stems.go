@@ -200,6 +200,11 @@ func (t *stemTable) lookup(h hash128, s string, good bool) int32 {
 	if i, ok := t.find(h); ok {
 		return i
 	}
+	return t.insert(h, s, good)
+}
+
+// insert adds a stem that the table does not hold.
+func (t *stemTable) insert(h hash128, s string, good bool) int32 {
 	if 2*(t.stems.n+1) > int32(len(t.slots)) {
 		t.grow()
 	}
