@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -269,14 +270,24 @@ type Aggregator struct {
 	objects int64
 	aborted int64
 
-	// Stem tables of committed objects, the spill runs written, and the
-	// bytes the tables held (committed and in objects being read).
-	committed []*stemTable
-	runs      []int
-	inUse     atomic.Int64
-	spillMu   sync.Mutex // guards spill
-	spill     *spiller
-	released  bool
+	// The merged stem table of the committed objects, the bytes it
+	// holds, emptied object tables kept for the next objects, the spill
+	// runs written, and the bytes all stem tables hold (merged, kept and
+	// in objects being read).
+	merged     *stemTable
+	mergedHeld int64
+	free       []*stemTable
+	runs       []int
+	inUse      atomic.Int64
+	spillMu    sync.Mutex // guards spill
+	spill      *spiller
+	released   bool
+
+	// Fine keys numbered for the stem tables, which keep a number in
+	// place of a key.
+	fineMu   sync.Mutex
+	fineNums map[fineKey]int32
+	fineKeys []fineKey
 }
 
 var (
@@ -301,6 +312,8 @@ func NewAggregator(opts Options) (*Aggregator, error) {
 		idRole:   map[string]uint8{},
 		auto:     opts.ErrorPath == nil,
 		global:   newAgg(),
+		merged:   newStemTable(),
+		fineNums: map[fineKey]int32{},
 	}
 	if !opts.From.IsZero() {
 		a.from = opts.From.UnixMilli()
@@ -348,7 +361,40 @@ func (a *Aggregator) Begin(ctx context.Context, ref ingest.ObjectRef) (ingest.Ob
 	if r, ok := a.idRole[ref.DistributionID]; ok {
 		role = r
 	}
-	return &objectSink{a: a, ref: ref, objRole: role, part: newAgg(), stems: newStemTable(), w: -1, lastCell: cellKey{window: -1}}, nil
+	o := &objectSink{a: a, ref: ref, objRole: role, part: newAgg(), w: -1, lastCell: cellKey{window: -1}}
+	a.mu.Lock()
+	if n := len(a.free); n > 0 {
+		o.stems, a.free = a.free[n-1], a.free[:n-1]
+		o.held = o.stems.bytes()
+	}
+	a.mu.Unlock()
+	if o.stems == nil {
+		o.stems = newStemTable()
+		o.held = o.stems.bytes()
+		a.inUse.Add(o.held)
+	}
+	return o, nil
+}
+
+// fineNum returns the number of a fine key, numbering it when new.
+func (a *Aggregator) fineNum(k fineKey) int32 {
+	a.fineMu.Lock()
+	defer a.fineMu.Unlock()
+	n, ok := a.fineNums[k]
+	if !ok {
+		n = int32(len(a.fineKeys))
+		a.fineNums[k] = n
+		a.fineKeys = append(a.fineKeys, k)
+	}
+	return n
+}
+
+// numberedKeys returns the fine keys by number. The slice only grows:
+// the keys of the numbers handed out so far are there.
+func (a *Aggregator) numberedKeys() []fineKey {
+	a.fineMu.Lock()
+	defer a.fineMu.Unlock()
+	return a.fineKeys
 }
 
 // Close implements ingest.Sink. The aggregator keeps nothing to flush:
@@ -362,7 +408,8 @@ func (a *Aggregator) Release() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.released = true
-	a.committed, a.runs = nil, nil
+	a.merged, a.free, a.runs = newStemTable(), nil, nil
+	a.mergedHeld = 0
 	a.inUse.Store(0)
 	a.spillMu.Lock()
 	defer a.spillMu.Unlock()
@@ -376,9 +423,9 @@ func (a *Aggregator) Release() error {
 	return nil
 }
 
-// spillTables writes tables to a new spill run, creating the spill folder
-// first when needed.
-func (a *Aggregator) spillTables(tables []*stemTable) (int, error) {
+// spillTable writes a table to a new spill run, creating the spill
+// folder first when needed.
+func (a *Aggregator) spillTable(t *stemTable) (int, error) {
 	a.spillMu.Lock()
 	defer a.spillMu.Unlock()
 	if a.spill == nil {
@@ -388,7 +435,7 @@ func (a *Aggregator) spillTables(tables []*stemTable) (int, error) {
 		}
 		a.spill = &spiller{dir: dir}
 	}
-	return a.spill.spill(tables)
+	return a.spill.spill(t)
 }
 
 // objectSink aggregates the rows of one object into its own partial
@@ -411,11 +458,19 @@ type objectSink struct {
 	bLo, bHi, bucket int64 // current bucket: its interval and number
 	lastKey          fineKey
 	lastIdx          int
+	lastNum          int32   // the number of lastKey (-1: not asked yet)
+	fineNums         []int32 // numbers of the part's fine keys, by index (-1: not asked yet)
 	lastErrKey       fineKey // the same for error-path rows (regex)
 	lastErrIdx       int
 	lastCell         cellKey
 	cell             *cellAgg
 	stemSlots        [64]int32 // the last stem of each length (mod 64), plus one
+	// The stems of the dictionary of the stem column last seen, by
+	// dictionary index (plus one; 0: not looked up yet). A reader hands
+	// every batch of a column chunk the same dictionary, so a stem is
+	// hashed once per chunk, not once per batch.
+	stemDict  arrow.ArrayData
+	stemByIdx []int32
 }
 
 // batchCols are the columns of one batch, looked up by name.
@@ -577,15 +632,18 @@ func (o *objectSink) account() error {
 	if total <= a.opts.MemoryBudget || n < a.opts.MemoryBudget/16 {
 		return nil
 	}
-	run, err := a.spillTables([]*stemTable{o.stems})
+	run, err := a.spillTable(o.stems)
 	if err != nil {
 		return fmt.Errorf("aggregate %s: %w", o.ref.Key, err)
 	}
 	o.runs = append(o.runs, run)
+	// A table this large is not kept: its storage goes with it.
 	o.stems = newStemTable()
 	o.stemSlots = [64]int32{}
-	a.inUse.Add(-o.held)
-	o.held = 0
+	o.stemDict = nil
+	n = o.stems.bytes()
+	a.inUse.Add(n - o.held)
+	o.held = n
 	return nil
 }
 
@@ -616,11 +674,9 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 	if c.hasRole {
 		byRole = dictRoles(&c.role, roleCode)
 	}
-	// Per-batch stem cache for a dictionary-encoded stem column: each
-	// dictionary entry is hashed once (index plus one; 0: not yet).
 	var stemByIdx []int32
 	if c.hasStem && c.stem.dict != nil {
-		stemByIdx = make([]int32, c.stem.dict.Len())
+		stemByIdx = o.dictStems(c.stem.dict)
 	}
 	// Per-batch map from the dictionary index of x-edge-result-type to
 	// whether it is Error.
@@ -630,6 +686,19 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 		for j := range errDict {
 			errDict[j] = d.IsValid(j) && d.Value(j) == "Error"
 		}
+	}
+	// The response result type of a dictionary by index: empty, Error or
+	// other.
+	var respDict []uint8
+	if d := c.rt[1].dict; d != nil {
+		respDict = make([]uint8, d.Len())
+		for j := range respDict {
+			respDict[j] = respClass(d.Value(j))
+		}
+	}
+	rt, rtByIdx := rtTally{}, false
+	if rtByIdx = rt.init(&c.rt); rtByIdx {
+		defer rt.flush()
 	}
 	tsNulls := c.tsArr.NullN() > 0
 	stNulls := c.statusA != nil && c.statusA.NullN() > 0
@@ -708,7 +777,7 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 			bucket: o.bucket,
 		}
 		if key != o.lastKey || len(p.fine.keys) == 0 {
-			o.lastKey, o.lastIdx = key, p.fine.at(key)
+			o.lastKey, o.lastIdx, o.lastNum = key, p.fine.at(key), -1
 		}
 		p.fine.vals[o.lastIdx].add(status)
 
@@ -738,21 +807,28 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 			edgeError = c.rt[0].value(i) == "Error"
 		}
 		if edgeError {
-			resp := ""
-			if c.rt[1].arr != nil {
-				resp = c.rt[1].value(i)
+			resp := respEmpty
+			switch {
+			case respDict != nil:
+				if c.rt[1].valid(i) {
+					resp = respDict[c.rt[1].idx[i]]
+				}
+			case c.rt[1].arr != nil:
+				resp = respClass(c.rt[1].value(i))
 			}
 			ok2xx := status >= 200 && status < 300
 			switch {
-			case resp != "" && resp != "Error":
+			case resp == respOther:
 				o.cell.edgeErrors.disconnects++
-			case ok2xx && resp == "Error":
+			case ok2xx && resp == respError:
 				o.cell.edgeErrors.hidden2xx++
 			case ok2xx:
 				o.cell.edgeErrors.unknown2xx++
 			}
 		}
-		if status == 500 {
+		if status == 500 && rtByIdx {
+			rt.add(o.cell, i)
+		} else if status == 500 {
 			for k := range c.rt {
 				v := "-"
 				if c.rt[k].arr != nil {
@@ -760,7 +836,7 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 						v = s
 					}
 				}
-				o.cell.rt[k][v]++
+				countRT(o.cell.rt[k], v, 1)
 			}
 		}
 
@@ -780,35 +856,158 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 			// hashing: the paths of one length are mostly one path.
 			b := c.stem.bytes(i)
 			slot := &o.stemSlots[len(b)%len(o.stemSlots)]
-			if si = *slot - 1; si < 0 || o.stems.str(&o.stems.stems[si]) != string(b) {
+			if si = *slot - 1; si < 0 || o.stems.str(o.stems.stems.at(si)) != string(b) {
 				si = o.stem(unsafeString(b))
 				*slot = si + 1
 			}
 		} else {
 			si = o.stem(c.stem.value(i))
 		}
-		o.stems.row(si, key, status, edgeError, a.auto)
-		if !a.auto && !o.stems.stems[si].good {
+		if !a.auto {
+			o.stems.row(si, 0, status, edgeError, false)
+			if o.stems.stems.at(si).good() {
+				continue
+			}
 			if key != o.lastErrKey || len(p.errFine.keys) == 0 {
 				o.lastErrKey, o.lastErrIdx = key, p.errFine.at(key)
 			}
 			p.errFine.vals[o.lastErrIdx].add(status)
+			continue
+		}
+		if o.lastNum < 0 {
+			o.lastNum = o.fineNum(o.lastIdx)
+		}
+		o.stems.row(si, o.lastNum, status, edgeError, true)
+	}
+}
+
+// fineNum returns the number of the part's fine key of index i.
+func (o *objectSink) fineNum(i int) int32 {
+	for len(o.fineNums) <= i {
+		o.fineNums = append(o.fineNums, -1)
+	}
+	if o.fineNums[i] < 0 {
+		o.fineNums[i] = o.a.fineNum(o.part.fine.keys[i])
+	}
+	return o.fineNums[i]
+}
+
+// dictStems returns the stems of a stem dictionary by index, kept from
+// the previous batch when the dictionary is the same. The dictionary's
+// data is known by its address, which cannot be reused while stemDict
+// holds it.
+func (o *objectSink) dictStems(d *array.String) []int32 {
+	if data := d.Data(); data != o.stemDict {
+		o.stemDict = data
+		o.stemByIdx = slices.Grow(o.stemByIdx[:0], d.Len())[:d.Len()]
+		clear(o.stemByIdx)
+	}
+	return o.stemByIdx
+}
+
+// Classes of x-edge-response-result-type values.
+const (
+	respEmpty uint8 = iota // none logged
+	respError
+	respOther
+)
+
+func respClass(s string) uint8 {
+	switch s {
+	case "":
+		return respEmpty
+	case "Error":
+		return respError
+	}
+	return respOther
+}
+
+// rtTally counts the result types of a batch's 500s by dictionary index
+// while the rows stay in one cell, and adds them to the cell's maps when
+// the cell changes or the batch ends: a map update per distinct value,
+// not per row.
+type rtTally struct {
+	cols *[3]strCol
+	cell *cellAgg
+	// n counts by dictionary index; its last slot counts the rows
+	// without a value (null, empty or no column), reported as "-".
+	n [3][]int64
+}
+
+// init prepares t for the columns, and reports false when a column is
+// not dictionary-encoded.
+func (t *rtTally) init(cols *[3]strCol) bool {
+	t.cols = cols
+	for k := range cols {
+		switch {
+		case cols[k].arr == nil:
+			t.n[k] = make([]int64, 1)
+		case cols[k].dict != nil:
+			t.n[k] = make([]int64, cols[k].dict.Len()+1)
+		default:
+			return false
 		}
 	}
+	return true
+}
+
+func (t *rtTally) add(cell *cellAgg, i int) {
+	if cell != t.cell {
+		t.flush()
+		t.cell = cell
+	}
+	for k := range t.n {
+		j := len(t.n[k]) - 1
+		if c := &t.cols[k]; c.arr != nil && c.valid(i) {
+			j = int(c.idx[i])
+		}
+		t.n[k][j]++
+	}
+}
+
+func (t *rtTally) flush() {
+	if t.cell == nil {
+		return
+	}
+	for k, ns := range t.n {
+		for j, v := range ns {
+			if v == 0 {
+				continue
+			}
+			ns[j] = 0
+			name := "-"
+			if j < len(ns)-1 {
+				if s := t.cols[k].dict.Value(j); s != "" {
+					name = s
+				}
+			}
+			countRT(t.cell.rt[k], name, v)
+		}
+	}
+	t.cell = nil
+}
+
+// countRT adds n to the count of a result type, which may point into a
+// batch: a new key is copied.
+func countRT(m map[string]int64, name string, n int64) {
+	if _, ok := m[name]; !ok {
+		name = strings.Clone(name)
+	}
+	m[name] += n
 }
 
 // stem returns the index of a stem in the object's table, adding it when
 // new. s may point into the batch: the table copies it.
 func (o *objectSink) stem(s string) int32 {
 	h := hashStem(s)
-	if i, ok := o.stems.idx[h]; ok {
+	if i, ok := o.stems.find(h); ok {
 		return i
 	}
 	good := false
 	if !o.a.auto {
 		good = !o.a.opts.ErrorPath.MatchString(s)
 	}
-	return o.stems.lookup(h, s, good)
+	return o.stems.insert(h, s, good)
 }
 
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
@@ -862,22 +1061,48 @@ func (o *objectSink) Commit() error {
 	a.global.merge(o.part)
 	o.part = nil
 	a.runs = append(a.runs, o.runs...)
-	if len(o.stems.stems) > 0 {
-		a.committed = append(a.committed, o.stems)
-	}
+	a.merged.merge(o.stems)
+	n := a.merged.bytes()
+	a.inUse.Add(n - a.mergedHeld)
+	a.mergedHeld = n
+	a.keep(o.stems, o.held)
 	o.stems = nil
-	if a.inUse.Load() > a.opts.MemoryBudget && len(a.committed) > 0 {
-		run, err := a.spillTables(a.committed)
+	if a.inUse.Load() > a.opts.MemoryBudget {
+		return a.spillMerged()
+	}
+	return nil
+}
+
+// keep keeps an object's table, emptied, for a next object, unless it
+// holds more than a sixteenth of the budget. The caller holds a.mu.
+func (a *Aggregator) keep(t *stemTable, held int64) {
+	if held > a.opts.MemoryBudget/16 {
+		a.inUse.Add(-held)
+		return
+	}
+	t.reset()
+	a.free = append(a.free, t)
+}
+
+// spillMerged writes the merged table to a spill run and empties it, its
+// storage dropped. The caller holds a.mu.
+func (a *Aggregator) spillMerged() error {
+	if a.merged.len() > 0 {
+		run, err := a.spillTable(a.merged)
 		if err != nil {
 			return err
 		}
 		a.runs = append(a.runs, run)
-		var n int64
-		for _, t := range a.committed {
-			n += t.bytes()
+	}
+	a.merged = newStemTable()
+	n := a.merged.bytes()
+	a.inUse.Add(n - a.mergedHeld)
+	a.mergedHeld = n
+	if a.inUse.Load() > a.opts.MemoryBudget {
+		for _, t := range a.free {
+			a.inUse.Add(-t.bytes())
 		}
-		a.inUse.Add(-n)
-		a.committed = nil
+		a.free = nil
 	}
 	return nil
 }
@@ -888,7 +1113,7 @@ func (o *objectSink) Abort() {
 		return
 	}
 	o.done = true
-	o.part, o.stems = nil, nil
+	o.part, o.stems, o.stemDict = nil, nil, nil
 	o.a.inUse.Add(-o.held)
 	o.a.spillMu.Lock()
 	for _, run := range o.runs {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -279,8 +280,8 @@ func TestAggregatorMemoryBounded(t *testing.T) {
 	if n := len(a.global.fine.keys); n > 2*24 { // 5-minute buckets over 2 hours
 		t.Errorf("%d fine keys for 2 hours of one role, want at most 48", n)
 	}
-	if len(a.committed) != 1 || len(a.committed[0].stems) != 10 {
-		t.Errorf("committed stem tables %d, want one of 10 stems", len(a.committed))
+	if a.merged.len() != 10 || a.spill != nil {
+		t.Errorf("merged stem table of %d stems (spilled: %v), want 10 in memory", a.merged.len(), a.spill != nil)
 	}
 }
 
@@ -640,5 +641,97 @@ func TestPeakHoursCountClockHours(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no peak hours finding counting 3 clock hours: %+v", res.Findings)
+	}
+}
+
+// withSharedStemDict returns b with its stem column dictionary-encoded
+// over dict, the way a Parquet reader hands every batch of a column
+// chunk the same dictionary.
+func withSharedStemDict(t *testing.T, mem memory.Allocator, b arrow.RecordBatch, dict *array.String, pos map[string]int32) arrow.RecordBatch {
+	t.Helper()
+	col := slices.Index(aggColumns[:], schema.CsURIStem)
+	stems := b.Column(col).(*array.String)
+	ib := array.NewInt32Builder(mem)
+	defer ib.Release()
+	for i := range stems.Len() {
+		ib.Append(pos[stems.Value(i)])
+	}
+	idx := ib.NewInt32Array()
+	defer idx.Release()
+	dt := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+	da := array.NewDictionaryArray(dt, idx, dict)
+	defer da.Release()
+	fields := slices.Clone(b.Schema().Fields())
+	fields[col].Type = dt
+	cols := slices.Clone(b.Columns())
+	cols[col] = da
+	return array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, b.NumRows())
+}
+
+// TestAggregatorSharedStemDict feeds the rows of TestAggregatorSpill with
+// each object's stems dictionary-encoded over one dictionary shared by
+// its batches, whose stems the aggregator looks up once per dictionary,
+// not once per batch, and requires the result of plain stems, byte for
+// byte: in memory, and with a budget so small that an object's table is
+// spilled between two batches of one dictionary.
+func TestAggregatorSharedStemDict(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	run := func(budget int64, regex, dict bool) []byte {
+		a := newTestAggregator(t, func(o *Options) {
+			o.MemoryBudget, o.SpillDir, o.TopPaths = budget, t.TempDir(), 7
+			if regex {
+				o.ErrorPath = regexp.MustCompile(`^/(scan|flip)/`)
+			}
+		})
+		defer a.Release()
+		for i, batches := range spillRows() {
+			obj, err := a.Begin(context.Background(), ingest.ObjectRef{Key: fmt.Sprint("obj", i)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The object's stems, most frequent last, as one dictionary.
+			pos := map[string]int32{}
+			db := array.NewStringBuilder(mem)
+			for _, rows := range batches {
+				for _, r := range rows {
+					if _, ok := pos[r.stem]; !ok {
+						pos[r.stem] = int32(len(pos))
+						db.Append(r.stem)
+					}
+				}
+			}
+			shared := db.NewStringArray()
+			db.Release()
+			for _, rows := range batches {
+				b := makeBatch(t, mem, rows)
+				if dict {
+					db := withSharedStemDict(t, mem, b, shared, pos)
+					b.Release()
+					b = db
+				}
+				err := obj.Write(b)
+				b.Release()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			shared.Release()
+			if err := obj.Commit(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if spilled := a.spill != nil && a.spill.runs > 0; spilled != (budget < 1<<20) {
+			t.Errorf("budget %d: spilled %v", budget, spilled)
+		}
+		return resultJSON(t, a.Result())
+	}
+	for _, regex := range []bool{false, true} {
+		plain := run(DefaultMemoryBudget, regex, false)
+		for _, budget := range []int64{DefaultMemoryBudget, 16 << 10} {
+			if got := run(budget, regex, true); !bytes.Equal(got, plain) {
+				t.Errorf("regex %v, budget %d: shared dictionary gives\n%s\nplain stems give\n%s", regex, budget, got, plain)
+			}
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"unsafe"
@@ -17,11 +18,16 @@ import (
 //
 // Each object counts its stems in a stemTable keyed by the stem's 128-bit
 // xxh3 hash: requests and 500s per stem, and while the stem has had no
-// 2xx or 3xx (a candidate error path) its counts per fine key. A committed
-// object's table is kept as it is (no merge per commit). When the tables
-// held take more than the memory budget, they are written to spill files,
-// one per hash partition (the hash's top byte), and dropped. The final
-// pass reads one partition at a time, so it holds about 1/256 of the
+// 2xx or 3xx (a candidate error path) its counts per fine key, the key
+// named by its number in the aggregator's fine key table. On Commit the
+// object's table is merged into the aggregator's merged table, and
+// emptied for the next object (its storage is kept). When the tables
+// take more than the memory budget, the merged table is written to a
+// spill run, one file holding the stems by hash partition (the hash's
+// top byte), and emptied; an object whose own table grows past a
+// sixteenth of the budget spills it the same way. Without spills the
+// merged table is classified as it is; otherwise the final pass reads
+// one partition of every run at a time, so it holds about 1/256 of the
 // distinct stems: there the stems are merged by hash and classified, the
 // error-path rows are added to the error fine set, and the top lists are
 // kept exactly (the stem string travels with its counts).
@@ -32,11 +38,15 @@ import (
 
 const (
 	spillPartitions = 256
-	// Bytes counted per stem record and fine record allocated, and per
-	// map entry (the slots of a map that doubles when it grows).
-	stemRecBytes  = int64(unsafe.Sizeof(stemRec{}))
-	fineRecBytes  = int64(unsafe.Sizeof(fineRec{}))
-	mapEntryBytes = 64
+	// The records of a table are kept in blocks of blockLen, and its
+	// strings in blocks of arenaBlock bytes: a table grows without
+	// copying, and holds about what it uses.
+	blockShift = 8
+	blockLen   = 1 << blockShift
+	arenaBlock = 16 << 10
+	// The index starts with minSlots slots and doubles past half full.
+	minSlots  = 64
+	slotBytes = int64(unsafe.Sizeof(uint64(0)))
 )
 
 type hash128 [2]uint64
@@ -48,303 +58,518 @@ func hashStem(s string) hash128 {
 
 func (h hash128) partition() int { return int(h[0] >> 56) }
 
+// Values of stemRec.fine besides the head of a chain.
+const (
+	noFine   = -1 // a candidate error path without fine records
+	goodStem = -2 // a good path: its fine records no longer matter
+)
+
 // stemRec is one stem of a table; its string is in the table's arena.
 type stemRec struct {
-	h         hash128
-	off, n    uint32
-	req, s500 int64
-	fine      int32 // head of the chain of fine records; -1 when none
-	good      bool
+	h           hash128
+	req, s500   int64
+	blk, off, n uint32 // the string: arena block, offset, length
+	fine        int32  // head of the chain of fine records, noFine or goodStem
 }
 
+func (r *stemRec) good() bool { return r.fine == goodStem }
+
+// fineRec counts the rows of a stem under one fine key, given by its
+// number in the aggregator's fine key table.
 type fineRec struct {
-	key  fineKey
 	c    counts
+	key  int32
 	next int32
 }
 
-// stemTable holds the stems of one object (or a merged partition). It
-// has no pointers but the slices, so the collector does not scan it.
-type stemTable struct {
-	idx   map[hash128]int32
-	stems []stemRec
-	fine  []fineRec
-	arena []byte
+// blocks is an append-only sequence of records in blocks of blockLen.
+type blocks[T any] struct {
+	b [][]T
+	n int32
 }
 
-func newStemTable() *stemTable { return &stemTable{idx: map[hash128]int32{}} }
+func (s *blocks[T]) at(i int32) *T { return &s.b[i>>blockShift][i&(blockLen-1)] }
 
-// bytes estimates the memory the table holds: what its slices have
-// allocated, and its map.
+func (s *blocks[T]) add(v T) int32 {
+	i := s.n
+	if int(i>>blockShift) == len(s.b) {
+		s.b = append(s.b, make([]T, blockLen))
+	}
+	*s.at(i) = v
+	s.n++
+	return i
+}
+
+func (s *blocks[T]) bytes() int64 {
+	var zero T
+	return int64(len(s.b)) * blockLen * int64(unsafe.Sizeof(zero))
+}
+
+// arena holds the strings of a table in blocks; a string longer than a
+// block gets one of its own.
+type arena struct {
+	b    [][]byte
+	cur  int // the block appended to; len(b) when none yet
+	size int64
+}
+
+func (a *arena) add(s string) (blk, off uint32) {
+	if a.cur >= len(a.b) || len(a.b[a.cur])+len(s) > cap(a.b[a.cur]) {
+		if a.cur < len(a.b) {
+			a.cur++
+		}
+		if a.cur == len(a.b) {
+			a.b = append(a.b, nil)
+		}
+		if cap(a.b[a.cur]) < len(s) || a.b[a.cur] == nil {
+			a.size -= int64(cap(a.b[a.cur]))
+			a.b[a.cur] = make([]byte, 0, max(arenaBlock, len(s)))
+			a.size += int64(cap(a.b[a.cur]))
+		}
+		a.b[a.cur] = a.b[a.cur][:0]
+	}
+	blk, off = uint32(a.cur), uint32(len(a.b[a.cur]))
+	a.b[a.cur] = append(a.b[a.cur], s...)
+	return blk, off
+}
+
+func (a *arena) reset() {
+	a.cur = 0
+	if len(a.b) > 0 {
+		a.b[0] = a.b[0][:0]
+	}
+}
+
+// stemTable holds the stems of one object, of the merged objects or of
+// a merged partition. It has no pointers but the block slices, so the
+// collector does not scan it. Its index is open addressing with linear
+// probing: a slot holds the low 32 bits of the stem's hash (where the
+// probe starts) and the stem's index plus one (0: empty).
+type stemTable struct {
+	slots []uint64
+	stems blocks[stemRec]
+	fine  blocks[fineRec]
+	arena arena
+	// touched keeps the slots merge reads ahead from being optimized
+	// away.
+	touched uint64
+}
+
+func newStemTable() *stemTable { return &stemTable{slots: make([]uint64, minSlots)} }
+
+func (t *stemTable) len() int { return int(t.stems.n) }
+
+// bytes is the memory the table holds.
 func (t *stemTable) bytes() int64 {
-	return int64(cap(t.stems))*stemRecBytes + int64(cap(t.fine))*fineRecBytes + int64(cap(t.arena)) + int64(len(t.idx))*mapEntryBytes
+	return int64(cap(t.slots))*slotBytes + t.stems.bytes() + t.fine.bytes() + t.arena.size
+}
+
+// reset empties the table, keeping its storage.
+func (t *stemTable) reset() {
+	clear(t.slots)
+	t.stems.n, t.fine.n = 0, 0
+	t.arena.reset()
 }
 
 func (t *stemTable) str(r *stemRec) string {
-	return unsafe.String(unsafe.SliceData(t.arena[r.off:]), int(r.n))
+	b := t.arena.b[r.blk][r.off:]
+	return unsafe.String(unsafe.SliceData(b), int(r.n))
+}
+
+// find returns the index of the stem of hash h.
+func (t *stemTable) find(h hash128) (int32, bool) {
+	mask := uint64(len(t.slots) - 1)
+	tag := uint64(uint32(h[1]))
+	for p := tag & mask; ; p = (p + 1) & mask {
+		s := t.slots[p]
+		if s == 0 {
+			return 0, false
+		}
+		if s>>32 == tag {
+			i := int32(uint32(s) - 1)
+			if t.stems.at(i).h == h {
+				return i, true
+			}
+		}
+	}
 }
 
 // lookup returns the index of the stem, adding it when new with good as
 // its class.
 func (t *stemTable) lookup(h hash128, s string, good bool) int32 {
-	if i, ok := t.idx[h]; ok {
+	if i, ok := t.find(h); ok {
 		return i
 	}
-	if len(t.arena)+len(s) > 1<<32-1 {
-		// Cannot happen under any sane budget: the table spills first.
-		panic("stem arena over 4 GiB")
+	return t.insert(h, s, good)
+}
+
+// insert adds a stem that the table does not hold.
+func (t *stemTable) insert(h hash128, s string, good bool) int32 {
+	if 2*(t.stems.n+1) > int32(len(t.slots)) {
+		t.grow()
 	}
-	off := uint32(len(t.arena))
-	t.arena = append(t.arena, s...)
-	i := int32(len(t.stems))
-	t.stems = append(t.stems, stemRec{h: h, off: off, n: uint32(len(s)), fine: -1, good: good})
-	t.idx[h] = i
+	blk, off := t.arena.add(s)
+	r := stemRec{h: h, blk: blk, off: off, n: uint32(len(s)), fine: noFine}
+	if good {
+		r.fine = goodStem
+	}
+	i := t.stems.add(r)
+	t.place(uint64(uint32(h[1])), i)
 	return i
 }
 
-// row counts one row of stem i. With auto, a stem's rows are kept by fine
-// key until it gets a 2xx or 3xx; a 2xx logged as an Error result
-// (edgeError) is a custom error page, not the path's content, and does
-// not count.
-func (t *stemTable) row(i int32, key fineKey, status int32, edgeError, auto bool) {
-	st := &t.stems[i]
+func (t *stemTable) place(tag uint64, i int32) {
+	mask := uint64(len(t.slots) - 1)
+	p := tag & mask
+	for t.slots[p] != 0 {
+		p = (p + 1) & mask
+	}
+	t.slots[p] = tag<<32 | uint64(i+1)
+}
+
+// grow doubles the index; the slots' tags give the new positions.
+func (t *stemTable) grow() {
+	if len(t.slots) >= 1<<31 {
+		panic("stem index of 2³¹ slots")
+	}
+	old := t.slots
+	t.slots = make([]uint64, 2*len(old))
+	for _, s := range old {
+		if s != 0 {
+			t.place(s>>32, int32(uint32(s)-1))
+		}
+	}
+}
+
+// A stem's fine records are chained by descending key number. Keys are
+// numbered as rows first bring them, so a stem's new key mostly goes at
+// the head, and merging one chain into another walks each once.
+
+// fineCursor is a position in a chain being merged into: the record
+// before it (-1: the head) and the record at it.
+type fineCursor struct {
+	prev, at int32
+	last     int32 // the key merged last
+}
+
+func (r *stemRec) cursor() fineCursor { return fineCursor{prev: -1, at: r.fine, last: math.MaxInt32} }
+
+// addFine adds c to the fine record of key in stem r's chain, searching
+// from cur when the keys come in descending order, else from the head.
+func (t *stemTable) addFine(r *stemRec, cur *fineCursor, key int32, c counts) {
+	if key > cur.last {
+		*cur = r.cursor()
+	}
+	cur.last = key
+	for cur.at >= 0 {
+		f := t.fine.at(cur.at)
+		if f.key == key {
+			f.c.merge(c)
+			return
+		}
+		if f.key < key {
+			break
+		}
+		cur.prev, cur.at = cur.at, f.next
+	}
+	n := t.fine.add(fineRec{c: c, key: key, next: cur.at})
+	if cur.prev < 0 {
+		r.fine = n
+	} else {
+		t.fine.at(cur.prev).next = n
+	}
+	cur.prev = n
+}
+
+// row counts one row of stem i under fine key number key. With auto, a
+// stem's rows are kept by fine key until it gets a 2xx or 3xx; a 2xx
+// logged as an Error result (edgeError) is a custom error page, not the
+// path's content, and does not count.
+func (t *stemTable) row(i, key int32, status int32, edgeError, auto bool) {
+	st := t.stems.at(i)
 	st.req++
 	if status == 500 {
 		st.s500++
 	}
-	if !auto || st.good {
+	if !auto || st.good() {
 		return
 	}
 	if status >= 200 && status < 400 && !(edgeError && status < 300) {
-		st.good, st.fine = true, -1
+		st.fine = goodStem
 		return
 	}
-	for j := st.fine; j >= 0; j = t.fine[j].next {
-		if t.fine[j].key == key {
-			t.fine[j].c.add(status)
+	if st.fine >= 0 {
+		if f := t.fine.at(st.fine); f.key == key {
+			f.c.add(status)
 			return
 		}
 	}
-	t.fine = append(t.fine, fineRec{key: key, next: st.fine})
-	st.fine = int32(len(t.fine) - 1)
-	t.fine[st.fine].c.add(status)
+	var c counts
+	c.add(status)
+	cur := st.cursor()
+	t.addFine(st, &cur, key, c)
 }
 
-// mergeRec adds a stem's counts and fine records (given by next) into t.
-func (t *stemTable) mergeRec(h hash128, s string, good bool, req, s500 int64, fine func(yield func(fineKey, counts))) {
+// mergeStem adds a stem's counts into t and returns its index in t, and
+// whether the stem's fine records are to be added (with addFine).
+func (t *stemTable) mergeStem(h hash128, s string, good bool, req, s500 int64) (int32, bool) {
 	i := t.lookup(h, s, good)
-	st := &t.stems[i]
+	st := t.stems.at(i)
 	st.req += req
 	st.s500 += s500
-	if st.good {
-		return
+	if st.good() {
+		return i, false
 	}
 	if good {
-		st.good, st.fine = true, -1
-		return
+		st.fine = goodStem
+		return i, false
 	}
-	fine(func(k fineKey, c counts) {
-		st := &t.stems[i]
-		for j := st.fine; j >= 0; j = t.fine[j].next {
-			if t.fine[j].key == k {
-				t.fine[j].c.merge(c)
-				return
-			}
-		}
-		t.fine = append(t.fine, fineRec{key: k, c: c, next: st.fine})
-		st.fine = int32(len(t.fine) - 1)
-	})
+	return i, true
 }
 
-// byPartition returns the indices of t's stems by hash partition.
-func (t *stemTable) byPartition() [][]int32 {
-	out := make([][]int32, spillPartitions)
-	for i := range t.stems {
-		p := t.stems[i].h.partition()
-		out[p] = append(out[p], int32(i))
-	}
-	return out
-}
+// mergeAhead is how many stems merge touches the index slots of before
+// it merges them.
+const mergeAhead = 16
 
-// merge adds the stems of o given by their indices.
-func (t *stemTable) merge(o *stemTable, idx []int32) {
-	for _, i := range idx {
-		r := &o.stems[i]
-		t.mergeRec(r.h, o.str(r), r.good, r.req, r.s500, func(yield func(fineKey, counts)) {
-			for j := r.fine; j >= 0; j = o.fine[j].next {
-				yield(o.fine[j].key, o.fine[j].c)
-			}
-		})
-	}
-}
-
-// spill files: records of one partition of one table written at once.
-//
-//	hash (16 bytes) · uvarint len · stem · good (1 byte) · uvarint req ·
-//	uvarint s500 · uvarint fine records · per record: varint window,
-//	role (1 byte), varint hour, varint bucket, uvarint req, 4xx, 500, 5xx
-type spiller struct {
-	dir  string
-	runs int   // spill runs written
-	recs int64 // stems written
-	size int64 // bytes written
-}
-
-func (s *spiller) file(p, run int) string {
-	return filepath.Join(s.dir, fmt.Sprintf("p%03d-r%06d", p, run))
-}
-
-// spill writes the tables' stems by partition as run s.runs and returns
-// its number.
-func (s *spiller) spill(tables []*stemTable) (int, error) {
-	run := s.runs
-	s.runs++
-	type ref struct{ t, i int32 }
-	byPart := make([][]ref, spillPartitions)
-	for ti, t := range tables {
-		for i := range t.stems {
-			p := t.stems[i].h.partition()
-			byPart[p] = append(byPart[p], ref{int32(ti), int32(i)})
-		}
-	}
-	var bw *bufio.Writer
-	var buf []byte
-	for p, recs := range byPart {
-		if len(recs) == 0 {
-			continue
-		}
-		f, err := os.OpenFile(s.file(p, run), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-		if err != nil {
-			return 0, fmt.Errorf("spill stems: %w", err)
-		}
-		if bw == nil {
-			bw = bufio.NewWriterSize(f, 64<<10)
-		} else {
-			bw.Reset(f)
-		}
-		for _, ri := range recs {
-			t := tables[ri.t]
-			r := &t.stems[ri.i]
-			buf = binary.LittleEndian.AppendUint64(buf[:0], r.h[0])
-			buf = binary.LittleEndian.AppendUint64(buf, r.h[1])
-			buf = binary.AppendUvarint(buf, uint64(r.n))
-			buf = append(buf, t.str(r)...)
-			g := byte(0)
-			if r.good {
-				g = 1
-			}
-			buf = append(buf, g)
-			buf = binary.AppendUvarint(buf, uint64(r.req))
-			buf = binary.AppendUvarint(buf, uint64(r.s500))
-			n := 0
-			for j := r.fine; j >= 0; j = t.fine[j].next {
-				n++
-			}
-			buf = binary.AppendUvarint(buf, uint64(n))
-			for j := r.fine; j >= 0; j = t.fine[j].next {
-				fr := &t.fine[j]
-				buf = binary.AppendVarint(buf, int64(fr.key.window))
-				buf = append(buf, fr.key.role)
-				buf = binary.AppendVarint(buf, fr.key.hour)
-				buf = binary.AppendVarint(buf, fr.key.bucket)
-				for _, v := range [4]int64{fr.c.req, fr.c.s4xx, fr.c.s500, fr.c.s5xx} {
-					buf = binary.AppendUvarint(buf, uint64(v))
+// merge adds the stems of o. A table of many stems is out of the caches,
+// and a lookup waits for memory: merge reads the home slots of the next
+// stems first, loads independent of each other that the processor
+// overlaps, so that their lookups find the slots in the cache.
+func (t *stemTable) merge(o *stemTable) {
+	for i := range o.stems.n {
+		if i%mergeAhead == 0 {
+			mask := uint64(len(t.slots) - 1)
+			var touch uint64
+			for j := i; j < min(i+mergeAhead, o.stems.n); j++ {
+				tag := uint64(uint32(o.stems.at(j).h[1]))
+				s := t.slots[tag&mask]
+				touch += s
+				if s != 0 && s>>32 == tag {
+					// The stem is likely there: read its record too.
+					touch += t.stems.at(int32(uint32(s) - 1)).h[0]
 				}
 			}
-			s.size += int64(len(buf))
-			if _, err := bw.Write(buf); err != nil {
+			t.touched += touch
+		}
+		r := o.stems.at(i)
+		k, more := t.mergeStem(r.h, o.str(r), r.good(), r.req, r.s500)
+		if !more {
+			continue
+		}
+		st := t.stems.at(k)
+		cur := st.cursor()
+		for j := r.fine; j >= 0; {
+			f := o.fine.at(j)
+			t.addFine(st, &cur, f.key, f.c)
+			j = f.next
+		}
+	}
+}
+
+// A spill run is one file: the stems of a table by hash partition, the
+// start of each partition kept in memory. A record is
+//
+//	hash (16 bytes) · uvarint len · stem · good (1 byte) · uvarint req ·
+//	uvarint s500 · uvarint fine records · per record: uvarint key
+//	number, uvarint req, 4xx, 500, 5xx
+type spiller struct {
+	dir  string
+	runs int                          // spill runs written
+	offs [][spillPartitions + 1]int64 // by run: where each partition starts
+	recs int64                        // stems written
+	size int64                        // bytes written
+	ord  []int32                      // scratch: stems in partition order
+	buf  []byte                       // scratch: a record
+}
+
+func (s *spiller) file(run int) string {
+	return filepath.Join(s.dir, fmt.Sprintf("r%06d", run))
+}
+
+// spill writes the table's stems by partition as run s.runs and returns
+// its number.
+func (s *spiller) spill(t *stemTable) (int, error) {
+	run := s.runs
+	s.runs++
+	var offs [spillPartitions + 1]int64
+	s.offs = append(s.offs, offs)
+	// A counting sort by partition.
+	var start [spillPartitions + 1]int32
+	for i := range t.stems.n {
+		start[t.stems.at(i).h.partition()+1]++
+	}
+	for p := range spillPartitions {
+		start[p+1] += start[p]
+	}
+	pos := start
+	if cap(s.ord) < t.len() {
+		s.ord = make([]int32, t.len())
+	}
+	ord := s.ord[:t.len()]
+	for i := range t.stems.n {
+		p := t.stems.at(i).h.partition()
+		ord[pos[p]] = i
+		pos[p]++
+	}
+	f, err := os.OpenFile(s.file(run), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return 0, fmt.Errorf("spill stems: %w", err)
+	}
+	bw := bufio.NewWriterSize(f, 256<<10)
+	var size int64
+	for p := range spillPartitions {
+		offs[p] = size
+		for _, i := range ord[start[p]:start[p+1]] {
+			s.buf = appendStem(s.buf[:0], t, t.stems.at(i))
+			size += int64(len(s.buf))
+			if _, err := bw.Write(s.buf); err != nil {
 				f.Close()
 				return 0, fmt.Errorf("spill stems: %w", err)
 			}
 		}
-		s.recs += int64(len(recs))
-		if err := bw.Flush(); err != nil {
-			f.Close()
-			return 0, fmt.Errorf("spill stems: %w", err)
-		}
-		if err := f.Close(); err != nil {
-			return 0, fmt.Errorf("spill stems: %w", err)
-		}
+	}
+	offs[spillPartitions] = size
+	s.offs[run] = offs
+	s.recs += int64(t.len())
+	s.size += size
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return 0, fmt.Errorf("spill stems: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return 0, fmt.Errorf("spill stems: %w", err)
 	}
 	return run, nil
 }
 
-// remove deletes the files of a run.
+func appendStem(buf []byte, t *stemTable, r *stemRec) []byte {
+	buf = binary.LittleEndian.AppendUint64(buf, r.h[0])
+	buf = binary.LittleEndian.AppendUint64(buf, r.h[1])
+	buf = binary.AppendUvarint(buf, uint64(r.n))
+	buf = append(buf, t.str(r)...)
+	g := byte(0)
+	if r.good() {
+		g = 1
+	}
+	buf = append(buf, g)
+	buf = binary.AppendUvarint(buf, uint64(r.req))
+	buf = binary.AppendUvarint(buf, uint64(r.s500))
+	n := 0
+	for j := r.fine; j >= 0; j = t.fine.at(j).next {
+		n++
+	}
+	buf = binary.AppendUvarint(buf, uint64(n))
+	for j := r.fine; j >= 0; {
+		f := t.fine.at(j)
+		buf = binary.AppendUvarint(buf, uint64(f.key))
+		for _, v := range [4]int64{f.c.req, f.c.s4xx, f.c.s500, f.c.s5xx} {
+			buf = binary.AppendUvarint(buf, uint64(v))
+		}
+		j = f.next
+	}
+	return buf
+}
+
+// remove deletes the file of a run.
 func (s *spiller) remove(run int) {
-	for p := range spillPartitions {
-		os.Remove(s.file(p, run))
+	os.Remove(s.file(run))
+	s.offs[run] = [spillPartitions + 1]int64{}
+}
+
+// runReader reads the partitions of spill runs back.
+type runReader struct {
+	s     *spiller
+	files map[int]*os.File
+	buf   []byte
+	fine  []fineRec
+}
+
+func (s *spiller) reader() *runReader { return &runReader{s: s, files: map[int]*os.File{}} }
+
+func (rr *runReader) close() {
+	for _, f := range rr.files {
+		f.Close()
 	}
 }
 
+var errSpillRecord = errors.New("damaged record")
+
 // load merges partition p of a run into t.
-func (s *spiller) load(t *stemTable, p, run int) error {
-	f, err := os.Open(s.file(p, run))
-	if errors.Is(err, os.ErrNotExist) {
+func (rr *runReader) load(t *stemTable, p, run int) error {
+	offs := &rr.s.offs[run]
+	n := offs[p+1] - offs[p]
+	if n == 0 {
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("read spilled stems: %w", err)
+	f := rr.files[run]
+	if f == nil {
+		var err error
+		if f, err = os.Open(rr.s.file(run)); err != nil {
+			return fmt.Errorf("read spilled stems: %w", err)
+		}
+		rr.files[run] = f
 	}
-	defer f.Close()
-	br := bufio.NewReaderSize(f, 64<<10)
-	var fine []fineRec
-	var str []byte
-	for {
-		var hb [16]byte
-		if _, err := io.ReadFull(br, hb[:]); err == io.EOF {
-			return nil
-		} else if err != nil {
-			return fmt.Errorf("read spilled stems %s: %w", f.Name(), err)
-		}
-		h := hash128{binary.LittleEndian.Uint64(hb[:8]), binary.LittleEndian.Uint64(hb[8:])}
-		var vals [4]uint64
-		rd := func(n int) error {
-			for i := range n {
-				v, err := binary.ReadUvarint(br)
-				if err != nil {
-					return err
-				}
-				vals[i] = v
-			}
-			return nil
-		}
-		if err := rd(1); err != nil {
-			return fmt.Errorf("read spilled stems %s: %w", f.Name(), err)
-		}
-		if uint64(cap(str)) < vals[0] {
-			str = make([]byte, vals[0])
-		}
-		str = str[:vals[0]]
-		if _, err := io.ReadFull(br, str); err != nil {
-			return fmt.Errorf("read spilled stems %s: %w", f.Name(), err)
-		}
-		g, err := br.ReadByte()
-		if err != nil {
-			return fmt.Errorf("read spilled stems %s: %w", f.Name(), err)
-		}
-		if err := rd(3); err != nil {
-			return fmt.Errorf("read spilled stems %s: %w", f.Name(), err)
-		}
-		req, s500, nf := int64(vals[0]), int64(vals[1]), int(vals[2])
-		fine = fine[:0]
-		for range nf {
-			var fr fineRec
-			w, err1 := binary.ReadVarint(br)
-			role, err2 := br.ReadByte()
-			hour, err3 := binary.ReadVarint(br)
-			bucket, err4 := binary.ReadVarint(br)
-			err5 := rd(4)
-			if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
-				return fmt.Errorf("read spilled stems %s: %w", f.Name(), err)
-			}
-			fr.key = fineKey{window: int32(w), role: role, hour: hour, bucket: bucket}
-			fr.c = counts{int64(vals[0]), int64(vals[1]), int64(vals[2]), int64(vals[3])}
-			fine = append(fine, fr)
-		}
-		t.mergeRec(h, unsafe.String(unsafe.SliceData(str), len(str)), g == 1, req, s500, func(yield func(fineKey, counts)) {
-			for _, fr := range fine {
-				yield(fr.key, fr.c)
-			}
-		})
+	if int64(cap(rr.buf)) < n {
+		rr.buf = make([]byte, n)
 	}
+	buf := rr.buf[:n]
+	if _, err := f.ReadAt(buf, offs[p]); err != nil && !(err == io.EOF && len(buf) == int(n)) {
+		return fmt.Errorf("read spilled stems %s: %w", f.Name(), err)
+	}
+	for len(buf) > 0 {
+		var err error
+		if buf, err = rr.record(t, buf); err != nil {
+			return fmt.Errorf("read spilled stems %s: %w", f.Name(), err)
+		}
+	}
+	return nil
+}
+
+// record merges the record at the start of buf into t and returns the
+// rest.
+func (rr *runReader) record(t *stemTable, buf []byte) ([]byte, error) {
+	bad := false
+	uv := func() uint64 {
+		v, k := binary.Uvarint(buf)
+		if k <= 0 {
+			bad = true
+			return 0
+		}
+		buf = buf[k:]
+		return v
+	}
+	if len(buf) < 16 {
+		return nil, errSpillRecord
+	}
+	h := hash128{binary.LittleEndian.Uint64(buf), binary.LittleEndian.Uint64(buf[8:])}
+	buf = buf[16:]
+	l := uv()
+	if bad || uint64(len(buf)) < l+1 {
+		return nil, errSpillRecord
+	}
+	str := buf[:l]
+	good := buf[l] == 1
+	buf = buf[l+1:]
+	req, s500, nf := int64(uv()), int64(uv()), uv()
+	if bad || nf > uint64(len(buf)) {
+		return nil, errSpillRecord
+	}
+	rr.fine = rr.fine[:0]
+	for range nf {
+		k := uv()
+		c := counts{int64(uv()), int64(uv()), int64(uv()), int64(uv())}
+		rr.fine = append(rr.fine, fineRec{c: c, key: int32(k)})
+	}
+	if bad {
+		return nil, errSpillRecord
+	}
+	k, more := t.mergeStem(h, unsafe.String(unsafe.SliceData(str), len(str)), good, req, s500)
+	if more {
+		st := t.stems.at(k)
+		cur := st.cursor()
+		for _, f := range rr.fine {
+			t.addFine(st, &cur, f.key, f.c)
+		}
+	}
+	return buf, nil
 }

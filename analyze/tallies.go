@@ -151,39 +151,22 @@ func (a *Aggregator) tallies() (*Tallies, error) {
 		t.cells[k] = cc
 	}
 	n := a.opts.TopPaths
-	c := classifier{t: t, top: topList{n: n, key: pathRequests}, good500: topList{n: n, key: path500}}
+	c := classifier{t: t, keys: a.numberedKeys(), top: topList{n: n, key: pathRequests}, good500: topList{n: n, key: path500}}
 	if len(a.runs) == 0 {
-		// One partition at a time here too, so that the merged stems
-		// take a fraction of what the tables hold.
-		parts := make([][][]int32, len(a.committed))
-		for i, ct := range a.committed {
-			parts[i] = ct.byPartition()
-		}
-		for p := range spillPartitions {
-			part := newStemTable()
-			for i, ct := range a.committed {
-				part.merge(ct, parts[i][p])
-			}
-			c.add(part)
-		}
+		c.add(a.merged)
 	} else {
-		// Everything goes to the spill files, then each partition is
+		// Everything goes to the spill runs, then each partition is
 		// merged and classified on its own.
-		if len(a.committed) > 0 {
-			run, err := a.spillTables(a.committed)
-			if err != nil {
-				return nil, err
-			}
-			a.runs = append(a.runs, run)
-			for _, ct := range a.committed {
-				a.inUse.Add(-ct.bytes())
-			}
-			a.committed = nil
+		if err := a.spillMerged(); err != nil {
+			return nil, err
 		}
+		rr := a.spill.reader()
+		defer rr.close()
+		part := newStemTable()
 		for p := range spillPartitions {
-			part := newStemTable()
+			part.reset()
 			for _, run := range a.runs {
-				if err := a.spill.load(part, p, run); err != nil {
+				if err := rr.load(part, p, run); err != nil {
 					return nil, err
 				}
 			}
@@ -199,6 +182,7 @@ func (a *Aggregator) tallies() (*Tallies, error) {
 // lists exact.
 type classifier struct {
 	t            *Tallies
+	keys         []fineKey // the fine keys by number
 	top, good500 topList
 }
 
@@ -236,12 +220,14 @@ func (l *topList) list() []PathCount {
 
 func (c *classifier) add(st *stemTable) {
 	t := c.t
-	t.paths.stems += int64(len(st.stems))
-	for i := range st.stems {
-		r := &st.stems[i]
-		if !r.good {
-			for j := r.fine; j >= 0; j = st.fine[j].next {
-				t.errFine.vals[t.errFine.at(st.fine[j].key)].merge(st.fine[j].c)
+	t.paths.stems += int64(st.len())
+	for i := range st.stems.n {
+		r := st.stems.at(i)
+		if !r.good() {
+			for j := r.fine; j >= 0; {
+				f := st.fine.at(j)
+				t.errFine.vals[t.errFine.at(c.keys[f.key])].merge(f.c)
+				j = f.next
 			}
 			t.paths.errStems++
 			t.paths.requests += r.req

@@ -269,17 +269,23 @@ func checkIndices(idx []int32, n int) error {
 }
 
 // plainStrings decodes n PLAIN byte arrays (each a 4-byte length and its
-// bytes) into a string array.
+// bytes) into a string array, its offsets and bytes written straight
+// into its buffers.
 func plainStrings(data []byte, n int, mem memory.Allocator) (*array.String, error) {
 	// Every value takes at least its 4-byte length: a count beyond that
-	// is damage, and must not size the builder.
+	// is damage, and must not size the buffers.
 	if n < 0 || n > len(data)/4 {
 		return nil, fmt.Errorf("%w: dictionary of %d values in %d bytes", errDictPage, n, len(data))
 	}
-	b := array.NewStringBuilder(mem)
-	defer b.Release()
-	b.Reserve(n)
-	b.ReserveData(max(len(data)-4*n, 0))
+	offBuf := memory.NewResizableBuffer(mem)
+	defer offBuf.Release()
+	offBuf.Resize((n + 1) * arrow.Int32SizeBytes)
+	offs := arrow.Int32Traits.CastFromBytes(offBuf.Bytes())
+	valBuf := memory.NewResizableBuffer(mem)
+	defer valBuf.Release()
+	valBuf.Resize(len(data) - 4*n)
+	vals := valBuf.Bytes()
+	pos := 0
 	for i := 0; i < n; i++ {
 		if len(data) < 4 {
 			return nil, fmt.Errorf("%w: dictionary truncated at value %d of %d", errDictPage, i, n)
@@ -288,10 +294,15 @@ func plainStrings(data []byte, n int, mem memory.Allocator) (*array.String, erro
 		if uint64(l) > uint64(len(data)-4) {
 			return nil, fmt.Errorf("%w: dictionary value %d of %d bytes, %d left", errDictPage, i, l, len(data)-4)
 		}
-		b.BinaryBuilder.Append(data[4 : 4+l])
+		offs[i] = int32(pos)
+		pos += copy(vals[pos:], data[4:4+l])
 		data = data[4+l:]
 	}
-	return b.NewStringArray(), nil
+	offs[n] = int32(pos)
+	valBuf.Resize(pos)
+	d := array.NewData(arrow.BinaryTypes.String, n, []*memory.Buffer{nil, offBuf, valBuf}, nil, 0, 0)
+	defer d.Release()
+	return array.NewStringData(d), nil
 }
 
 // hybrid decodes the Parquet RLE/bit-packed hybrid encoding of values of
