@@ -300,17 +300,21 @@ func TestCeilingWorker(t *testing.T) {
 	tests := []struct {
 		name    string
 		workers int
+		decoder string
 		files   []string
 		want    workerCounts
 		wantErr bool
 	}{
-		{"one worker", 1, []string{a, b}, workerCounts{Lines: 6, Bytes: 45}, false},
-		{"two workers", 2, []string{a, b}, workerCounts{Lines: 6, Bytes: 45}, false},
-		{"missing file", 2, []string{a, filepath.Join(dir, "none.gz")}, workerCounts{}, true},
+		{"one worker", 1, "", []string{a, b}, workerCounts{Lines: 6, Bytes: 45}, false},
+		{"two workers", 2, "", []string{a, b}, workerCounts{Lines: 6, Bytes: 45}, false},
+		{"cflens's decoder reads the same", 2, decoderCflens, []string{a, b}, workerCounts{Lines: 6, Bytes: 45}, false},
+		{"unknown decoder", 2, "zlib", []string{a, b}, workerCounts{}, true},
+		{"missing file", 2, "", []string{a, filepath.Join(dir, "none.gz")}, workerCounts{}, true},
+		{"missing file, cflens's decoder", 2, decoderCflens, []string{a, filepath.Join(dir, "none.gz")}, workerCounts{}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := runCeiling(context.Background(), &ceilingOptions{workers: tt.workers, files: tt.files})
+			got, err := runCeiling(context.Background(), &ceilingOptions{workers: tt.workers, decoder: tt.decoder, files: tt.files})
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("error %v, want error %v", err, tt.wantErr)
 			}
@@ -326,6 +330,13 @@ func TestCeilingWorker(t *testing.T) {
 	}
 	if got, want := strings.TrimSpace(string(out)), `{"lines":6,"bytes":45}`; got != want {
 		t.Errorf("ceiling-worker printed %s, want %s", got, want)
+	}
+	out, err = asMain("ceiling-worker", "--decoder", "cflens", a, b).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.TrimSpace(string(out)), `{"lines":6,"bytes":45}`; got != want {
+		t.Errorf("ceiling-worker --decoder cflens printed %s, want %s", got, want)
 	}
 }
 

@@ -13,13 +13,25 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/cflens/cflens/ingest/inflate"
 )
 
 // ceilingOptions are those of the hidden ceiling-worker subcommand.
 type ceilingOptions struct {
 	workers int
+	// decoder is the gzip decoder: decoderKlauspost (the ceiling) or
+	// decoderCflens (ingest/inflate, cflens's own: the least any
+	// analysis from .gz by cflens can take).
+	decoder string
 	files   []string
 }
+
+// The decoders of ceiling-worker --decoder.
+const (
+	decoderKlauspost = "klauspost"
+	decoderCflens    = "cflens"
+)
 
 // workerCounts is what a worker prints on stdout for the runner to check.
 type workerCounts struct {
@@ -49,13 +61,19 @@ func newCeilingCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().IntVar(&o.workers, "workers", runtime.GOMAXPROCS(0), "files inflated at once")
+	cmd.Flags().StringVar(&o.decoder, "decoder", decoderKlauspost, "gzip decoder: klauspost or cflens (ingest/inflate)")
 	return cmd
 }
 
-// runCeiling inflates every file with klauspost/compress, one goroutine
-// per worker pulling files, and counts newlines: nothing is parsed, so no
-// analysis straight from .gz can be faster on the same cores.
+// runCeiling inflates every file with the chosen decoder (klauspost/compress
+// by default), one goroutine per worker pulling files, and counts
+// newlines: nothing is parsed, so no analysis straight from .gz that uses
+// that decoder can be faster on the same cores.
 func runCeiling(ctx context.Context, o *ceilingOptions) (workerCounts, error) {
+	open, err := gzipOpener(o.decoder)
+	if err != nil {
+		return workerCounts{}, err
+	}
 	var lines, inflated atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(1, o.workers))
@@ -64,7 +82,7 @@ func runCeiling(ctx context.Context, o *ceilingOptions) (workerCounts, error) {
 			break
 		}
 		g.Go(func() error {
-			n, b, err := inflateCount(gctx, name)
+			n, b, err := inflateCount(gctx, name, open)
 			lines.Add(n)
 			inflated.Add(b)
 			return err
@@ -79,19 +97,30 @@ func runCeiling(ctx context.Context, o *ceilingOptions) (workerCounts, error) {
 	return workerCounts{Lines: lines.Load(), Bytes: inflated.Load()}, nil
 }
 
-// inflateCount inflates one file (all its gzip members) and counts its
-// newlines and bytes.
-func inflateCount(ctx context.Context, name string) (lines, n int64, err error) {
+// gzipOpener returns the function that opens a gzip stream with the
+// named decoder.
+func gzipOpener(decoder string) (func(io.Reader) (io.Reader, error), error) {
+	switch decoder {
+	case "", decoderKlauspost:
+		return func(r io.Reader) (io.Reader, error) { return gzip.NewReader(r) }, nil
+	case decoderCflens:
+		return func(r io.Reader) (io.Reader, error) { return inflate.NewReader(r) }, nil
+	}
+	return nil, fmt.Errorf("unknown decoder %q (want %s or %s)", decoder, decoderKlauspost, decoderCflens)
+}
+
+// inflateCount inflates one file (all its gzip members) with the decoder
+// open returns and counts its newlines and bytes.
+func inflateCount(ctx context.Context, name string, open func(io.Reader) (io.Reader, error)) (lines, n int64, err error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return 0, 0, fmt.Errorf("inflate: %w", err)
 	}
 	defer f.Close()
-	zr, err := gzip.NewReader(f)
+	zr, err := open(f)
 	if err != nil {
 		return 0, 0, fmt.Errorf("inflate %s: %w", name, err)
 	}
-	defer zr.Close()
 	buf := make([]byte, 256<<10)
 	for {
 		k, err := zr.Read(buf)

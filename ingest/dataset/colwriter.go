@@ -29,7 +29,7 @@ type columnFile struct {
 	wr         *file.Writer
 	arrowProps pqarrow.ArrowWriterProperties
 	ncols      int
-	levels     [][]int16 // definition levels, one scratch per column
+	levels     []levelScratch // definition levels, one scratch per column
 }
 
 func newColumnFile(w io.Writer, sc *arrow.Schema, props *parquet.WriterProperties, arrowProps pqarrow.ArrowWriterProperties) (*columnFile, error) {
@@ -49,7 +49,7 @@ func newColumnFile(w io.Writer, sc *arrow.Schema, props *parquet.WriterPropertie
 		return nil, err
 	}
 	n := sc.NumFields()
-	return &columnFile{wr: wr, arrowProps: arrowProps, ncols: n, levels: make([][]int16, n)}, nil
+	return &columnFile{wr: wr, arrowProps: arrowProps, ncols: n, levels: make([]levelScratch, n)}, nil
 }
 
 // writeRowGroup writes parts, batches of the file's schema, as one row
@@ -72,8 +72,7 @@ func (f *columnFile) writeRowGroup(parts []arrow.RecordBatch) error {
 			ctx := pqarrow.NewArrowWriteContext(context.Background(), &f.arrowProps)
 			for _, b := range parts {
 				col := b.Column(i)
-				defs := defLevels(f.levels[i], col)
-				f.levels[i] = defs
+				defs := f.levels[i].defLevels(col)
 				if err := pqarrow.WriteArrowToColumn(ctx, cw, col, defs, nil, true); err != nil {
 					return fmt.Errorf("column %s: %w", b.ColumnName(i), err)
 				}
@@ -123,28 +122,55 @@ func flushLastPage(cw file.ColumnChunkWriter) error {
 	return nil
 }
 
+// levelScratch holds the definition levels of one column's batches, one
+// batch at a time. Most columns have no null in most batches, and their
+// levels are all 1: those stay from one batch to the next, and only the
+// levels past them (or after a batch with nulls) are written again.
+type levelScratch struct {
+	defs []int16
+	ones int // defs[:ones] are all 1
+}
+
 // defLevels returns the definition levels of a flat nullable column: 1
-// for a value, 0 for a null, in scratch when it is large enough.
-func defLevels(scratch []int16, a arrow.Array) []int16 {
+// for a value, 0 for a null. They are valid until the next call.
+func (s *levelScratch) defLevels(a arrow.Array) []int16 {
 	n := a.Len()
-	if cap(scratch) < n {
-		scratch = make([]int16, n)
+	if cap(s.defs) < n {
+		s.defs, s.ones = make([]int16, n), 0
 	}
-	defs := scratch[:n]
+	defs := s.defs[:n]
 	if a.NullN() == 0 {
+		if s.ones < n {
+			for i := s.ones; i < n; i++ {
+				defs[i] = 1
+			}
+			s.ones = n
+		}
+		return defs
+	}
+	bits, off := a.NullBitmapBytes(), a.Data().Offset()
+	s.ones = 0
+	if len(bits) == 0 { // nulls without a bitmap: not made by Arrow's builders
 		for i := range defs {
-			defs[i] = 1
+			defs[i] = 0
+			if a.IsValid(i) {
+				defs[i] = 1
+			}
 		}
 		return defs
 	}
 	for i := range defs {
-		if a.IsValid(i) {
-			defs[i] = 1
-		} else {
-			defs[i] = 0
-		}
+		j := off + i
+		defs[i] = int16(bits[j>>3] >> (j & 7) & 1)
 	}
 	return defs
+}
+
+// defLevels returns the definition levels of a flat nullable column in
+// new memory.
+func defLevels(a arrow.Array) []int16 {
+	var s levelScratch
+	return s.defLevels(a)
 }
 
 // Close writes the last row group and the footer.

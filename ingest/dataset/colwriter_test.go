@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/cflens/cflens/ingest/schema"
 )
@@ -243,7 +244,7 @@ func TestFlushLastPage(t *testing.T) {
 				t.Fatal(err)
 			}
 			col := batches[0].Column(i)
-			if err := pqarrow.WriteArrowToColumn(ctx, cw, col, defLevels(nil, col), nil, true); err != nil {
+			if err := pqarrow.WriteArrowToColumn(ctx, cw, col, defLevels(col), nil, true); err != nil {
 				t.Fatal(err)
 			}
 			before := cw.TotalCompressedBytes()
@@ -256,6 +257,71 @@ func TestFlushLastPage(t *testing.T) {
 		}
 		if err := wr.Close(); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// TestDefLevels: the levels are 1 for values and 0 for nulls, for slices
+// at any offset and for dictionary arrays, also when one scratch takes
+// batches with and without nulls, shorter and longer, in turn.
+func TestDefLevels(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	ib := array.NewInt64Builder(mem)
+	defer ib.Release()
+	for i := range 100 {
+		if i%3 == 0 || i == 41 {
+			ib.AppendNull()
+		} else {
+			ib.Append(int64(i))
+		}
+	}
+	withNulls := ib.NewArray()
+	defer withNulls.Release()
+	for range 200 {
+		ib.Append(1)
+	}
+	noNulls := ib.NewArray()
+	defer noNulls.Release()
+	db := array.NewDictionaryBuilder(mem, &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String})
+	defer db.Release()
+	sdb := db.(*array.BinaryDictionaryBuilder)
+	for i := range 30 {
+		if i%4 == 1 {
+			sdb.AppendNull()
+		} else {
+			sdb.AppendString(fmt.Sprint(i % 5))
+		}
+	}
+	dict := sdb.NewArray()
+	defer dict.Release()
+	var slices []arrow.Array
+	defer func() {
+		for _, s := range slices {
+			s.Release()
+		}
+	}()
+	slice := func(a arrow.Array, i, j int64) arrow.Array {
+		s := array.NewSlice(a, i, j)
+		slices = append(slices, s)
+		return s
+	}
+	var s levelScratch
+	for k, a := range []arrow.Array{
+		noNulls, withNulls, slice(noNulls, 0, 50), slice(withNulls, 5, 90), noNulls,
+		slice(withNulls, 13, 14), dict, slice(dict, 3, 29), slice(noNulls, 7, 150), withNulls,
+	} {
+		want := make([]int16, a.Len())
+		for i := range want {
+			if a.IsValid(i) {
+				want[i] = 1
+			}
+		}
+		if diff := cmp.Diff(want, s.defLevels(a)); diff != "" {
+			t.Errorf("array %d (%d values, %d nulls): levels (-want +got):\n%s", k, a.Len(), a.NullN(), diff)
+		}
+		if diff := cmp.Diff(want, defLevels(a)); diff != "" {
+			t.Errorf("array %d, new scratch: levels (-want +got):\n%s", k, diff)
 		}
 	}
 }

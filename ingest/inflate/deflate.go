@@ -15,7 +15,7 @@ const (
 	outChunk   = 256 << 10 // decoded between two hand-overs to the reader
 	// outSlack is the room the fast loop keeps at the end of the output
 	// buffer: the longest match, written 8 bytes at a time, or three
-	// literals.
+	// pairs of literals.
 	outSlack = 258 + 16
 	inSize   = 64 << 10
 	// inKeep bytes before the read position survive compaction of the
@@ -355,6 +355,7 @@ func (d *decoder) dynamicTables() error {
 	if _, err = buildTable(d.litArr[:], lengths[:nlit], litlenBits, litlenEntry); err != nil {
 		return d.corrupt("literal/length code")
 	}
+	pairLiterals(d.litArr[:1<<litlenBits])
 	if _, err = buildTable(d.distArr[:], lengths[nlit:], distBits, distEntry); err != nil {
 		return d.corrupt("distance code")
 	}
@@ -388,6 +389,9 @@ func (d *decoder) slowEntry(table []uint32, bits uint) (uint32, error) {
 	if e&kindInvalid != 0 {
 		return 0, d.corrupt("invalid code")
 	}
+	// One symbol at a time: the bits of a pair's second literal may not
+	// be loaded yet.
+	e = single(e)
 	if err := d.need(uint(e & 31)); err != nil {
 		return 0, err
 	}
@@ -438,12 +442,14 @@ func (d *decoder) huffman() error {
 			e = lit[int(e>>16)+int(bitbuf&(1<<(e>>8&15)-1))]
 		}
 		if e&kindLiteral != 0 {
+			// One literal or a pair: both bytes are written, and the
+			// second counts only for a pair (the slack holds it).
 			bitbuf >>= e & 31
 			nbits -= uint(e & 31)
-			out[outPos] = byte(e >> 16)
-			outPos++
-			// At least 41 bits are left: room for two more literals
-			// of the first level.
+			binary.LittleEndian.PutUint16(out[outPos:], uint16(e>>16))
+			outPos += 1 + int(e>>5&1)
+			// At least 41 bits are left: room for two more entries of
+			// literals of the first level.
 			for range 2 {
 				e = lit[bitbuf&(1<<litlenBits-1)]
 				if e&kindLiteral == 0 {
@@ -451,8 +457,8 @@ func (d *decoder) huffman() error {
 				}
 				bitbuf >>= e & 31
 				nbits -= uint(e & 31)
-				out[outPos] = byte(e >> 16)
-				outPos++
+				binary.LittleEndian.PutUint16(out[outPos:], uint16(e>>16))
+				outPos += 1 + int(e>>5&1)
 			}
 			continue
 		}

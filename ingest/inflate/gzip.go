@@ -7,6 +7,8 @@
 // entries carry the base and extra-bit count of lengths and distances, so
 // that a match takes one refill and two lookups, and matches copied 8
 // bytes at a time into a buffer that keeps the 32 KiB window in place.
+// Two literals whose codewords fit in the first level together are
+// decoded by one lookup (pairLiterals).
 //
 // Input and output stream through fixed buffers (64 KiB in, 288 KiB out),
 // so memory does not grow with the data. Its results are checked against

@@ -14,14 +14,18 @@ import (
 // An entry is a uint32:
 //
 //	bits 0–4    bits to consume: the codeword, plus the extra bits of a
-//	            length or distance (a subtable pointer: the table's bits)
+//	            length or distance (a subtable pointer: the table's bits;
+//	            a pair of literals: both codewords)
+//	bit  5      a pair of literals (see pairLiterals)
 //	bits 8–11   bits of the codeword alone (a subtable pointer: the
-//	            subtable's bits)
+//	            subtable's bits; a pair: the first codeword's)
 //	bits 12–15  kind: literal, end of block, subtable, or invalid; none
 //	            for a length or a distance
-//	bits 16–31  the value: a literal byte, the base of a length or a
-//	            distance, or the index of a subtable
+//	bits 16–31  the value: a literal byte (a pair: the first in bits
+//	            16–23, the second in bits 24–31), the base of a length or
+//	            a distance, or the index of a subtable
 const (
+	kindPair     = 1 << 5
 	kindLiteral  = 1 << 12
 	kindEnd      = 1 << 13
 	kindSubtable = 1 << 14
@@ -198,6 +202,42 @@ func buildTable(table []uint32, lengths []uint8, bits uint, entry func(sym int, 
 	return table, nil
 }
 
+// pairLiterals makes each first-level entry of a literal/length table
+// whose literal leaves room in the entry's bits for a second whole
+// literal codeword decode both: a pair. Log text compresses to mostly
+// literals of 5 to 9 bits, and each lookup waits on the bits the one
+// before consumed, so decoding two literals per lookup shortens that
+// chain. The second codeword starts at the first's end: its entry is the
+// one at the index shifted by the first's bits, whose upper bits are
+// then zero, and it is right when its codeword takes no more bits than
+// are left. Entries are paired from the last down, so that the entry
+// read for the second literal, at a lower index, is still a single one.
+func pairLiterals(table []uint32) {
+	for i := len(table) - 1; i >= 0; i-- {
+		e := table[i]
+		n1 := e & 31
+		if e&kindLiteral == 0 || n1 >= litlenBits {
+			continue
+		}
+		e2 := table[i>>n1]
+		n2 := e2 & 31
+		if e2&kindLiteral == 0 || n1+n2 > litlenBits {
+			continue
+		}
+		table[i] = kindLiteral | kindPair | (e2>>16&0xff)<<24 | (e>>16&0xff)<<16 | n1<<8 | (n1 + n2)
+	}
+}
+
+// single returns the entry of the first literal of a pair, or e itself
+// when it is not a pair.
+func single(e uint32) uint32 {
+	if e&kindPair == 0 {
+		return e
+	}
+	n := e >> 8 & 15
+	return kindLiteral | (e>>16&0xff)<<16 | n<<8 | n
+}
+
 // reverse returns the n low bits of v in reverse order.
 func reverse(v uint32, n uint) uint32 {
 	return bits.Reverse32(v) >> (32 - n)
@@ -231,6 +271,7 @@ func buildFixed() {
 	if _, err := buildTable(fixedLit[:], lengths[:288], litlenBits, litlenEntry); err != nil {
 		panic(err)
 	}
+	pairLiterals(fixedLit[:1<<litlenBits])
 	if _, err := buildTable(fixedDist[:], lengths[288:], distBits, distEntry); err != nil {
 		panic(err)
 	}

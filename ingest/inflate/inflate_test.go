@@ -417,3 +417,59 @@ func TestDecompress(t *testing.T) {
 		t.Errorf("bad gzip header: err = %v, want %v", err, ErrHeader)
 	}
 }
+
+// TestPairLiterals: after pairing, every first-level entry of a
+// literal/length table decodes what one or two lookups in the table
+// before pairing decode, and a literal is left single only when the next
+// codeword does not fit in the entry's bits or is not a literal.
+func TestPairLiterals(t *testing.T) {
+	skewed := make([]uint8, 286)
+	for i := range 14 { // 14 literals of 4 bits, 32 symbols of 8: a complete code
+		skewed['a'+i] = 4
+	}
+	for i := range 31 {
+		skewed['A'+i] = 8
+	}
+	skewed[256] = 8
+	fixed := make([]uint8, 288) // RFC 1951, section 3.2.6
+	for i := range fixed {
+		switch {
+		case i < 144, i >= 280:
+			fixed[i] = 8
+		case i < 256:
+			fixed[i] = 9
+		default:
+			fixed[i] = 7
+		}
+	}
+	for name, lengths := range map[string][]uint8{"skewed": skewed, "fixed": fixed} {
+		var orig [litlenTableSize]uint32
+		if _, err := buildTable(orig[:], lengths, litlenBits, litlenEntry); err != nil {
+			t.Fatal(name, err)
+		}
+		paired := orig
+		pairLiterals(paired[:1<<litlenBits])
+		pairs := 0
+		for i, e := range paired[:1<<litlenBits] {
+			o := orig[i]
+			n1 := o & 31
+			fits := o&kindLiteral != 0 && n1 < litlenBits &&
+				orig[i>>n1]&kindLiteral != 0 && n1+orig[i>>n1]&31 <= litlenBits
+			if e&kindPair == 0 {
+				if e != o || fits {
+					t.Fatalf("%s: entry %d is %#x, was %#x, pairable %v", name, i, e, o, fits)
+				}
+				continue
+			}
+			pairs++
+			o2 := orig[i>>n1]
+			want := kindLiteral | kindPair | (o2>>16&0xff)<<24 | (o>>16&0xff)<<16 | n1<<8 | (n1 + o2&31)
+			if !fits || e != want || single(e) != o {
+				t.Fatalf("%s: entry %d is %#x, want %#x from %#x and %#x", name, i, e, want, o, o2)
+			}
+		}
+		if wantPairs := name == "skewed"; (pairs > 0) != wantPairs {
+			t.Errorf("%s: %d pairs", name, pairs)
+		}
+	}
+}

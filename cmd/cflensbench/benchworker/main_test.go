@@ -36,6 +36,7 @@ func TestDuckDB(t *testing.T) {
 		{"group by on two threads", duckdbOptions{query: "groupby", threads: 2, files: files}, 300},
 		{"copy writes every line", duckdbOptions{query: "copy", threads: 2, out: out, files: files}, 300},
 		{"one file", duckdbOptions{query: "groupby", threads: 1, files: files[:1]}, 100},
+		{"lines counts every line but the headers", duckdbOptions{query: "lines", threads: 2, files: files}, 300},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
