@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -16,7 +15,7 @@ import (
 // which maximises the chance of landing within ±2 buckets: no method
 // can do better on average. It reports whether it landed within ±2
 // buckets of the truth.
-func oracleHit(res *Result, role string, change time.Time, bucket time.Duration, p0, p1 float64) bool {
+func oracleHit(res *Result, role string, change time.Time, p0, p1 float64) bool {
 	var xs, ns []float64
 	truth := -1
 	for _, p := range res.Series.Points {
@@ -80,31 +79,19 @@ func TestDetectOracleBound(t *testing.T) {
 		t.Skip("many seeds")
 	}
 	const seeds = 100
-	const bucket = 5 * time.Minute
 	change := simAt(1, 13, 35)
 	t.Logf("| 500 share | error-path requests/h | detection ±2 buckets | oracle ±2 buckets |")
 	t.Logf("|---|---|---|---|")
 	for _, c := range []struct{ from, to, perHour float64 }{
 		{0.10, 0.15, 200}, {0.10, 0.15, 1000}, {0.10, 0.15, 5000}, {0.50, 0.55, 5000}, {0, 0.05, 200}, {0.05, 0, 200},
 	} {
-		sc := &simScenario{
-			start: simStart, hours: 3 * 24, bucket: bucket,
-			reqPerHour: c.perHour / 0.08, errShare: 0.08,
-			weight: func(time.Time) float64 { return 0 },
-			p500: func(_ string, tm time.Time) float64 {
-				if tm.Before(change) {
-					return c.from
-				}
-				return c.to
-			},
-		}
-		label := fmt.Sprintf("%.0f%% → %.0f%%", 100*c.from, 100*c.to)
+		sc, label := oneChange(change, c.from, c.to, c.perHour)
 		truth := []trueChange{{SeriesErrorPath500, schema.RoleProduction, change, label, false}}
 		st := runSeeds(t, sc, truth, seeds)
 		oracle := 0
 		p0, p1 := max(c.from, 1e-6), max(c.to, 1e-6)
 		for seed := range uint64(seeds) {
-			if oracleHit(sc.result(seed+1), schema.RoleProduction, change, bucket, p0, p1) {
+			if oracleHit(sc.result(seed+1), schema.RoleProduction, change, p0, p1) {
 				oracle++
 			}
 		}

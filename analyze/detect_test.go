@@ -251,6 +251,24 @@ func TestDetectStationary(t *testing.T) {
 // buckets, its interval holding the true time, in ≥ 90% of seeds. Changes
 // between two non-zero shares need more requests to be placed that
 // closely; their figures are printed, not asserted.
+// oneChange is three days of 5-minute buckets, no staging, in which
+// production's error-path 500 share goes from one share to another at
+// change, with perHour error-path requests per hour; label names it.
+func oneChange(change time.Time, from, to, perHour float64) (sc *simScenario, label string) {
+	sc = &simScenario{
+		start: simStart, hours: 3 * 24, bucket: 5 * time.Minute,
+		reqPerHour: perHour / 0.08, errShare: 0.08,
+		weight: func(time.Time) float64 { return 0 },
+		p500: func(_ string, tm time.Time) float64 {
+			if tm.Before(change) {
+				return from
+			}
+			return to
+		},
+	}
+	return sc, fmt.Sprintf("%.0f%% → %.0f%%", 100*from, 100*to)
+}
+
 func TestDetectFigures(t *testing.T) {
 	const seeds = 100
 	change := simAt(1, 13, 35)
@@ -265,18 +283,7 @@ func TestDetectFigures(t *testing.T) {
 	t.Logf("| 500 share | error-path requests/h | found ±2 buckets | interval covers | median lag (buckets) | false changes/week |")
 	t.Logf("|---|---|---|---|---|---|")
 	for _, c := range cells {
-		sc := &simScenario{
-			start: simStart, hours: 3 * 24, bucket: 5 * time.Minute,
-			reqPerHour: c.perHour / 0.08, errShare: 0.08,
-			weight: func(time.Time) float64 { return 0 },
-			p500: func(_ string, tm time.Time) float64 {
-				if tm.Before(change) {
-					return c.from
-				}
-				return c.to
-			},
-		}
-		label := fmt.Sprintf("%.0f%% → %.0f%%", 100*c.from, 100*c.to)
+		sc, label := oneChange(change, c.from, c.to, c.perHour)
 		truth := []trueChange{{SeriesErrorPath500, schema.RoleProduction, change, label, c.promise}}
 		st := runSeeds(t, sc, truth, seeds)
 		found, covered := 100*st.found[label]/seeds, 100*st.covered[label]/seeds

@@ -317,13 +317,7 @@ func csvCompareDetected(r *analyze.Result) csvTable {
 	if c == nil {
 		return t
 	}
-	effects := func(es []analyze.EffectReport) csvCell {
-		parts := make([]string, len(es))
-		for i, e := range es {
-			parts[i] = e.Text
-		}
-		return str(strings.Join(parts, "; "))
-	}
+	effects := func(es []analyze.EffectReport) csvCell { return str(effectsText(es)) }
 	for _, m := range c.Recorded {
 		if m.Nearest == nil {
 			t.add(when(m.At), str(m.From), str(m.To), str(""), str(""), str(""), str(""), str(""), str("no"))
