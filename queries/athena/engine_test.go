@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	sdkathena "github.com/aws/aws-sdk-go-v2/service/athena"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -79,13 +81,19 @@ func newScenarioFixture(t *testing.T, scenario string) *fixture {
 	f := &fixture{s3: s3test.Client(gw.URL)}
 	s3test.CreateBucket(t, f.s3, bucket)
 	f.srv = athenatest.Start(t, f.s3)
-	// The real SDK client, without the SDK's own retries, so that the
-	// tests see the engine's.
+	// The real SDK client. Its retries are kept for broken connections
+	// only, as the SDK retries them in production (a keep-alive
+	// connection can be reset under the client), and left out for
+	// throttling, so that the tests see the engine's own.
 	f.api = sdkathena.New(sdkathena.Options{
 		Region:       s3test.Region,
 		BaseEndpoint: aws.String(f.srv.URL),
 		Credentials:  credentials.NewStaticCredentialsProvider(s3test.AccessKey, s3test.SecretKey, ""),
-		Retryer:      aws.NopRetryer{},
+		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
+			o.Retryables = []retry.IsErrorRetryable{retry.NoRetryCanceledError{}, retry.RetryableConnectionError{}}
+			o.RateLimiter = ratelimit.None
+			o.MaxBackoff = 50 * time.Millisecond
+		}),
 	})
 	f.writeDataset(t, scenario)
 	return f
