@@ -157,7 +157,7 @@ func TestFinish(t *testing.T) {
 	want := []verdict{
 		{"analysis from .gz vs the gzip ceiling", 0.8, true},
 		{"analysis from .gz vs DuckDB GROUP BY", 2, true},
-		{"ingest to Parquet vs DuckDB COPY", 1.5, false},
+		{"ingest to Parquet vs DuckDB COPY", 1.5, true}, // at the target: met
 		{"analysis from Parquet vs from .gz", 5, false},
 		// No GoAccess target: it failed.
 		{"peak RSS of analyze-gz", 100, true},
@@ -174,7 +174,7 @@ func TestFinish(t *testing.T) {
 		// The fastest ceiling run took 0.5 s: 0.4× by fastest runs.
 		"| analysis from .gz vs the gzip ceiling | 1× | 2 | ≥ 0.8× | 0.80× | 0.40× | 1.60× | yes |",
 		"| goaccess | failed: goaccess: exit status 1 | | | | | | | | | |",
-		"| ingest to Parquet vs DuckDB COPY | 1× | 2 | ≥ 2× | 1.50× | 1.50× | 1.50× | no |",
+		"| ingest to Parquet vs DuckDB COPY | 1× | 2 | ≥ 1.5× | 1.50× | 1.50× | 1.50× | yes |",
 		"| peak RSS of ingest | 1× | 2 | ≤ 400 MiB | 500 MiB | – | – | no |",
 	} {
 		if !strings.Contains(md, line+"\n") {
