@@ -651,9 +651,9 @@ func (c Comparison) Lines() []string {
 		case m.Nearest == nil:
 			s += "no detected change"
 		case m.Matched:
-			s += fmt.Sprintf("detected %s, lag %s", rfc(m.Nearest.At), signed(m.Lag))
+			s += fmt.Sprintf("detected %s, lag %s", rfc(m.Nearest.At), FormatLag(m.Lag))
 		default:
-			s += fmt.Sprintf("not detected (nearest detected change %s, lag %s)", rfc(m.Nearest.At), signed(m.Lag))
+			s += fmt.Sprintf("not detected (nearest detected change %s, lag %s)", rfc(m.Nearest.At), FormatLag(m.Lag))
 		}
 		lines = append(lines, s)
 	}
@@ -667,7 +667,9 @@ func (c Comparison) Lines() []string {
 	return lines
 }
 
-func signed(d time.Duration) string {
+// FormatLag writes a signed duration, "+" before a lag that is not
+// negative, as the comparison tables show lags.
+func FormatLag(d time.Duration) string {
 	if d >= 0 {
 		return "+" + d.String()
 	}

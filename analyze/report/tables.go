@@ -489,11 +489,7 @@ func compareTable(c *analyze.DetectedComparison) table {
 
 // lagText is a signed duration: "+5m0s", "-10m0s".
 func lagText(seconds float64) string {
-	d := time.Duration(seconds * float64(time.Second))
-	if d >= 0 {
-		return "+" + d.String()
-	}
-	return d.String()
+	return analyze.FormatLag(time.Duration(seconds * float64(time.Second)))
 }
 
 func effectsText(es []analyze.EffectReport) string {
