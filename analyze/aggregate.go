@@ -62,7 +62,11 @@ type Options struct {
 	PeakMinExpected float64
 	// TopPaths is the length of the path lists (default 20).
 	TopPaths int
-	Logger   *slog.Logger
+	// BucketCells keeps the status histograms and the result types of
+	// the 500s per time bucket as well, so that ResultFor can cut the
+	// same rows into other windows without reading them again.
+	BucketCells bool
+	Logger      *slog.Logger
 }
 
 // DefaultOptions returns the defaults of an analysis.
@@ -192,6 +196,14 @@ type cellKey struct {
 	role   uint8
 }
 
+// bucketKey is a cell's key with the time bucket, when cells are kept by
+// bucket (Options.BucketCells); bucket is 0 otherwise.
+type bucketKey struct {
+	window int32
+	role   uint8
+	bucket int64
+}
+
 type cellAgg struct {
 	status [statusSlots]int64
 	// Result types of the 500s: edge, response, detailed.
@@ -235,6 +247,10 @@ type agg struct {
 	fine    fineSet
 	errFine fineSet // error-path rows, when a regular expression classifies
 	cells   map[cellKey]*cellAgg
+	// With Options.BucketCells, the cells by bucket instead: whole in an
+	// object's part (bcells), sparse once merged (sparse).
+	bcells map[bucketKey]*cellAgg
+	sparse map[bucketKey]*bucketCell
 
 	rows, outOfRange, settling, unknownRole int64
 	// unknownIDs counts the rows of unknown role by distribution ID, for
@@ -244,7 +260,28 @@ type agg struct {
 }
 
 func newAgg() *agg {
-	return &agg{cells: map[cellKey]*cellAgg{}, minTs: math.MaxInt64, maxTs: math.MinInt64}
+	return &agg{cells: map[cellKey]*cellAgg{}, bcells: map[bucketKey]*cellAgg{}, sparse: map[bucketKey]*bucketCell{},
+		minTs: math.MaxInt64, maxTs: math.MinInt64}
+}
+
+// cell returns the cell of k, adding it when new: by bucket with
+// bucketed, else by window and role.
+func (g *agg) cell(k bucketKey, bucketed bool) *cellAgg {
+	if bucketed {
+		c := g.bcells[k]
+		if c == nil {
+			c = newCellAgg()
+			g.bcells[k] = c
+		}
+		return c
+	}
+	ck := cellKey{k.window, k.role}
+	c := g.cells[ck]
+	if c == nil {
+		c = newCellAgg()
+		g.cells[ck] = c
+	}
+	return c
 }
 
 // Aggregator is an ingest.Sink that aggregates rows for the analysis.
@@ -361,7 +398,7 @@ func (a *Aggregator) Begin(ctx context.Context, ref ingest.ObjectRef) (ingest.Ob
 	if r, ok := a.idRole[ref.DistributionID]; ok {
 		role = r
 	}
-	o := &objectSink{a: a, ref: ref, objRole: role, part: newAgg(), w: -1, lastCell: cellKey{window: -1}}
+	o := &objectSink{a: a, ref: ref, objRole: role, part: newAgg(), w: -1, lastCell: bucketKey{window: -1}}
 	a.mu.Lock()
 	if n := len(a.free); n > 0 {
 		o.stems, a.free = a.free[n-1], a.free[:n-1]
@@ -462,7 +499,7 @@ type objectSink struct {
 	fineNums         []int32 // numbers of the part's fine keys, by index (-1: not asked yet)
 	lastErrKey       fineKey // the same for error-path rows (regex)
 	lastErrIdx       int
-	lastCell         cellKey
+	lastCell         bucketKey
 	cell             *cellAgg
 	stemSlots        [64]int32 // the last stem of each length (mod 64), plus one
 	// The stems of the dictionary of the stem column last seen, by
@@ -781,14 +818,13 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 		}
 		p.fine.vals[o.lastIdx].add(status)
 
-		ck := cellKey{int32(o.w), role}
+		ck := bucketKey{window: int32(o.w), role: role}
+		if a.opts.BucketCells {
+			ck.bucket = o.bucket
+		}
 		if ck != o.lastCell {
 			o.lastCell = ck
-			o.cell = p.cells[ck]
-			if o.cell == nil {
-				o.cell = newCellAgg()
-				p.cells[ck] = o.cell
-			}
+			o.cell = p.cell(ck, a.opts.BucketCells)
 		}
 		switch {
 		case status < 0:
@@ -1134,6 +1170,9 @@ func (g *agg) merge(p *agg) {
 		} else {
 			g.cells[k] = c
 		}
+	}
+	for k, c := range p.bcells {
+		g.sparse[k] = g.sparse[k].add(c)
 	}
 	g.rows += p.rows
 	g.outOfRange += p.outOfRange

@@ -20,7 +20,10 @@ type Tallies struct {
 	// cells holds the status histogram and the result types of the 500s
 	// by window × role.
 	cells map[cellKey]*cellAgg
-	paths pathTally
+	// buckets holds the cells by bucket as well, when the Aggregator
+	// kept them (Options.BucketCells), for recut.
+	buckets map[bucketKey]*bucketCell
+	paths   pathTally
 
 	rows, outOfRange, settling, unknownRole int64
 	// minTs and maxTs bound the analyzed rows' timestamps (ms); they
@@ -150,6 +153,10 @@ func (a *Aggregator) tallies() (*Tallies, error) {
 		cc.merge(c)
 		t.cells[k] = cc
 	}
+	if len(g.sparse) > 0 {
+		t.buckets = g.sparse
+		foldCells(t.cells, g.sparse, func(k bucketKey) int32 { return k.window })
+	}
 	n := a.opts.TopPaths
 	c := classifier{t: t, keys: a.numberedKeys(), top: topList{n: n, key: pathRequests}, good500: topList{n: n, key: path500}}
 	if len(a.runs) == 0 {
@@ -257,6 +264,10 @@ func (a *Aggregator) Result() *Result {
 		g := a.global
 		t = &Tallies{fine: g.fine, errFine: g.errFine, cells: g.cells, rows: g.rows, outOfRange: g.outOfRange, settling: g.settling,
 			unknownRole: g.unknownRole, minTs: g.minTs, maxTs: g.maxTs, objects: a.objects, aborted: a.aborted}
+		if len(g.sparse) > 0 {
+			t.cells = map[cellKey]*cellAgg{}
+			foldCells(t.cells, g.sparse, func(k bucketKey) int32 { return k.window })
+		}
 		res := Build(t, a.plan)
 		a.mu.Unlock()
 		res.Warnings = append(res.Warnings, "path classification incomplete: "+err.Error())

@@ -42,6 +42,9 @@ type analyzeOptions struct {
 	// detected, set for the second pass of an analysis without a
 	// timeline, are the changes found in the first (windows_detect.go).
 	detected *analyze.Timeline
+	// twoPasses, set by tests, reads the input again under the detected
+	// windows instead of cutting the rows counted in the first pass.
+	twoPasses bool
 	// compareDetected sets the changes of the timeline (or CloudTrail)
 	// beside those detected in the logs; compareTolerance is how far a
 	// detected change may lie from a recorded one it explains.
@@ -211,15 +214,53 @@ func runAnalyze(ctx context.Context, o *analyzeOptions, s *IOStreams) error {
 // the windows). With an ingest.ErrIncomplete error it still returns the
 // result.
 func analyzeOnce(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*analyze.Result, error) {
-	opts, err := analyzeSettings(o)
+	res, _, err := analyzePass(ctx, o, stderr, false)
+	return res, err
+}
+
+// counted is what a pass of the local engine counted, kept to cut the
+// same rows into other windows (analyze.Aggregator.ResultFor).
+type counted struct {
+	agg      *analyze.Aggregator
+	sum      *ingest.Summary
+	trailErr error
+}
+
+// resultFor computes the analysis of the counted rows under the windows
+// of tl; the caller still has to release c.agg.
+func (c *counted) resultFor(tl *analyze.Timeline) (*analyze.Result, error) {
+	res, err := c.agg.ResultFor(tl)
 	if err != nil {
 		return nil, err
+	}
+	c.complete(res)
+	return res, nil
+}
+
+// complete adds to a result what the pass knows besides the tallies.
+func (c *counted) complete(res *analyze.Result) {
+	if c.trailErr != nil {
+		res.Warnings = append(res.Warnings, "the CloudTrail record could not be read whole: "+redact.Error(c.trailErr))
+	}
+	res.AddIngest(c.sum)
+}
+
+// analyzePass runs one pass of the analysis of o. With keep, and when
+// the local engine counts the rows, it counts the cells by time bucket
+// too and returns what it counted, which the caller releases
+// (c.agg.Release); otherwise c is nil.
+func analyzePass(ctx context.Context, o *analyzeOptions, stderr io.Writer, keep bool) (_ *analyze.Result, c *counted, _ error) {
+	opts, err := analyzeSettings(o)
+	if err != nil {
+		return nil, nil, err
 	}
 	logger := newLogger(stderr, o.verbose)
 	opts.Logger = logger
 	if o.engine != "" && o.engine != "local" {
-		return analyzeOnEngine(ctx, o, opts, stderr)
+		res, err := analyzeOnEngine(ctx, o, opts, stderr)
+		return res, nil, err
 	}
+	opts.BucketCells = keep
 
 	var (
 		agg      *analyze.Aggregator
@@ -229,32 +270,32 @@ func analyzeOnce(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*ana
 	)
 	if o.dataset != "" {
 		if len(o.src.sources) > 0 {
-			return nil, usage.Errorf("read either logs or a dataset", "--dataset cannot be combined with log sources")
+			return nil, nil, usage.Errorf("read either logs or a dataset", "--dataset cannot be combined with log sources")
 		}
 		roles, err := datasetRoles(o)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		setRoles(&opts, roles)
 		if trailErr, err = trailTimeline(ctx, o, &opts, roles, stderr); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if agg, err = analyze.NewAggregator(opts); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		runErr = analyzeDataset(ctx, o, opts, agg)
 	} else {
 		o.src.log = logger
 		rs, err := resolveSources(ctx, &o.src)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		setRoles(&opts, rs.roles)
 		if trailErr, err = trailTimeline(ctx, o, &opts, rs.roles, stderr); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if agg, err = analyze.NewAggregator(opts); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		iopts := ingest.DefaultOptions()
 		iopts.Workers = o.src.workers
@@ -275,25 +316,37 @@ func analyzeOnce(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*ana
 			writeSummaryText(stderr, sum, time.Since(start))
 		}
 	}
-	defer agg.Release() // the spilled path counts
+	kept := false
+	defer func() {
+		if !kept {
+			agg.Release() // the spilled path counts
+		}
+	}()
 	if runErr != nil && !errors.Is(runErr, ingest.ErrIncomplete) {
-		return nil, runErr
+		return nil, nil, runErr
 	}
 	res := agg.Result()
-	if runErr == nil && trailErr != nil {
-		res.Warnings = append(res.Warnings, "the CloudTrail record could not be read whole: "+redact.Error(trailErr))
+	if runErr != nil {
+		trailErr = nil // the run is incomplete already
+	}
+	c = &counted{agg: agg, sum: sum, trailErr: trailErr}
+	c.complete(res)
+	if runErr == nil {
 		runErr = trailErr
 	}
-	res.AddIngest(sum)
 	if res.Input.Analyzed == 0 {
 		named := res.Distributions.Production != "" || res.Distributions.Staging != "" || len(opts.Roles) > 0 || len(o.src.production)+len(o.src.staging) > 0 || o.src.configFile != ""
 		msg := analyze.NoRows(res, agg.UnknownDistributions(), named)
 		if !named {
-			return nil, usage.Errorf("give --production and --staging (distribution IDs or sources)", "%s", msg)
+			return nil, nil, usage.Errorf("give --production and --staging (distribution IDs or sources)", "%s", msg)
 		}
-		return nil, fmt.Errorf("%s: %w", msg, ingest.ErrIncomplete)
+		return nil, nil, fmt.Errorf("%s: %w", msg, ingest.ErrIncomplete)
 	}
-	return res, runErr
+	if !keep {
+		return res, nil, runErr
+	}
+	kept = true
+	return res, c, runErr
 }
 
 // datasetRoles maps the distribution IDs of --production and --staging

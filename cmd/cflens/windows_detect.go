@@ -148,9 +148,11 @@ func detectWindows(res *analyze.Result, penalty float64) (*analyze.Detection, er
 }
 
 // analyzeResult runs the analysis of o with the windows of its timeline
-// or CloudTrail; with neither, it runs twice: the first pass gives the
-// time series, the changes detected in them cut the windows of the
-// second, and the result says so.
+// or CloudTrail. With neither, the changes detected in the time series
+// of a first pass cut the windows, and the result says so: the local
+// engine cuts the rows it counted into them (analyze.Aggregator.
+// ResultFor), a second pass reads them again where it cannot (settle
+// margins, another engine).
 func analyzeResult(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*analyze.Result, error) {
 	if err := checkCompare(o); err != nil {
 		return nil, err
@@ -171,7 +173,10 @@ func analyzeResult(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*a
 		}
 		return res, err
 	}
-	first, err := analyzeOnce(ctx, o, stderr)
+	first, c, err := analyzePass(ctx, o, stderr, !o.twoPasses)
+	if c != nil {
+		defer c.agg.Release()
+	}
 	if first == nil {
 		return nil, err
 	}
@@ -188,8 +193,20 @@ func analyzeResult(ctx context.Context, o *analyzeOptions, stderr io.Writer) (*a
 		analyze.MarkDetected(first, d)
 		return first, err
 	}
+	detected := d.Timeline(analyze.Distributions{})
+	if c != nil {
+		res, cerr := c.resultFor(detected)
+		if cerr == nil {
+			analyze.MarkDetected(res, d)
+			return res, err
+		}
+		if !errors.Is(cerr, analyze.ErrRecut) {
+			return nil, cerr
+		}
+		newLogger(stderr, o.verbose).Info("reading the input again under the detected windows", "why", cerr.Error())
+	}
 	second := *o
-	second.detected = d.Timeline(analyze.Distributions{})
+	second.detected = detected
 	res, err := analyzeOnce(ctx, &second, stderr)
 	if res != nil {
 		analyze.MarkDetected(res, d)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -311,5 +312,50 @@ func TestAnalyzeNoChangeOnePass(t *testing.T) {
 	wj, _ := json.Marshal(want)
 	if !bytes.Equal(gj, wj) {
 		t.Errorf("the kept first pass differs from the second pass it skipped:\n got %s\nwant %s", gj, wj)
+	}
+}
+
+// TestAnalyzeDetectedOnePass checks that an analysis without a timeline
+// that detects changes cuts the rows of its first pass into the
+// detected windows, without reading the input again, and that the result
+// equals that of a second pass. With settle margins it reads the input
+// again, and says so.
+func TestAnalyzeDetectedOnePass(t *testing.T) {
+	sc := loggen.DefaultScenario(0.3)
+	logs := t.TempDir()
+	if _, err := loggen.WriteDir(context.Background(), sc, logs); err != nil {
+		t.Fatal(err)
+	}
+	for _, settle := range []time.Duration{0, 10 * time.Minute} {
+		t.Run(fmt.Sprintf("settle %s", settle), func(t *testing.T) {
+			o := &analyzeOptions{verbose: true, settle: settle}
+			o.src.sources = []string{logs}
+			o.src.production = []string{sc.Distributions.Production.ID}
+			o.src.staging = []string{sc.Distributions.Staging.ID}
+			o.timezone, o.bucket, o.maxRejectRate = "UTC", 5*time.Minute, 0.001
+			var stderr bytes.Buffer
+			got, err := analyzeResult(context.Background(), o, &stderr)
+			if err != nil {
+				t.Fatalf("analyze: %v\n%s", err, stderr.String())
+			}
+			if got.WindowsSource != "detected" || len(got.Windows) < 2 {
+				t.Fatalf("windows_source %q, %d windows: want detected, several", got.WindowsSource, len(got.Windows))
+			}
+			again := strings.Contains(stderr.String(), "reading the input again")
+			if again != (settle > 0) {
+				t.Errorf("read the input again: %v, want %v; log:\n%s", again, settle > 0, stderr.String())
+			}
+			two := *o
+			two.twoPasses = true
+			want, err := analyzeResult(context.Background(), &two, &stderr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			gj, _ := json.Marshal(got)
+			wj, _ := json.Marshal(want)
+			if !bytes.Equal(gj, wj) {
+				t.Errorf("one pass differs from two:\n got %s\nwant %s", gj, wj)
+			}
+		})
 	}
 }
