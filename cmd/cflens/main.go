@@ -55,6 +55,7 @@ func main() {
 	stopProfile := startCPUProfile(os.Getenv("CFLENS_CPUPROFILE"))
 	code := run(ctx, os.Args[1:])
 	stopProfile()
+	writeAllocProfile(os.Getenv("CFLENS_MEMPROFILE"))
 	os.Exit(code)
 }
 
@@ -81,6 +82,25 @@ func startCPUProfile(path string) (stop func()) {
 		if err := f.Close(); err != nil {
 			fmt.Fprintln(os.Stderr, "cflens: cpu profile:", err)
 		}
+	}
+}
+
+// writeAllocProfile writes a memory profile of the run to path, when it
+// is set (CFLENS_MEMPROFILE; README, "Performance"): every allocation
+// sampled, for `go tool pprof -sample_index=alloc_space`.
+func writeAllocProfile(path string) {
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cflens: memory profile:", err)
 	}
 }
 
