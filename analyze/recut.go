@@ -3,7 +3,9 @@ package analyze
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"time"
 )
@@ -68,6 +70,15 @@ func (b *bucketCell) add(c *cellAgg) *bucketCell {
 	b.edgeErrors.disconnects += c.edgeErrors.disconnects
 	b.edgeErrors.unknown2xx += c.edgeErrors.unknown2xx
 	return b
+}
+
+// clone returns a copy of b that shares nothing with it.
+func (b *bucketCell) clone() *bucketCell {
+	c := &bucketCell{status: slices.Clone(b.status), edgeErrors: b.edgeErrors}
+	for k, m := range b.rt {
+		c.rt[k] = maps.Clone(m)
+	}
+	return c
 }
 
 // addTo adds b's counts to c.

@@ -154,7 +154,10 @@ func (a *Aggregator) tallies() (*Tallies, error) {
 		t.cells[k] = cc
 	}
 	if len(g.sparse) > 0 {
-		t.buckets = g.sparse
+		t.buckets = make(map[bucketKey]*bucketCell, len(g.sparse))
+		for k, b := range g.sparse {
+			t.buckets[k] = b.clone()
+		}
 		foldCells(t.cells, g.sparse, func(k bucketKey) int32 { return k.window })
 	}
 	n := a.opts.TopPaths
