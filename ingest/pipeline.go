@@ -148,6 +148,8 @@ func Run(ctx context.Context, opts Options, sources []Source, sink Sink) (*Summa
 	manifest, _ := sink.(Manifest)
 
 	var prog progressCounter
+	// The objects' sizes so far size the first batch of the next ones.
+	var hint logparse.SizeHint
 	prog.fn = opts.Progress
 	prog.listing.Store(true)
 
@@ -213,7 +215,7 @@ func Run(ctx context.Context, opts Options, sources []Source, sink Sink) (*Summa
 			defer wg.Done()
 			for ref := range refs {
 				// The loop below drains results until all workers are done.
-				results <- readObject(gctx, opts, ref.src, ref.ObjectRef, columns, sink, &prog)
+				results <- readObject(gctx, opts, ref.src, ref.ObjectRef, columns, sink, &prog, &hint)
 			}
 		}()
 	}
@@ -388,7 +390,7 @@ func keepSamples(sum *Summary, samples []RejectSample, reasons []string) {
 const samplesPerReason = 10
 
 // readObject reads one object into the sink, retrying a failed read.
-func readObject(ctx context.Context, opts Options, src Source, ref ObjectRef, columns []int, sink Sink, prog *progressCounter) objectResult {
+func readObject(ctx context.Context, opts Options, src Source, ref ObjectRef, columns []int, sink Sink, prog *progressCounter, hint *logparse.SizeHint) objectResult {
 	if a, ok := sink.(Admitter); ok {
 		release, err := a.Admit(ctx, ref)
 		if err != nil {
@@ -400,7 +402,7 @@ func readObject(ctx context.Context, opts Options, src Source, ref ObjectRef, co
 	var err error
 	for try := 1; ; try++ {
 		var st logparse.Stats
-		st, err = readOnce(ctx, opts, src, ref, columns, sink, prog)
+		st, err = readOnce(ctx, opts, src, ref, columns, sink, prog, hint)
 		if err == nil {
 			prog.add(&prog.done, 1)
 			prog.add(&prog.rows, st.Rows)
@@ -420,7 +422,7 @@ func readObject(ctx context.Context, opts Options, src Source, ref ObjectRef, co
 	}
 }
 
-func readOnce(ctx context.Context, opts Options, src Source, ref ObjectRef, columns []int, sink Sink, prog *progressCounter) (logparse.Stats, error) {
+func readOnce(ctx context.Context, opts Options, src Source, ref ObjectRef, columns []int, sink Sink, prog *progressCounter, hint *logparse.SizeHint) (logparse.Stats, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.ObjectTimeout)
 	defer cancel()
 	body, err := src.Open(ctx, ref)
@@ -436,6 +438,7 @@ func readOnce(ctx context.Context, opts Options, src Source, ref ObjectRef, colu
 		logparse.WithTimeRange(opts.From, opts.To),
 		logparse.WithDelimiter(opts.Delimiter),
 		logparse.WithMaxBytes(opts.MaxObjectBytes),
+		logparse.WithSizeHint(hint, ref.Size),
 	}
 	if columns != nil {
 		ropts = append(ropts, logparse.WithColumns(columns))

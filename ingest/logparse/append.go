@@ -158,6 +158,7 @@ type stringAppender struct {
 	size     int            // bytes of text in the batch
 	nulls    nullRuns
 	lastData int
+	total    int64 // bytes of text in the batches made so far
 }
 
 // minText is the least text a stringAppender makes room for, so that the
@@ -203,6 +204,7 @@ func (a *stringAppender) newArray() arrow.Array {
 	data := array.NewData(a.dt, a.n, []*memory.Buffer{valid, a.offsets, a.text}, nil, a.nulls.count, 0)
 	defer data.Release()
 	a.lastData = a.size
+	a.total += int64(a.size)
 	a.release()
 	a.n, a.size = 0, 0
 	a.nulls.reset()

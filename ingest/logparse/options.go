@@ -98,6 +98,8 @@ type options struct {
 	from, to                   time.Time
 	maxBytes                   int64
 	tempDir                    string
+	hint                       *SizeHint
+	objectBytes                int64
 }
 
 // Option configures a Reader.
@@ -118,6 +120,13 @@ func WithDistribution(id, role string) Option {
 // (v2 W3C output may use any of them; a space is how logs copied out of
 // documentation read).
 func WithDelimiter(b byte) Option { return func(o *options) { o.delim = b } }
+
+// WithSizeHint shares h among the Readers of a run, and gives the stored
+// size of the object (0: unknown): the first batch reserves for the rows
+// and text that objects of that size gave so far (see SizeHint).
+func WithSizeHint(h *SizeHint, objectBytes int64) Option {
+	return func(o *options) { o.hint, o.objectBytes = h, objectBytes }
+}
 
 // WithBatchRows sets the row target of a batch.
 func WithBatchRows(n int) Option { return func(o *options) { o.batchRows = n } }

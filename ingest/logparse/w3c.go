@@ -69,7 +69,8 @@ type Reader struct {
 	tsMilli  []byte
 	tsSec    []byte
 	rowBytes int
-	lastRows int // rows of the previous batch
+	lastRows int  // rows of the previous batch
+	observed bool // the size hint was told (see observe)
 	rows     int
 	batch    arrow.RecordBatch
 	err      error
@@ -184,10 +185,26 @@ func (r *Reader) Next() bool {
 		}
 	}
 	if r.rows == 0 {
+		r.observe()
 		return false
 	}
 	r.flush()
 	return true
+}
+
+// observe tells the run's size hint, once, what the object held.
+func (r *Reader) observe() {
+	if r.o.hint == nil || !r.eof || r.observed {
+		return
+	}
+	r.observed = true
+	var text [schema.NumColumns]int64
+	for i, c := range r.cols {
+		if s, ok := r.apps[i].(*stringAppender); ok {
+			text[c] = s.total
+		}
+	}
+	r.o.hint.observe(r.o.objectBytes, r.stats.Rows, &text)
 }
 
 // Batch returns the current batch, valid until the next call to Next or
@@ -469,8 +486,19 @@ func (r *Reader) appendRow(line []byte) {
 	}
 	if r.rows == 0 {
 		// Size the batch like the previous one: a long object's batches
-		// then fill without regrowing their buffers.
+		// then fill without regrowing their buffers. The first batch is
+		// sized like the objects read before, when a hint has them.
 		n := min(r.o.batchRows, max(initialReserve, r.lastRows))
+		if r.lastRows == 0 && r.o.hint != nil {
+			if rows, text := r.o.hint.estimate(r.o.objectBytes, r.o.batchRows); rows > n {
+				n = rows
+				for i, c := range r.cols {
+					if s, ok := r.apps[i].(*stringAppender); ok {
+						s.lastData = int(text[c] * float64(rows))
+					}
+				}
+			}
+		}
 		for _, a := range r.apps {
 			a.reserve(n)
 		}
