@@ -62,7 +62,63 @@ func (h hash128) partition() int { return int(h[0] >> 56) }
 const (
 	noFine   = -1 // a candidate error path without fine records
 	goodStem = -2 // a good path: its fine records no longer matter
+	// inlineBase and below: the stem's only row, kept in place of a
+	// chain as inlineBase - (key<<2 | status class). Most error paths of
+	// real traffic are scanner probes seen once; they then take no fine
+	// record.
+	inlineBase = -3
+	// maxInlineKey bounds the key numbers kept inline.
+	maxInlineKey = 1 << 28
 )
+
+// Status classes of an inline row: what counts.add counts besides req.
+const (
+	classOther = iota
+	class4xx
+	class500
+	class5xx // a 5xx other than 500
+)
+
+func statusClass(status int32) int32 {
+	switch {
+	case status == 500:
+		return class500
+	case status >= 500 && status < 600:
+		return class5xx
+	case status >= 400 && status < 500:
+		return class4xx
+	}
+	return classOther
+}
+
+// inline returns the fine value of a stem whose only row has key number
+// key and status.
+func inline(key, status int32) int32 { return inlineBase - (key<<2 | statusClass(status)) }
+
+// inlined returns the row a stem keeps inline, if it does.
+func (r *stemRec) inlined() (key int32, c counts, ok bool) {
+	if r.fine > inlineBase {
+		return 0, c, false
+	}
+	x := inlineBase - r.fine
+	c.req = 1
+	switch x & 3 {
+	case class4xx:
+		c.s4xx = 1
+	case class500:
+		c.s500, c.s5xx = 1, 1
+	case class5xx:
+		c.s5xx = 1
+	}
+	return x >> 2, c, true
+}
+
+// materialize turns a row kept inline into the stem's first fine record.
+func (t *stemTable) materialize(r *stemRec) {
+	if key, c, ok := r.inlined(); ok {
+		r.fine = t.fine.add(fineRec{c: c, key: key, next: -1})
+	}
+}
 
 // stemRec is one stem of a table; its string is in the table's arena.
 type stemRec struct {
@@ -273,6 +329,10 @@ func (r *stemRec) cursor() fineCursor { return fineCursor{prev: -1, at: r.fine, 
 // addFine adds c to the fine record of key in stem r's chain, searching
 // from cur when the keys come in descending order, else from the head.
 func (t *stemTable) addFine(r *stemRec, cur *fineCursor, key int32, c counts) {
+	if r.fine <= inlineBase {
+		t.materialize(r)
+		*cur = r.cursor()
+	}
 	if key > cur.last {
 		*cur = r.cursor()
 	}
@@ -313,6 +373,13 @@ func (t *stemTable) row(i, key int32, status int32, edgeError, auto bool) {
 	if status >= 200 && status < 400 && !(edgeError && status < 300) {
 		st.fine = goodStem
 		return
+	}
+	if st.fine == noFine && key < maxInlineKey {
+		st.fine = inline(key, status)
+		return
+	}
+	if st.fine <= inlineBase {
+		t.materialize(st)
 	}
 	if st.fine >= 0 {
 		if f := t.fine.at(st.fine); f.key == key {
@@ -373,7 +440,15 @@ func (t *stemTable) merge(o *stemTable) {
 			continue
 		}
 		st := t.stems.at(k)
+		if st.fine == noFine && r.fine <= inlineBase {
+			st.fine = r.fine // a stem new here, seen once
+			continue
+		}
 		cur := st.cursor()
+		if key, c, ok := r.inlined(); ok {
+			t.addFine(st, &cur, key, c)
+			continue
+		}
 		for j := r.fine; j >= 0; {
 			f := o.fine.at(j)
 			t.addFine(st, &cur, f.key, f.c)
@@ -470,6 +545,14 @@ func appendStem(buf []byte, t *stemTable, r *stemRec) []byte {
 	buf = append(buf, g)
 	buf = binary.AppendUvarint(buf, uint64(r.req))
 	buf = binary.AppendUvarint(buf, uint64(r.s500))
+	if key, c, ok := r.inlined(); ok {
+		buf = binary.AppendUvarint(buf, 1)
+		buf = binary.AppendUvarint(buf, uint64(key))
+		for _, v := range [4]int64{c.req, c.s4xx, c.s500, c.s5xx} {
+			buf = binary.AppendUvarint(buf, uint64(v))
+		}
+		return buf
+	}
 	n := 0
 	for j := r.fine; j >= 0; j = t.fine.at(j).next {
 		n++

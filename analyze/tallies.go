@@ -234,6 +234,9 @@ func (c *classifier) add(st *stemTable) {
 	for i := range st.stems.n {
 		r := st.stems.at(i)
 		if !r.good() {
+			if key, fc, ok := r.inlined(); ok {
+				t.errFine.vals[t.errFine.at(c.keys[key])].merge(fc)
+			}
 			for j := r.fine; j >= 0; {
 				f := st.fine.at(j)
 				t.errFine.vals[t.errFine.at(c.keys[f.key])].merge(f.c)

@@ -1,0 +1,91 @@
+package analyze
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// fineOf lists a stem's rows by key number, inline or chained.
+func fineOf(t *stemTable, i int32) map[int32]counts {
+	r := t.stems.at(i)
+	out := map[int32]counts{}
+	if key, c, ok := r.inlined(); ok {
+		out[key] = c
+	}
+	for j := r.fine; j >= 0; j = t.fine.at(j).next {
+		f := t.fine.at(j)
+		c := out[f.key]
+		c.merge(f.c)
+		out[f.key] = c
+	}
+	return out
+}
+
+// TestStemInlineRow checks a stem's only row kept inline: each status
+// class, the move to a chain at a second row, merging into a table that
+// lacks the stem (still inline, no fine record) or has it, and a spill
+// record read back.
+func TestStemInlineRow(t *testing.T) {
+	for _, status := range []int32{404, 500, 503, 302, -1} {
+		tb := newStemTable()
+		h := hashStem("/probe")
+		i := tb.insert(h, "/probe", false)
+		tb.row(i, 7, status, false, true)
+		var want counts
+		want.add(status)
+		if status == 302 {
+			if !tb.stems.at(i).good() {
+				t.Errorf("status %d: stem not good", status)
+			}
+			continue
+		}
+		if _, _, ok := tb.stems.at(i).inlined(); !ok || tb.fine.n != 0 {
+			t.Fatalf("status %d: row not inline (%d fine records)", status, tb.fine.n)
+		}
+		if d := cmp.Diff(map[int32]counts{7: want}, fineOf(tb, i), cmp.AllowUnexported(counts{})); d != "" {
+			t.Errorf("status %d: inline row (-want +got):\n%s", status, d)
+		}
+	}
+
+	a := newStemTable()
+	ia := a.insert(hashStem("/a"), "/a", false)
+	a.row(ia, 3, 404, false, true)
+	ib := a.insert(hashStem("/b"), "/b", false)
+	a.row(ib, 3, 500, false, true)
+	a.row(ib, 4, 404, false, true) // second row: a chain
+	if _, _, ok := a.stems.at(ib).inlined(); ok {
+		t.Fatal("a stem of two rows is still inline")
+	}
+
+	merged := newStemTable()
+	merged.merge(a)
+	if merged.fine.n != 2 {
+		t.Errorf("merged table has %d fine records, want 2 (/a inline, /b two)", merged.fine.n)
+	}
+	// Merging again: /a now has two rows under key 3.
+	merged.merge(a)
+	ka, _ := merged.find(hashStem("/a"))
+	kb, _ := merged.find(hashStem("/b"))
+	opts := cmp.AllowUnexported(counts{})
+	if d := cmp.Diff(map[int32]counts{3: {req: 2, s4xx: 2}}, fineOf(merged, ka), opts); d != "" {
+		t.Errorf("/a after two merges (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(map[int32]counts{3: {req: 2, s500: 2, s5xx: 2}, 4: {req: 2, s4xx: 2}}, fineOf(merged, kb), opts); d != "" {
+		t.Errorf("/b after two merges (-want +got):\n%s", d)
+	}
+
+	// A spill record of an inline row reads back as that row.
+	var rr runReader
+	back := newStemTable()
+	if _, err := rr.record(back, appendStem(nil, a, a.stems.at(ia))); err != nil {
+		t.Fatal(err)
+	}
+	kr, ok := back.find(hashStem("/a"))
+	if !ok {
+		t.Fatal("spilled /a not read back")
+	}
+	if d := cmp.Diff(map[int32]counts{3: {req: 1, s4xx: 1}}, fineOf(back, kr), opts); d != "" {
+		t.Errorf("/a read back (-want +got):\n%s", d)
+	}
+}
