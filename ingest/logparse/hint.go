@@ -26,15 +26,24 @@ const hintSlack = 1.0 / 16
 
 // estimate returns the rows to reserve for the first batch of an object
 // of size stored bytes (0 when nothing was observed yet or the size is
-// unknown) and the text bytes per row of each column.
-func (h *SizeHint) estimate(size int64, batchRows int) (rows int, textPerRow [schema.NumColumns]float64) {
+// unknown) and the text bytes per row of each column. A batch holds at
+// most batchRows rows and about maxBytes of text, and so does the
+// estimate.
+func (h *SizeHint) estimate(size int64, batchRows, maxBytes int) (rows int, textPerRow [schema.NumColumns]float64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.rowsPerByte == 0 || size <= 0 {
 		return 0, textPerRow
 	}
-	est := float64(size) * h.rowsPerByte * (1 + hintSlack)
-	return int(min(est, float64(batchRows))), h.textPerRow
+	est := min(float64(size)*h.rowsPerByte*(1+hintSlack), float64(batchRows))
+	var perRow float64
+	for _, n := range h.textPerRow {
+		perRow += n
+	}
+	if perRow > 0 {
+		est = min(est, float64(maxBytes)/perRow)
+	}
+	return int(est), h.textPerRow
 }
 
 // observe records an object of size stored bytes that gave rows rows and

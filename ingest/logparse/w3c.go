@@ -490,7 +490,7 @@ func (r *Reader) appendRow(line []byte) {
 		// sized like the objects read before, when a hint has them.
 		n := min(r.o.batchRows, max(initialReserve, r.lastRows))
 		if r.lastRows == 0 && r.o.hint != nil {
-			if rows, text := r.o.hint.estimate(r.o.objectBytes, r.o.batchRows); rows > n {
+			if rows, text := r.o.hint.estimate(r.o.objectBytes, r.o.batchRows, maxBatchBytes); rows > n {
 				n = rows
 				for i, c := range r.cols {
 					if s, ok := r.apps[i].(*stringAppender); ok {
