@@ -223,6 +223,12 @@ type edgeErrors struct {
 	hidden2xx, disconnects, unknown2xx int64
 }
 
+func (e *edgeErrors) add(o edgeErrors) {
+	e.hidden2xx += o.hidden2xx
+	e.disconnects += o.disconnects
+	e.unknown2xx += o.unknown2xx
+}
+
 func newCellAgg() *cellAgg {
 	return &cellAgg{rt: [3]map[string]int64{{}, {}, {}}}
 }
@@ -236,9 +242,7 @@ func (c *cellAgg) merge(o *cellAgg) {
 			c.rt[k][s] += v
 		}
 	}
-	c.edgeErrors.hidden2xx += o.edgeErrors.hidden2xx
-	c.edgeErrors.disconnects += o.edgeErrors.disconnects
-	c.edgeErrors.unknown2xx += o.edgeErrors.unknown2xx
+	c.edgeErrors.add(o.edgeErrors)
 }
 
 // agg holds partial aggregates: one per object being read, and the

@@ -42,22 +42,16 @@ func (b *bucketCell) add(c *cellAgg) *bucketCell {
 	if b == nil {
 		b = &bucketCell{}
 	}
-	var merged []slotCount
-	j := 0
-	for slot, n := range c.status {
-		for j < len(b.status) && b.status[j].slot < int32(slot) {
-			merged = append(merged, b.status[j])
-			j++
-		}
-		if j < len(b.status) && b.status[j].slot == int32(slot) {
-			n += b.status[j].n
-			j++
-		}
+	sum := c.status
+	for _, s := range b.status {
+		sum[s.slot] += s.n
+	}
+	b.status = b.status[:0]
+	for slot, n := range sum {
 		if n != 0 {
-			merged = append(merged, slotCount{int32(slot), n})
+			b.status = append(b.status, slotCount{int32(slot), n})
 		}
 	}
-	b.status = append(merged, b.status[j:]...)
 	for k, m := range c.rt {
 		for s, n := range m {
 			if b.rt[k] == nil {
@@ -66,9 +60,7 @@ func (b *bucketCell) add(c *cellAgg) *bucketCell {
 			b.rt[k][s] += n
 		}
 	}
-	b.edgeErrors.hidden2xx += c.edgeErrors.hidden2xx
-	b.edgeErrors.disconnects += c.edgeErrors.disconnects
-	b.edgeErrors.unknown2xx += c.edgeErrors.unknown2xx
+	b.edgeErrors.add(c.edgeErrors)
 	return b
 }
 
@@ -91,9 +83,7 @@ func (b *bucketCell) addTo(c *cellAgg) {
 			c.rt[k][s] += n
 		}
 	}
-	c.edgeErrors.hidden2xx += b.edgeErrors.hidden2xx
-	c.edgeErrors.disconnects += b.edgeErrors.disconnects
-	c.edgeErrors.unknown2xx += b.edgeErrors.unknown2xx
+	c.edgeErrors.add(b.edgeErrors)
 }
 
 // foldCells adds cells kept by bucket to cells by window and role, the

@@ -125,7 +125,7 @@ type stemRec struct {
 	h           hash128
 	req, s500   int64
 	blk, off, n uint32 // the string: arena block, offset, length
-	fine        int32  // head of the chain of fine records, noFine or goodStem
+	fine        int32  // head of the chain of fine records, noFine, goodStem or an inline row
 }
 
 func (r *stemRec) good() bool { return r.fine == goodStem }
