@@ -34,6 +34,24 @@ func readInto(t *testing.T, dir string, opts analyze.Options) *analyze.Aggregato
 	return agg
 }
 
+// writeScenario writes a scenario's logs to a new folder and returns it,
+// with the scenario's timeline and the options of an analysis of its
+// distributions without a timeline.
+func writeScenario(t *testing.T, sc *loggen.Scenario) (dir string, tl *analyze.Timeline, opts analyze.Options) {
+	t.Helper()
+	dir = t.TempDir()
+	if _, err := loggen.WriteDir(context.Background(), sc, dir); err != nil {
+		t.Fatal(err)
+	}
+	tl, err := analyze.ParseTimeline(sc.TimelineYAML(), "timeline.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts = analyze.DefaultOptions()
+	opts.Production, opts.Staging = tl.Distributions.Production, tl.Distributions.Staging
+	return dir, tl, opts
+}
+
 func resultJSON(t *testing.T, res *analyze.Result) string {
 	t.Helper()
 	b, err := json.Marshal(res)
@@ -52,16 +70,7 @@ func resultJSON(t *testing.T, res *analyze.Result) string {
 func TestResultForMatchesSecondReading(t *testing.T) {
 	t.Parallel()
 	sc := loggen.DefaultScenario(0.3)
-	dir := t.TempDir()
-	if _, err := loggen.WriteDir(context.Background(), sc, dir); err != nil {
-		t.Fatal(err)
-	}
-	truth, err := analyze.ParseTimeline(sc.TimelineYAML(), "timeline.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := analyze.DefaultOptions()
-	base.Production, base.Staging = truth.Distributions.Production, truth.Distributions.Staging
+	dir, truth, base := writeScenario(t, sc)
 	for _, mode := range []struct {
 		name string
 		set  func(*analyze.Options)
@@ -129,16 +138,7 @@ func TestResultForMatchesSecondReading(t *testing.T) {
 func TestResultForRefuses(t *testing.T) {
 	t.Parallel()
 	sc := loggen.DefaultScenario(0.05)
-	dir := t.TempDir()
-	if _, err := loggen.WriteDir(context.Background(), sc, dir); err != nil {
-		t.Fatal(err)
-	}
-	tl, err := analyze.ParseTimeline(sc.TimelineYAML(), "timeline.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := analyze.DefaultOptions()
-	opts.Production, opts.Staging = tl.Distributions.Production, tl.Distributions.Staging
+	dir, _, opts := writeScenario(t, sc)
 	split := &analyze.Timeline{Changes: []analyze.Change{{At: sc.Start.Add(2*time.Hour + 150*time.Second), Detected: true}}}
 	aligned := &analyze.Timeline{Changes: []analyze.Change{{At: sc.Start.Add(2 * time.Hour), Detected: true}}}
 

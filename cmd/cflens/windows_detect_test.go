@@ -268,6 +268,17 @@ func TestAnalyzeCompareDetected(t *testing.T) {
 	}
 }
 
+// scenarioAnalysis returns the options of an analysis, without a
+// timeline, of a scenario's logs written to the folder logs.
+func scenarioAnalysis(sc *loggen.Scenario, logs string) *analyzeOptions {
+	o := &analyzeOptions{}
+	o.src.sources = []string{logs}
+	o.src.production = []string{sc.Distributions.Production.ID}
+	o.src.staging = []string{sc.Distributions.Staging.ID}
+	o.timezone, o.bucket, o.maxRejectRate = "UTC", 5*time.Minute, 0.001
+	return o
+}
+
 // TestAnalyzeNoChangeOnePass checks that an analysis without a timeline
 // that detects no change keeps its first pass, and that it equals the
 // analysis with the (empty) detected timeline it skipped.
@@ -280,11 +291,7 @@ func TestAnalyzeNoChangeOnePass(t *testing.T) {
 	if _, err := loggen.WriteDir(context.Background(), sc, logs); err != nil {
 		t.Fatal(err)
 	}
-	o := &analyzeOptions{}
-	o.src.sources = []string{logs}
-	o.src.production = []string{sc.Distributions.Production.ID}
-	o.src.staging = []string{sc.Distributions.Staging.ID}
-	o.timezone, o.bucket, o.maxRejectRate = "UTC", 5*time.Minute, 0.001
+	o := scenarioAnalysis(sc, logs)
 	var stderr bytes.Buffer
 	got, err := analyzeResult(context.Background(), o, &stderr)
 	if err != nil {
@@ -328,11 +335,8 @@ func TestAnalyzeDetectedOnePass(t *testing.T) {
 	}
 	for _, settle := range []time.Duration{0, 10 * time.Minute} {
 		t.Run(fmt.Sprintf("settle %s", settle), func(t *testing.T) {
-			o := &analyzeOptions{verbose: true, settle: settle}
-			o.src.sources = []string{logs}
-			o.src.production = []string{sc.Distributions.Production.ID}
-			o.src.staging = []string{sc.Distributions.Staging.ID}
-			o.timezone, o.bucket, o.maxRejectRate = "UTC", 5*time.Minute, 0.001
+			o := scenarioAnalysis(sc, logs)
+			o.verbose, o.settle = true, settle
 			var stderr bytes.Buffer
 			got, err := analyzeResult(context.Background(), o, &stderr)
 			if err != nil {
