@@ -742,6 +742,7 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 		defer rt.flush()
 	}
 	tsNulls := c.tsArr.NullN() > 0
+	bucketed := a.opts.BucketCells
 	stNulls := c.statusA != nil && c.statusA.NullN() > 0
 
 	for i := range n {
@@ -823,12 +824,12 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 		p.fine.vals[o.lastIdx].add(status)
 
 		ck := bucketKey{window: int32(o.w), role: role}
-		if a.opts.BucketCells {
+		if bucketed {
 			ck.bucket = o.bucket
 		}
 		if ck != o.lastCell {
 			o.lastCell = ck
-			o.cell = p.cell(ck, a.opts.BucketCells)
+			o.cell = p.cell(ck, bucketed)
 		}
 		switch {
 		case status < 0:
