@@ -16,11 +16,14 @@ import (
 // job is the work of one partition in a checkpoint: the rows kept from
 // the files it replaces, then the new objects' rows, into one file.
 type job struct {
-	part  Partition
-	olds  []*FileEntry
-	news  []newPart
-	out   FileEntry
-	drops []string // replaced files, except one rewritten under the same name
+	part Partition
+	olds []*FileEntry
+	// copies is how many of olds, at its start, are kept whole and are
+	// large enough to have their row groups copied (rowcopy.go).
+	copies int
+	news   []newPart
+	out    FileEntry
+	drops  []string // replaced files, except one rewritten under the same name
 	// swap, when set, names the staging folder that takes the folder's
 	// next set of files, exchanged with the live folder (swap.go);
 	// stage writes into it.
@@ -60,9 +63,12 @@ type checkpointPlan struct {
 // whose replayed journal is s. touched holds the partition folders written
 // earlier in the run; when b is the run's final buffer and compactRows is
 // positive, files with fewer rows in those folders (and in the ones b
-// writes to) are merged. It reads s and b, changes neither, and does no
-// I/O. It returns nil when there is nothing to do.
-func planCheckpoint(s *state, b *buffer, touched map[string]bool, compactRows int64) *checkpointPlan {
+// writes to) are merged. Kept files of copyRows rows or more (none when
+// copyRows is not positive) are candidates for having their row groups
+// copied (rowcopy.go), and come first in their merged file. It reads s
+// and b, changes neither, and does no I/O. It returns nil when there is
+// nothing to do.
+func planCheckpoint(s *state, b *buffer, touched map[string]bool, compactRows, copyRows int64) *checkpointPlan {
 	keys := make([]string, 0, len(b.objects))
 	for k := range b.objects {
 		keys = append(keys, k)
@@ -133,7 +139,7 @@ func planCheckpoint(s *state, b *buffer, touched map[string]bool, compactRows in
 	p.pending.Seq = p.seq
 	for _, d := range order {
 		j := jobs[d]
-		p.planJob(d, j)
+		p.planJob(d, j, copyRows)
 		if j.out.Key != "" {
 			p.pending.Added = append(p.pending.Added, j.out.Key)
 		}
@@ -170,10 +176,30 @@ func smallFiles(s *state, compactRows int64, in, written func(dir string) bool) 
 
 // planJob names the output file of the job for folder d (none when no
 // row is left) from the objects whose rows it will hold, and lists the
-// files it replaces. When the file's rows are those of one staging file,
-// that file is adopted.
-func (p *checkpointPlan) planJob(d string, j *job) {
-	sort.Slice(j.olds, func(a, c int) bool { return j.olds[a].Key < j.olds[c].Key })
+// files it replaces. The files to copy (kept whole, of copyRows rows or
+// more) come first, then the other files, each in key order. When the
+// file's rows are those of one staging file, that file is adopted.
+func (p *checkpointPlan) planJob(d string, j *job, copyRows int64) {
+	copyable := func(f *FileEntry) bool {
+		if copyRows <= 0 || f.Rows < copyRows {
+			return false
+		}
+		for _, o := range f.Objects {
+			if p.replaced[o.Key] {
+				return false
+			}
+		}
+		return true
+	}
+	sort.Slice(j.olds, func(a, c int) bool {
+		if ca, cc := copyable(j.olds[a]), copyable(j.olds[c]); ca != cc {
+			return ca
+		}
+		return j.olds[a].Key < j.olds[c].Key
+	})
+	for j.copies < len(j.olds) && copyable(j.olds[j.copies]) {
+		j.copies++
+	}
 	var objs []fileObject
 	var rows int64
 	for _, f := range j.olds {
@@ -220,7 +246,7 @@ func (w *Writer) checkpoint(ctx context.Context, b *buffer) error {
 	if b.final {
 		compactRows = w.o.CompactRows
 	}
-	p := planCheckpoint(w.state, b, w.touched, compactRows)
+	p := planCheckpoint(w.state, b, w.touched, compactRows, w.o.CopyRows)
 	w.smu.RUnlock()
 	if p == nil {
 		return nil

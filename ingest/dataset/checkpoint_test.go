@@ -232,7 +232,7 @@ func TestPlanCheckpoint(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := summarize(planCheckpoint(tc.s, tc.b, tc.touched, tc.compactRows))
+			got := summarize(planCheckpoint(tc.s, tc.b, tc.touched, tc.compactRows, 0))
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("plan (-want +got):\n%s", diff)
 			}

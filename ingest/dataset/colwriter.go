@@ -29,7 +29,8 @@ type columnFile struct {
 	wr         *file.Writer
 	arrowProps pqarrow.ArrowWriterProperties
 	ncols      int
-	levels     []levelScratch // definition levels, one scratch per column
+	levels     []levelScratch              // definition levels, one scratch per column
+	rg         file.BufferedRowGroupWriter // the last row group, open until the next
 }
 
 func newColumnFile(w io.Writer, sc *arrow.Schema, props *parquet.WriterProperties, arrowProps pqarrow.ArrowWriterProperties) (*columnFile, error) {
@@ -59,6 +60,7 @@ func (f *columnFile) writeRowGroup(parts []arrow.RecordBatch) error {
 	if err != nil {
 		return err
 	}
+	f.rg = rgw
 	cws := make([]file.ColumnChunkWriter, f.ncols)
 	for i := range cws {
 		if cws[i], err = rgw.Column(i); err != nil {

@@ -192,6 +192,9 @@ func TestDuckDBReadsDataset(t *testing.T) {
 	}{
 		{"objects held", dataset.Options{BufferBytes: 1 << 20, StageBytes: -1, RowGroupRows: 2000}},
 		{"objects staged", dataset.Options{BufferBytes: 1 << 20, StageBytes: 64 << 10, RowGroupRows: 2000}},
+		// Every file is small: the run ends by merging them, copying
+		// their row groups.
+		{"files merged, row groups copied", dataset.Options{BufferBytes: 256 << 10, RowGroupRows: 2000, CompactRows: 1 << 30, CopyRows: 1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()

@@ -3,6 +3,7 @@ package dataset
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,9 +21,15 @@ import (
 type countingWriter struct {
 	w io.Writer
 	n int64
+	// discard, while set, drops what is written (a footer that a merge
+	// replaces, rowcopy.go).
+	discard bool
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
+	if c.discard {
+		return len(p), nil
+	}
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
@@ -41,8 +48,18 @@ func (w *Writer) writeFile(ctx context.Context, j *job, replaced map[string]bool
 		abort()
 		return 0, err
 	}
-	err = w.encode(ctx, fw, j, replaced)
-	if cerr := fw.Close(); err == nil {
+	srcs, err := w.openCopies(ctx, fw, j)
+	if err != nil {
+		abort()
+		return 0, err
+	}
+	defer func() {
+		for _, s := range srcs {
+			s.close()
+		}
+	}()
+	err = w.encode(ctx, fw, j.olds[len(srcs):], j.news, replaced)
+	if cerr := fw.finishWithCopies(cw, srcs); err == nil {
 		err = cerr
 	}
 	if err == nil {
@@ -88,17 +105,46 @@ func (w *Writer) createFile(ctx context.Context, key string, stage FileCreator) 
 	return f, commit, cleanup, nil
 }
 
-// encode writes a job's rows: those kept from the files it replaces, in
+// openCopies opens the files whose row groups the job copies: its first
+// j.copies olds, all or none. When one of them cannot be copied, they are
+// all encoded again instead, which keeps the rows in the planned order.
+func (w *Writer) openCopies(ctx context.Context, fw *columnFile, j *job) ([]*rowSource, error) {
+	if j.copies == 0 {
+		return nil, nil
+	}
+	want, err := fw.wr.FileMetadata()
+	if err != nil {
+		return nil, err
+	}
+	srcs := make([]*rowSource, 0, j.copies)
+	for _, old := range j.olds[:j.copies] {
+		s, err := openRowSource(ctx, w.st, old, w.o.SpoolDir, w.props, want)
+		if err != nil {
+			for _, s := range srcs {
+				s.close()
+			}
+			if errors.Is(err, errNotCopyable) {
+				w.o.Logger.Debug("merge re-encodes", "err", err)
+				return nil, nil
+			}
+			return nil, fmt.Errorf("merge %w", err)
+		}
+		srcs = append(srcs, s)
+	}
+	return srcs, nil
+}
+
+// encode writes the rows kept from olds, the files a job replaces, in
 // order, then the new objects'.
-func (w *Writer) encode(ctx context.Context, fw *columnFile, j *job, replaced map[string]bool) error {
+func (w *Writer) encode(ctx context.Context, fw *columnFile, olds []*FileEntry, news []newPart, replaced map[string]bool) error {
 	rg := &rowGroups{fw: fw, mem: w.o.Allocator, rows: w.o.RowGroupRows}
 	defer rg.release()
-	for _, old := range j.olds {
+	for _, old := range olds {
 		if err := w.copyKept(ctx, rg, old, keptSpans(old, replaced)); err != nil {
 			return err
 		}
 	}
-	for _, n := range j.news {
+	for _, n := range news {
 		if n.staged != nil {
 			if err := w.copyStaged(ctx, rg, n.staged); err != nil {
 				return err

@@ -80,28 +80,9 @@ func writerProperties(o Options, mem memory.Allocator) (*parquet.WriterPropertie
 // openParquet opens a data file of the store for reading. Local files are
 // read in place; other stores' objects are spooled to a temporary file.
 func openParquet(ctx context.Context, st Store, key, spoolDir string, mem memory.Allocator) (*file.Reader, func(), error) {
-	var f *os.File
-	var cleanup func()
-	if o, ok := st.(ReaderAtOpener); ok {
-		var err error
-		if f, err = o.OpenFile(ctx, key); err != nil {
-			return nil, nil, err
-		}
-		cleanup = func() { f.Close() }
-	} else {
-		rc, err := st.Get(ctx, key)
-		if err != nil {
-			return nil, nil, err
-		}
-		defer rc.Close()
-		if f, err = os.CreateTemp(spoolDir, ".cflens-read-*"); err != nil {
-			return nil, nil, fmt.Errorf("spool %s: %w", key, err)
-		}
-		cleanup = func() { f.Close(); os.Remove(f.Name()) }
-		if _, err := io.Copy(f, rc); err != nil {
-			cleanup()
-			return nil, nil, fmt.Errorf("spool %s: %w", key, err)
-		}
+	f, cleanup, err := openLocal(ctx, st, key, spoolDir)
+	if err != nil {
+		return nil, nil, err
 	}
 	rd, err := file.NewParquetReader(f, file.WithReadProps(parquet.NewReaderProperties(mem)))
 	if err != nil {
@@ -109,6 +90,32 @@ func openParquet(ctx context.Context, st Store, key, spoolDir string, mem memory
 		return nil, nil, fmt.Errorf("open parquet %s: %w", key, err)
 	}
 	return rd, func() { rd.Close(); cleanup() }, nil
+}
+
+// openLocal opens a data file of the store as a local file: in place when
+// the store has local files, else spooled to a temporary file that
+// cleanup removes.
+func openLocal(ctx context.Context, st Store, key, spoolDir string) (f *os.File, cleanup func(), err error) {
+	if o, ok := st.(ReaderAtOpener); ok {
+		if f, err = o.OpenFile(ctx, key); err != nil {
+			return nil, nil, err
+		}
+		return f, func() { f.Close() }, nil
+	}
+	rc, err := st.Get(ctx, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rc.Close()
+	if f, err = os.CreateTemp(spoolDir, ".cflens-read-*"); err != nil {
+		return nil, nil, fmt.Errorf("spool %s: %w", key, err)
+	}
+	cleanup = func() { f.Close(); os.Remove(f.Name()) }
+	if _, err := io.Copy(f, rc); err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("spool %s: %w", key, err)
+	}
+	return f, cleanup, nil
 }
 
 // fileBatches reads the given schema columns of a Parquet file as record

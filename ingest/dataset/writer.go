@@ -48,6 +48,11 @@ type Options struct {
 	// the middle of a run never rewrite files for this. 0 takes the
 	// default; a negative value turns merging off.
 	CompactRows int64
+	// CopyRows: a file kept whole by a merge that has at least this many
+	// rows has its row groups copied byte for byte instead of decoded and
+	// encoded again (rowcopy.go). 0 takes the default; a negative value
+	// re-encodes every file.
+	CopyRows int64
 	// Parallel is the number of partition files encoded at once.
 	Parallel int
 	// SnapshotEvery: after this many journal records, Close writes one
@@ -78,6 +83,7 @@ func DefaultOptions() Options {
 		RowGroupRows:     128 * 1024,
 		BufferBytes:      32 << 20,
 		CompactRows:      32 * 1024,
+		CopyRows:         8 * 1024,
 		Parallel:         runtime.GOMAXPROCS(0),
 		SnapshotEvery:    32,
 		LeaseTTL:         time.Minute,
@@ -100,6 +106,9 @@ func (o *Options) fill() {
 	}
 	if o.CompactRows == 0 {
 		o.CompactRows = d.CompactRows
+	}
+	if o.CopyRows == 0 {
+		o.CopyRows = d.CopyRows
 	}
 	if o.SnapshotEvery <= 0 {
 		o.SnapshotEvery = d.SnapshotEvery
