@@ -325,3 +325,60 @@ func TestDefLevels(t *testing.T) {
 		}
 	}
 }
+
+// TestReferenced: the dictionary values a batch's valid indices
+// reference, in dictionary order; the dictionary itself when all are;
+// an error for an index past it.
+func TestReferenced(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	sb := array.NewStringBuilder(mem)
+	sb.AppendValues([]string{"d", "a", "c", "b"}, nil)
+	dict := sb.NewArray()
+	sb.Release()
+	defer dict.Release()
+	for _, tc := range []struct {
+		name  string
+		idx   []int32
+		valid []bool
+		want  []string
+	}{
+		{"some", []int32{2, 2, 0}, nil, []string{"d", "c"}},
+		{"nulls skipped", []int32{3, 1, 0}, []bool{false, true, false}, []string{"a"}},
+		{"all", []int32{3, 2, 1, 0, 1}, nil, []string{"d", "a", "c", "b"}},
+		{"none", nil, nil, []string{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ib := array.NewInt32Builder(mem)
+			ib.AppendValues(tc.idx, tc.valid)
+			idx := ib.NewInt32Array()
+			ib.Release()
+			defer idx.Release()
+			var s levelScratch
+			got, err := referenced(dict, idx, &s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer got.Release()
+			vals := []string{}
+			for i := 0; i < got.Len(); i++ {
+				vals = append(vals, got.(*array.String).Value(i))
+			}
+			if diff := cmp.Diff(tc.want, vals); diff != "" {
+				t.Errorf("referenced values (-want +got):\n%s", diff)
+			}
+			if len(tc.want) == dict.Len() && got != dict {
+				t.Error("all values referenced, but not the dictionary itself returned")
+			}
+		})
+	}
+	ib := array.NewInt32Builder(mem)
+	ib.AppendValues([]int32{1, 4}, nil)
+	idx := ib.NewInt32Array()
+	ib.Release()
+	defer idx.Release()
+	var s levelScratch
+	if _, err := referenced(dict, idx, &s); err == nil {
+		t.Error("index 4 of a 4-entry dictionary accepted")
+	}
+}
