@@ -2,7 +2,9 @@ package dataset
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -55,6 +57,20 @@ func TestMergeCopiesRowGroups(t *testing.T) {
 		objs = append(objs, object{ref: ingestRef(fmt.Sprintf("logs/E2PROD.%s.%04d.gz", h.Format("2006-01-02-15"), i), "E2PROD", data), data: data})
 	}
 	want := expectedRows(t, objs)
+	stores := []struct {
+		name string
+		open func(t *testing.T) Store
+	}{
+		{"folder", func(t *testing.T) Store {
+			st, err := NewDirStore(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}},
+		// A store without local files: the files to copy are spooled.
+		{"objects only", func(t *testing.T) Store { return newMemStore() }},
+	}
 	for _, tc := range []struct {
 		name string
 		// first is the options of the runs before the merge.
@@ -67,46 +83,155 @@ func TestMergeCopiesRowGroups(t *testing.T) {
 		{"copying off", Options{CompactRows: -1}, Options{CompactRows: 1 << 20, CopyRows: -1}, false},
 		{"another codec", Options{CompactRows: -1, Compression: CompressionSnappy}, Options{CompactRows: 1 << 20, CopyRows: 1}, false},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-			defer mem.AssertSize(t, 0)
-			tc.first.Allocator, tc.last.Allocator = mem, mem
-			root := t.TempDir()
-			for i := 0; i < 4; i += 2 {
-				w, _ := openWriter(t, root, tc.first)
-				ingestObjects(t, mem, w, objs[i:i+2], false)
-			}
-			before := visibleFiles(t, root)
-			if len(before) != 4 {
-				t.Fatalf("%d files before the merge, want 4", len(before))
-			}
-			w, st := openWriter(t, root, tc.last)
-			ingestObjects(t, mem, w, objs[4:], false)
-			after := visibleFiles(t, root)
-			if len(after) != 2 {
-				t.Fatalf("%d files after the merge, want one per hour", len(after))
-			}
-			var merged strings.Builder
-			for _, data := range after {
-				merged.WriteString(data)
-				if _, codecs := chunkBytes(t, data); len(codecs) != 1 || !codecs[compress.Codecs.Zstd] {
-					t.Errorf("merged file's codecs %v, want zstd only", codecs)
+		for _, sc := range stores {
+			t.Run(tc.name+", "+sc.name, func(t *testing.T) {
+				mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+				defer mem.AssertSize(t, 0)
+				tc.first.Allocator, tc.last.Allocator = mem, mem
+				tc.first.SpoolDir, tc.last.SpoolDir = t.TempDir(), t.TempDir()
+				st := sc.open(t)
+				for i := 0; i < 4; i += 2 {
+					w, err := NewWriter(context.Background(), st, tc.first)
+					if err != nil {
+						t.Fatal(err)
+					}
+					ingestObjects(t, mem, w, objs[i:i+2], false)
 				}
-			}
-			for key, data := range before {
-				chunks, _ := chunkBytes(t, data)
-				if got := strings.Contains(merged.String(), chunks); got != tc.copy {
-					t.Errorf("%s: column chunks found as they were: %v, want %v", key, got, tc.copy)
+				before := dataFiles(t, st)
+				if len(before) != 4 {
+					t.Fatalf("%d files before the merge, want 4", len(before))
 				}
-			}
-			got, c := readAll(t, st, ReadOptions{Allocator: mem}, schema.Arrow())
-			if diff := cmp.Diff(want, got); diff != "" {
-				t.Errorf("rows (-parsed +read):\n%s", diff)
-			}
-			if c.Rows != int64(len(want)) {
-				t.Errorf("%d rows read, want %d", c.Rows, len(want))
-			}
-			checkPartitions(t, st, mem)
-		})
+				w, err := NewWriter(context.Background(), st, tc.last)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ingestObjects(t, mem, w, objs[4:], false)
+				after := dataFiles(t, st)
+				if len(after) != 2 {
+					t.Fatalf("%d files after the merge, want one per hour", len(after))
+				}
+				var merged strings.Builder
+				for _, data := range after {
+					merged.WriteString(data)
+					if _, codecs := chunkBytes(t, data); len(codecs) != 1 || !codecs[compress.Codecs.Zstd] {
+						t.Errorf("merged file's codecs %v, want zstd only", codecs)
+					}
+				}
+				for key, data := range before {
+					chunks, _ := chunkBytes(t, data)
+					if got := strings.Contains(merged.String(), chunks); got != tc.copy {
+						t.Errorf("%s: column chunks found as they were: %v, want %v", key, got, tc.copy)
+					}
+				}
+				got, c := readAll(t, st, ReadOptions{Allocator: mem}, schema.Arrow())
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("rows (-parsed +read):\n%s", diff)
+				}
+				if c.Rows != int64(len(want)) {
+					t.Errorf("%d rows read, want %d", c.Rows, len(want))
+				}
+				checkPartitions(t, st, mem)
+			})
+		}
 	}
+}
+
+// dataFiles returns the data files of a store, by key.
+func dataFiles(t *testing.T, st Store) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for ref, err := range st.List(context.Background(), "") {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(ref.Key, ".parquet") || strings.HasPrefix(ref.Key, "_cflens/") {
+			continue
+		}
+		rc, err := st.Get(context.Background(), ref.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[ref.Key] = string(b)
+	}
+	return out
+}
+
+// TestMergeCopiesAroundReplacedRows merges a file kept whole (copied)
+// with one that loses an object to a changed version (encoded again),
+// then replaces an object of the copied rows: each step reads back every
+// row once, which holds only if the journal lists the merged file's
+// objects in the order of its rows.
+func TestMergeCopiesAroundReplacedRows(t *testing.T) {
+	var objs []object
+	for i := 0; i < 5; i++ {
+		data := genLog(hour0, time.Hour, 300, uint64(i+700))
+		objs = append(objs, object{ref: ingestRef(fmt.Sprintf("logs/E2PROD.2025-09-10-07.%04d.gz", i), "E2PROD", data), data: data})
+	}
+	changed := func(o object, etag string, seed uint64) object {
+		o.data = genLog(hour0, time.Hour, 250, seed)
+		o.ref.ETag, o.ref.Size = etag, int64(len(o.data))
+		return o
+	}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	root := t.TempDir()
+	sep := Options{CompactRows: -1, Allocator: mem}
+	merge := Options{CompactRows: 1 << 20, CopyRows: 1, Allocator: mem}
+	w, st := openWriter(t, root, sep)
+	ingestObjects(t, mem, w, objs[0:2], false) // file A: 0, 1
+	w, _ = openWriter(t, root, sep)
+	ingestObjects(t, mem, w, objs[2:4], false) // file B: 2, 3
+	before := visibleFiles(t, root)
+	holds0 := map[string]bool{} // by file: whether it holds object 0
+	for _, f := range w.Files() {
+		for _, o := range f.Objects {
+			holds0[f.Key] = holds0[f.Key] || o.Key == objs[0].ref.Key
+		}
+	}
+	if len(before) != 2 || len(holds0) != 2 {
+		t.Fatalf("%d files, %d in the journal, want 2", len(before), len(holds0))
+	}
+
+	// 0 changes: A keeps only 1 and is encoded again; B is copied.
+	live := []object{changed(objs[0], "e2", 71), objs[1], objs[2], objs[3], objs[4]}
+	w, _ = openWriter(t, root, merge)
+	if n := ingestObjects(t, mem, w, live, false); n != 2 {
+		t.Fatalf("wrote %d objects, want 2", n)
+	}
+	after := visibleFiles(t, root)
+	if len(after) != 1 {
+		t.Fatalf("%d files after the merge, want 1", len(after))
+	}
+	var merged string
+	for _, d := range after {
+		merged = d
+	}
+	for key, data := range before {
+		chunks, _ := chunkBytes(t, data)
+		if copied := strings.Contains(merged, chunks); copied == holds0[key] {
+			t.Errorf("%s (holds object 0: %v): column chunks found as they were: %v", key, holds0[key], copied)
+		}
+	}
+	check := func(step string, want []object) {
+		t.Helper()
+		got, _ := readAll(t, st, ReadOptions{Allocator: mem}, schema.Arrow())
+		if diff := cmp.Diff(expectedRows(t, want), got); diff != "" {
+			t.Errorf("%s: rows (-want +got):\n%s", step, diff)
+		}
+		checkPartitions(t, st, mem)
+	}
+	check("after the merge", live)
+
+	// 3 changes: its rows are among the copied ones.
+	live[3] = changed(objs[3], "e3", 72)
+	w, _ = openWriter(t, root, merge)
+	if n := ingestObjects(t, mem, w, live, false); n != 1 {
+		t.Fatalf("wrote %d objects, want 1", n)
+	}
+	check("after replacing copied rows", live)
 }
