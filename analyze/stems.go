@@ -1,12 +1,12 @@
 package analyze
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"unsafe"
@@ -469,68 +469,104 @@ type spiller struct {
 	offs [][spillPartitions + 1]int64 // by run: where each partition starts
 	recs int64                        // stems written
 	size int64                        // bytes written
-	ord  []int32                      // scratch: stems in partition order
-	buf  []byte                       // scratch: a record
+	part [spillPartitions][]byte      // scratch: records of each partition not yet written
 }
 
 func (s *spiller) file(run int) string {
 	return filepath.Join(s.dir, fmt.Sprintf("r%06d", run))
 }
 
+// spillFlush is how much of a partition's records spill gathers before
+// it writes them.
+const spillFlush = 16 << 10
+
 // spill writes the table's stems by partition as run s.runs and returns
-// its number.
+// its number. Within a partition the stems keep their order in the
+// table. The table is read once, in its order: a first pass sizes each
+// partition, a second writes each record at its partition's place in the
+// file. (Reading it partition by partition went through the whole table
+// 256 times, a record in 256 each time, and waited on memory for nearly
+// every record: three quarters of the time of spilling 5 M stems.)
 func (s *spiller) spill(t *stemTable) (int, error) {
 	run := s.runs
 	s.runs++
 	var offs [spillPartitions + 1]int64
-	s.offs = append(s.offs, offs)
-	// A counting sort by partition.
-	var start [spillPartitions + 1]int32
 	for i := range t.stems.n {
-		start[t.stems.at(i).h.partition()+1]++
+		r := t.stems.at(i)
+		offs[r.h.partition()+1] += int64(stemLen(t, r))
 	}
 	for p := range spillPartitions {
-		start[p+1] += start[p]
+		offs[p+1] += offs[p]
 	}
-	pos := start
-	if cap(s.ord) < t.len() {
-		s.ord = make([]int32, t.len())
-	}
-	ord := s.ord[:t.len()]
-	for i := range t.stems.n {
-		p := t.stems.at(i).h.partition()
-		ord[pos[p]] = i
-		pos[p]++
-	}
+	s.offs = append(s.offs, [spillPartitions + 1]int64{})
 	f, err := os.OpenFile(s.file(run), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return 0, fmt.Errorf("spill stems: %w", err)
 	}
-	bw := bufio.NewWriterSize(f, 256<<10)
-	var size int64
-	for p := range spillPartitions {
-		offs[p] = size
-		for _, i := range ord[start[p]:start[p+1]] {
-			s.buf = appendStem(s.buf[:0], t, t.stems.at(i))
-			size += int64(len(s.buf))
-			if _, err := bw.Write(s.buf); err != nil {
+	at := offs
+	write := func(p int) error {
+		if _, err := f.WriteAt(s.part[p], at[p]); err != nil {
+			return err
+		}
+		at[p] += int64(len(s.part[p]))
+		s.part[p] = s.part[p][:0]
+		return nil
+	}
+	for i := range t.stems.n {
+		r := t.stems.at(i)
+		p := r.h.partition()
+		s.part[p] = appendStem(s.part[p], t, r)
+		if len(s.part[p]) >= spillFlush {
+			if err := write(p); err != nil {
 				f.Close()
 				return 0, fmt.Errorf("spill stems: %w", err)
 			}
 		}
 	}
-	offs[spillPartitions] = size
+	for p := range spillPartitions {
+		if err := write(p); err != nil {
+			f.Close()
+			return 0, fmt.Errorf("spill stems: %w", err)
+		}
+		if at[p] != offs[p+1] {
+			f.Close()
+			return 0, fmt.Errorf("spill stems: partition %d took %d bytes, %d sized", p, at[p]-offs[p], offs[p+1]-offs[p])
+		}
+	}
+	size := offs[spillPartitions]
 	s.offs[run] = offs
 	s.recs += int64(t.len())
 	s.size += size
-	if err := bw.Flush(); err != nil {
-		f.Close()
-		return 0, fmt.Errorf("spill stems: %w", err)
-	}
 	if err := f.Close(); err != nil {
 		return 0, fmt.Errorf("spill stems: %w", err)
 	}
 	return run, nil
+}
+
+// uvarintLen is the length of x as a uvarint.
+func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
+
+// stemLen is the length of the record appendStem appends for r.
+func stemLen(t *stemTable, r *stemRec) int {
+	n := 16 + uvarintLen(uint64(r.n)) + int(r.n) + 1 + uvarintLen(uint64(r.req)) + uvarintLen(uint64(r.s500))
+	if key, c, ok := r.inlined(); ok {
+		n += uvarintLen(1) + uvarintLen(uint64(key))
+		for _, v := range [4]int64{c.req, c.s4xx, c.s500, c.s5xx} {
+			n += uvarintLen(uint64(v))
+		}
+		return n
+	}
+	recs := 0
+	for j := r.fine; j >= 0; {
+		f := t.fine.at(j)
+		recs++
+		n += uvarintLen(uint64(f.key))
+		for _, v := range [4]int64{f.c.req, f.c.s4xx, f.c.s500, f.c.s5xx} {
+			n += uvarintLen(uint64(v))
+		}
+		j = f.next
+	}
+	return n + uvarintLen(uint64(recs))
 }
 
 func appendStem(buf []byte, t *stemTable, r *stemRec) []byte {

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -87,5 +88,28 @@ func TestStemInlineRow(t *testing.T) {
 	}
 	if d := cmp.Diff(map[int32]counts{3: {req: 1, s4xx: 1}}, fineOf(back, kr), opts); d != "" {
 		t.Errorf("/a read back (-want +got):\n%s", d)
+	}
+}
+
+// TestStemLen: stemLen sizes the record appendStem writes, for good
+// stems, inline rows, chains and counts of every uvarint length.
+func TestStemLen(t *testing.T) {
+	tb := newStemTable()
+	add := func(s string) int32 { return tb.insert(hashStem(s), s, false) }
+	add("")
+	tb.row(add("/inline"), 9, 404, false, true)
+	tb.row(add("/good"), 1, 200, false, true)
+	big := add(strings.Repeat("/long", 40))
+	for k := range int32(300) {
+		for range k % 7 {
+			tb.row(big, k, []int32{404, 500, 503, -1}[k%4], k%3 == 0, true)
+		}
+	}
+	tb.stems.at(big).req += 1 << 40 // a count of six uvarint bytes
+	for i := range tb.stems.n {
+		r := tb.stems.at(i)
+		if got, want := stemLen(tb, r), len(appendStem(nil, tb, r)); got != want {
+			t.Errorf("stem %q: stemLen %d, record %d bytes", tb.str(r), got, want)
+		}
 	}
 }
