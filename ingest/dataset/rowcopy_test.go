@@ -79,6 +79,7 @@ func TestMergeCopiesRowGroups(t *testing.T) {
 		copy  bool
 	}{
 		{"copied", Options{CompactRows: -1}, Options{CompactRows: 1 << 20, CopyRows: 1}, true},
+		{"copied, several row groups a file", Options{CompactRows: -1, RowGroupRows: 150}, Options{CompactRows: 1 << 20, CopyRows: 1}, true},
 		{"files too small to copy", Options{CompactRows: -1}, Options{CompactRows: 1 << 20, CopyRows: 1000}, false},
 		{"copying off", Options{CompactRows: -1}, Options{CompactRows: 1 << 20, CopyRows: -1}, false},
 		{"another codec", Options{CompactRows: -1, Compression: CompressionSnappy}, Options{CompactRows: 1 << 20, CopyRows: 1}, false},
