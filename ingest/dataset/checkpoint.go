@@ -19,11 +19,15 @@ type job struct {
 	part Partition
 	olds []*FileEntry
 	// copies is how many of olds, at its start, are kept whole and are
-	// large enough to have their row groups copied (rowcopy.go).
-	copies int
-	news   []newPart
-	out    FileEntry
-	drops  []string // replaced files, except one rewritten under the same name
+	// large enough to have their row groups copied (rowcopy.go);
+	// stagedCopies how many of news, at its start, are staging files
+	// that large. The file lists their objects first, then the rest of
+	// olds, then the rest of news.
+	copies       int
+	stagedCopies int
+	news         []newPart
+	out          FileEntry
+	drops        []string // replaced files, except one rewritten under the same name
 	// swap, when set, names the staging folder that takes the folder's
 	// next set of files, exchanged with the live folder (swap.go);
 	// stage writes into it.
@@ -177,8 +181,10 @@ func smallFiles(s *state, compactRows int64, in, written func(dir string) bool) 
 // planJob names the output file of the job for folder d (none when no
 // row is left) from the objects whose rows it will hold, and lists the
 // files it replaces. The files to copy (kept whole, of copyRows rows or
-// more) come first, then the other files, each in key order. When the
-// file's rows are those of one staging file, that file is adopted.
+// more) come first, in key order, then the staging files to copy (of
+// copyRows rows or more), then the other files in key order and the
+// other new rows. When the file's rows are those of one staging file,
+// that file is adopted.
 func (p *checkpointPlan) planJob(d string, j *job, copyRows int64) {
 	copyable := func(f *FileEntry) bool {
 		if copyRows <= 0 || f.Rows < copyRows {
@@ -200,23 +206,46 @@ func (p *checkpointPlan) planJob(d string, j *job, copyRows int64) {
 	for j.copies < len(j.olds) && copyable(j.olds[j.copies]) {
 		j.copies++
 	}
+	stagedCopy := func(n newPart) bool { return copyRows > 0 && n.staged != nil && n.rows >= copyRows }
+	slices.SortStableFunc(j.news, func(a, c newPart) int {
+		switch ca, cc := stagedCopy(a), stagedCopy(c); {
+		case ca && !cc:
+			return -1
+		case cc && !ca:
+			return 1
+		}
+		return 0
+	})
+	for j.stagedCopies < len(j.news) && stagedCopy(j.news[j.stagedCopies]) {
+		j.stagedCopies++
+	}
 	var objs []fileObject
 	var rows int64
-	for _, f := range j.olds {
-		for _, o := range f.Objects {
-			if !p.replaced[o.Key] {
-				objs = append(objs, o)
-				rows += o.Rows
+	addOlds := func(fs []*FileEntry) {
+		for _, f := range fs {
+			for _, o := range f.Objects {
+				if !p.replaced[o.Key] {
+					objs = append(objs, o)
+					rows += o.Rows
+				}
 			}
 		}
 	}
+	addNews := func(ns []newPart) {
+		for _, n := range ns {
+			objs = append(objs, fileObject{Key: n.obj.ref.Key, ETag: n.obj.ref.ETag, Rows: n.rows})
+			rows += n.rows
+		}
+	}
+	addOlds(j.olds)
 	if rows == 0 && len(j.news) == 1 && j.news[0].staged != nil {
 		j.adopt = j.news[0].staged
 	}
-	for _, n := range j.news {
-		objs = append(objs, fileObject{Key: n.obj.ref.Key, ETag: n.obj.ref.ETag, Rows: n.rows})
-		rows += n.rows
-	}
+	objs, rows = objs[:0], 0
+	addOlds(j.olds[:j.copies])
+	addNews(j.news[:j.stagedCopies])
+	addOlds(j.olds[j.copies:])
+	addNews(j.news[j.stagedCopies:])
 	if rows > 0 {
 		j.out = FileEntry{Key: d + "/" + fileName(objs), Rows: rows, Objects: objs}
 	}

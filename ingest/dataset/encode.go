@@ -58,7 +58,15 @@ func (w *Writer) writeFile(ctx context.Context, j *job, replaced map[string]bool
 			s.close()
 		}
 	}()
-	err = w.encode(ctx, fw, j.olds[len(srcs):], j.news, replaced)
+	if len(srcs) > 0 {
+		err = w.encode(ctx, fw, j.olds[j.copies:], j.news[j.stagedCopies:], replaced)
+	} else {
+		// Nothing copied: every row encoded, in the planned order.
+		err = w.encode(ctx, fw, j.olds[:j.copies], j.news[:j.stagedCopies], replaced)
+		if err == nil {
+			err = w.encode(ctx, fw, j.olds[j.copies:], j.news[j.stagedCopies:], replaced)
+		}
+	}
 	if cerr := fw.finishWithCopies(cw, srcs); err == nil {
 		err = cerr
 	}
@@ -106,28 +114,47 @@ func (w *Writer) createFile(ctx context.Context, key string, stage FileCreator) 
 }
 
 // openCopies opens the files whose row groups the job copies: its first
-// j.copies olds, all or none. When one of them cannot be copied, they are
-// all encoded again instead, which keeps the rows in the planned order.
+// j.copies olds and its first j.stagedCopies staging files, all or none.
+// When one of them cannot be copied, they are all encoded again instead,
+// which keeps the rows in the planned order.
 func (w *Writer) openCopies(ctx context.Context, fw *columnFile, j *job) ([]*rowSource, error) {
-	if j.copies == 0 {
+	if j.copies == 0 && j.stagedCopies == 0 {
 		return nil, nil
 	}
 	want, err := fw.wr.FileMetadata()
 	if err != nil {
 		return nil, err
 	}
-	srcs := make([]*rowSource, 0, j.copies)
+	srcs := make([]*rowSource, 0, j.copies+j.stagedCopies)
+	fail := func(err error) ([]*rowSource, error) {
+		for _, s := range srcs {
+			s.close()
+		}
+		if errors.Is(err, errNotCopyable) {
+			w.o.Logger.Debug("merge re-encodes", "err", err)
+			return nil, nil
+		}
+		return nil, fmt.Errorf("merge %w", err)
+	}
 	for _, old := range j.olds[:j.copies] {
-		s, err := openRowSource(ctx, w.st, old, w.o.SpoolDir, w.props, want)
+		f, cleanup, err := openLocal(ctx, w.st, old.Key, w.o.SpoolDir)
 		if err != nil {
-			for _, s := range srcs {
-				s.close()
-			}
-			if errors.Is(err, errNotCopyable) {
-				w.o.Logger.Debug("merge re-encodes", "err", err)
-				return nil, nil
-			}
-			return nil, fmt.Errorf("merge %w", err)
+			return fail(err)
+		}
+		s, err := openRowSource(f, cleanup, old.Key, old.Rows, w.props, want)
+		if err != nil {
+			return fail(err)
+		}
+		srcs = append(srcs, s)
+	}
+	for _, n := range j.news[:j.stagedCopies] {
+		f, err := os.Open(n.staged.path)
+		if err != nil {
+			return fail(fmt.Errorf("open staging file: %w", err))
+		}
+		s, err := openRowSource(f, func() { f.Close() }, "staging file of "+n.obj.ref.Key, n.staged.rows, w.props, want)
+		if err != nil {
+			return fail(err)
 		}
 		srcs = append(srcs, s)
 	}

@@ -1,7 +1,6 @@
 package dataset
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -32,8 +31,14 @@ import (
 // decoded and encoded as before. So are files of fewer than CopyRows
 // rows: a merged file would otherwise carry their small row groups for
 // ever, and re-encoding them costs little.
+//
+// The same goes for the staging files of large objects (stage.go): one
+// that is the whole of its partition's new file is adopted as it is, and
+// one that shares the file with other rows, as several large objects of
+// one hour do, has its row groups copied in after the files kept whole.
 
-// rowSource is a data file whose row groups are copied as they are.
+// rowSource is a data or staging file whose row groups are copied as
+// they are.
 type rowSource struct {
 	key     string
 	f       *os.File
@@ -44,27 +49,23 @@ type rowSource struct {
 
 func (s *rowSource) close() { s.cleanup() }
 
-// openRowSource opens the data file of old and checks that its row groups
-// can be copied into a file written with props under arrowSchema (the
-// base64 ARROW:schema value). It returns errNotCopyable, wrapped with the
-// reason, when they cannot.
-func openRowSource(ctx context.Context, st Store, old *FileEntry, spoolDir string, props *parquet.WriterProperties, want *metadata.FileMetaData) (*rowSource, error) {
-	f, cleanup, err := openLocal(ctx, st, old.Key, spoolDir)
-	if err != nil {
-		return nil, err
-	}
+// openRowSource reads the footer of f, a data or staging file that should
+// hold rows rows, and checks that its row groups can be copied into a
+// file written with props whose metadata so far is want. It returns
+// errNotCopyable, wrapped with the reason, when they cannot. It takes
+// over f: cleanup closes it (and removes a spooled copy), on error too.
+func openRowSource(f *os.File, cleanup func(), name string, rows int64, props *parquet.WriterProperties, want *metadata.FileMetaData) (*rowSource, error) {
 	rd, err := file.NewParquetReader(f, file.WithReadProps(parquet.NewReaderProperties(props.Allocator())))
 	if err != nil {
 		cleanup()
-		return nil, fmt.Errorf("open parquet %s: %w", old.Key, err)
+		return nil, fmt.Errorf("open parquet %s: %w", name, err)
 	}
-	meta := rd.MetaData()
 	// The reader holds nothing the metadata needs; the file stays open
 	// for the copy.
-	s := &rowSource{key: old.Key, f: f, cleanup: cleanup, meta: meta}
-	if err := s.check(old, props, want); err != nil {
+	s := &rowSource{key: name, f: f, cleanup: cleanup, meta: rd.MetaData()}
+	if err := s.check(rows, props, want); err != nil {
 		cleanup()
-		return nil, fmt.Errorf("%s: %w", old.Key, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return s, nil
 }
@@ -77,7 +78,7 @@ func notCopyable(format string, args ...any) error {
 
 // check works out s.lo and s.hi, and reports why the row groups of s
 // cannot be copied into a file of want's schema written with props.
-func (s *rowSource) check(old *FileEntry, props *parquet.WriterProperties, want *metadata.FileMetaData) error {
+func (s *rowSource) check(rows int64, props *parquet.WriterProperties, want *metadata.FileMetaData) error {
 	m := s.meta
 	if m.IsSetEncryptionAlgorithm() {
 		return notCopyable("encrypted")
@@ -88,8 +89,8 @@ func (s *rowSource) check(old *FileEntry, props *parquet.WriterProperties, want 
 	if got, exp := m.KeyValueMetadata().FindValue(arrowSchemaKey), want.KeyValueMetadata().FindValue(arrowSchemaKey); got == nil || exp == nil || *got != *exp {
 		return notCopyable("another Arrow schema")
 	}
-	if m.NumRows != old.Rows {
-		return fmt.Errorf("file has %d rows, journal says %d", m.NumRows, old.Rows)
+	if m.NumRows != rows {
+		return fmt.Errorf("file has %d rows, want %d", m.NumRows, rows)
 	}
 	s.lo, s.hi = -1, -1
 	var sum int64

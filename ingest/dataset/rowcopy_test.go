@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -235,4 +236,77 @@ func TestMergeCopiesAroundReplacedRows(t *testing.T) {
 		t.Fatalf("wrote %d objects, want 1", n)
 	}
 	check("after replacing copied rows", live)
+}
+
+// TestMergeCopiesStagedParts: the staging files of objects that share a
+// partition's new file have their row groups copied into it, so the
+// file's row groups are those of each staging file in turn; with copying
+// off, the rows are encoded again into full row groups. Every row reads
+// back either way.
+func TestMergeCopiesStagedParts(t *testing.T) {
+	var objs []object
+	for i := 0; i < 3; i++ {
+		data := genLog(hour0, time.Hour, 300, uint64(i+500))
+		objs = append(objs, object{ref: ingestRef(fmt.Sprintf("logs/E2PROD.2025-09-10-07.%04d.gz", i), "E2PROD", data), data: data})
+	}
+	want := expectedRows(t, objs)
+	for _, tc := range []struct {
+		name      string
+		copyRows  int64
+		rowGroups []int64
+	}{
+		{"copied", 1, []int64{200, 100, 200, 100, 200, 100}},
+		{"copying off", -1, []int64{200, 200, 200, 200, 100}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+			defer mem.AssertSize(t, 0)
+			root := t.TempDir()
+			w, st := openWriter(t, root, Options{StageBytes: 1, RowGroupRows: 200, CopyRows: tc.copyRows, Allocator: mem})
+			ingestObjects(t, mem, w, objs, false)
+			files := visibleFiles(t, root)
+			if len(files) != 1 {
+				t.Fatalf("%d files, want 1", len(files))
+			}
+			for _, data := range files {
+				rd, err := file.NewParquetReader(bytes.NewReader([]byte(data)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []int64
+				for i := 0; i < rd.NumRowGroups(); i++ {
+					got = append(got, rd.MetaData().RowGroup(i).NumRows())
+				}
+				if diff := cmp.Diff(tc.rowGroups, got); diff != "" {
+					t.Errorf("rows of the row groups (-want +got):\n%s", diff)
+				}
+			}
+			got, _ := readAll(t, st, ReadOptions{Allocator: mem}, schema.Arrow())
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("rows (-parsed +read):\n%s", diff)
+			}
+			checkPartitions(t, st, mem)
+
+			// A changed object 1 is staged and copied in before the rows
+			// kept from the file; then object 0, among those, changes.
+			// Each step reads back every row once only if the journal
+			// lists the file's objects in the order of its rows.
+			live := slices.Clone(objs)
+			for k, step := range []int{1, 0} {
+				c := live[step]
+				c.data = genLog(hour0, time.Hour, 280, uint64(600+k))
+				c.ref.ETag, c.ref.Size = fmt.Sprintf("e%d", k+2), int64(len(c.data))
+				live[step] = c
+				w, _ := openWriter(t, root, Options{StageBytes: 1, RowGroupRows: 200, CopyRows: tc.copyRows, Allocator: mem})
+				if n := ingestObjects(t, mem, w, live, false); n != 1 {
+					t.Fatalf("step %d: wrote %d objects, want 1", k, n)
+				}
+				got, _ := readAll(t, st, ReadOptions{Allocator: mem}, schema.Arrow())
+				if diff := cmp.Diff(expectedRows(t, live), got); diff != "" {
+					t.Errorf("step %d: rows (-parsed +read):\n%s", k, diff)
+				}
+				checkPartitions(t, st, mem)
+			}
+		})
+	}
 }
