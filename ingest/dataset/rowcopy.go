@@ -136,8 +136,8 @@ func (s *rowSource) check(rows int64, props *parquet.WriterProperties, want *met
 	return nil
 }
 
-// shift moves every offset of s's row groups by delta, renumbers them
-// from ordinal, and returns them.
+// shift moves every offset of s's row groups by delta, numbers them from
+// ordinal, and returns the ordinal after them.
 func (s *rowSource) shift(delta int64, ordinal int) int {
 	for _, rg := range s.meta.RowGroups {
 		for _, cc := range rg.Columns {
@@ -203,7 +203,11 @@ func (f *columnFile) finishWithCopies(cw *countingWriter, srcs []*rowSource) err
 	rgs := encoded.RowGroups[:0:0]
 	for _, s := range srcs {
 		delta := cw.n - s.lo
-		if _, err := io.Copy(cw, io.NewSectionReader(s.f, s.lo, s.hi-s.lo)); err != nil {
+		n, err := io.Copy(cw, io.NewSectionReader(s.f, s.lo, s.hi-s.lo))
+		if err == nil && n != s.hi-s.lo {
+			err = io.ErrUnexpectedEOF // the file ends before its column chunks do
+		}
+		if err != nil {
 			return fmt.Errorf("copy row groups of %s: %w", s.key, err)
 		}
 		ordinal = s.shift(delta, ordinal)
