@@ -490,6 +490,11 @@ const spillFlush = 16 << 10
 func (s *spiller) spill(t *stemTable) (int, error) {
 	run := s.runs
 	s.runs++
+	// A spill that failed may have left records in the scratch; they
+	// belong to no run.
+	for p := range s.part {
+		s.part[p] = s.part[p][:0]
+	}
 	var offs [spillPartitions + 1]int64
 	for i := range t.stems.n {
 		r := t.stems.at(i)
