@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -33,9 +34,61 @@ type columnFile struct {
 	ncols      int
 	levels     []levelScratch              // definition levels, one scratch per column
 	rg         file.BufferedRowGroupWriter // the last row group, open until the next
+	fallbacks  *dictFallbacks              // nil: every row group tries its dictionaries
 }
 
-func newColumnFile(w io.Writer, sc *arrow.Schema, props *parquet.WriterProperties, arrowProps pqarrow.ArrowWriterProperties) (*columnFile, error) {
+// dictFallbacks remembers, for the files of one run, the string columns
+// whose dictionary outgrew its page size limit in some row group: later
+// row groups write them PLAIN from the start. Before the limit, arrow-go
+// hashes every value into the dictionary, then re-encodes them PLAIN; for
+// a column whose values are nearly all distinct (user agents with their
+// version numbers, when bots vary them) that is time spent for a
+// dictionary that is thrown away. Compressed, such a column is about as
+// small PLAIN as dictionary-encoded. Only columns that arrive as plain
+// strings are tracked; Arrow dictionaries from the parser are written by
+// their indices (writeDictIndices). Columns marked keep always try their
+// dictionary: the analysis maps cs-uri-stem by its dictionary entries,
+// and a flood of scanner probes in one hour must not take that from the
+// rest of the run.
+type dictFallbacks struct {
+	plain []atomic.Bool // by column
+	keep  []bool
+}
+
+func newDictFallbacks(ncols int, keep ...int) *dictFallbacks {
+	d := &dictFallbacks{plain: make([]atomic.Bool, ncols), keep: make([]bool, ncols)}
+	for _, i := range keep {
+		d.keep[i] = true
+	}
+	return d
+}
+
+// fellBack reports whether column i fell back in an earlier row group.
+func (d *dictFallbacks) fellBack(i int) bool { return d != nil && d.plain[i].Load() }
+
+// plainFromStart switches a column chunk to PLAIN before its first value
+// when column i fell back before.
+func (d *dictFallbacks) plainFromStart(cw file.ColumnChunkWriter, i int) {
+	if !d.fellBack(i) {
+		return
+	}
+	if p, ok := cw.(interface{ FallbackToPlain() }); ok {
+		p.FallbackToPlain()
+	}
+}
+
+// note records that column i, written from plain strings, fell back to
+// PLAIN in this row group.
+func (d *dictFallbacks) note(cw file.ColumnChunkWriter, i int, col arrow.Array) {
+	if d == nil || d.keep[i] || d.plain[i].Load() || col.DataType().ID() == arrow.DICTIONARY {
+		return
+	}
+	if cw.Properties().DictionaryEnabledFor(cw.Descr().Path()) && cw.CurrentEncoder().Encoding() != parquet.Encodings.PlainDict {
+		d.plain[i].Store(true)
+	}
+}
+
+func newColumnFile(w io.Writer, sc *arrow.Schema, props *parquet.WriterProperties, arrowProps pqarrow.ArrowWriterProperties, fallbacks *dictFallbacks) (*columnFile, error) {
 	for _, f := range sc.Fields() {
 		if !f.Nullable || arrow.IsNested(f.Type.ID()) {
 			return nil, fmt.Errorf("column %s: only flat nullable columns are supported", f.Name)
@@ -52,7 +105,10 @@ func newColumnFile(w io.Writer, sc *arrow.Schema, props *parquet.WriterPropertie
 		return nil, err
 	}
 	n := sc.NumFields()
-	return &columnFile{wr: wr, arrowProps: arrowProps, ncols: n, levels: make([]levelScratch, n)}, nil
+	if fallbacks != nil && len(fallbacks.plain) != n {
+		return nil, fmt.Errorf("dictionary fallbacks of %d columns for a schema of %d", len(fallbacks.plain), n)
+	}
+	return &columnFile{wr: wr, arrowProps: arrowProps, ncols: n, levels: make([]levelScratch, n), fallbacks: fallbacks}, nil
 }
 
 // writeRowGroup writes parts, batches of the file's schema, as one row
@@ -74,6 +130,7 @@ func (f *columnFile) writeRowGroup(parts []arrow.RecordBatch) error {
 	for i, cw := range cws {
 		g.Go(func() error {
 			ctx := pqarrow.NewArrowWriteContext(context.Background(), &f.arrowProps)
+			f.fallbacks.plainFromStart(cw, i)
 			for _, b := range parts {
 				col := b.Column(i)
 				defs := f.levels[i].defLevels(col)
@@ -86,6 +143,9 @@ func (f *columnFile) writeRowGroup(parts []arrow.RecordBatch) error {
 				if err := pqarrow.WriteArrowToColumn(ctx, cw, col, defs, nil, true); err != nil {
 					return fmt.Errorf("column %s: %w", b.ColumnName(i), err)
 				}
+			}
+			if len(parts) > 0 {
+				f.fallbacks.note(cw, i, parts[0].Column(i))
 			}
 			if err := flushLastPage(cw); err != nil {
 				return fmt.Errorf("column %s: %w", parts[0].ColumnName(i), err)

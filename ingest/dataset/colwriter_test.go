@@ -87,7 +87,7 @@ func TestColumnFileMatchesPqarrow(t *testing.T) {
 			if err := fw.Close(); err != nil {
 				t.Fatal(err)
 			}
-			cf, err := newColumnFile(&got, schema.Arrow(), props, arrowProps)
+			cf, err := newColumnFile(&got, schema.Arrow(), props, arrowProps, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,7 +168,7 @@ func TestColumnFilePageBoundaries(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			cf, err := newColumnFile(&got, sc, props, arrowProps)
+			cf, err := newColumnFile(&got, sc, props, arrowProps, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -380,5 +380,114 @@ func TestReferenced(t *testing.T) {
 	var s levelScratch
 	if _, err := referenced(dict, idx, &s); err == nil {
 		t.Error("index 4 of a 4-entry dictionary accepted")
+	}
+}
+
+// TestDictFallbacksRemembered: once a plain string column's dictionary
+// outgrows its limit in a row group, the later row groups of the run, in
+// that file and the next, write it PLAIN from the start, while the other
+// dictionary columns keep theirs; without the memory, each row group
+// tries its dictionary again, as does a column marked to keep it. Both
+// ways the files read back the same.
+func TestDictFallbacksRemembered(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	sc := pageTestSchema
+	// s holds distinct values: 2048 of them outgrow a 4 KiB dictionary.
+	// The next batches are cut to 100 rows, whose dictionary of s fits.
+	batches := pageTestBatches(t, mem, sc, 3, 2048)
+	defer func() {
+		for _, b := range batches {
+			b.Release()
+		}
+	}()
+	groups := [][]arrow.RecordBatch{batches[:1], {batches[1].NewSlice(0, 100)}, {batches[2].NewSlice(0, 100)}}
+	defer groups[1][0].Release()
+	defer groups[2][0].Release()
+	props := parquet.NewWriterProperties(
+		parquet.WithAllocator(mem),
+		parquet.WithCompression(compress.Codecs.Zstd),
+		parquet.WithDictionaryDefault(false),
+		parquet.WithDictionaryFor("s", true),
+		parquet.WithDictionaryFor("d", true),
+		parquet.WithDictionaryPageSizeLimit(4<<10),
+	)
+	arrowProps := pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem), pqarrow.WithStoreSchema())
+	write := func(fb *dictFallbacks, groups [][]arrow.RecordBatch) []byte {
+		t.Helper()
+		var buf bytes.Buffer
+		cf, err := newColumnFile(&buf, sc, props, arrowProps, fb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range groups {
+			if err := cf.writeRowGroup(g); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := cf.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	// dictPages reports, by row group, whether columns s and d have a
+	// dictionary page.
+	dictPages := func(data []byte) (s, d []bool) {
+		t.Helper()
+		rd, err := file.NewParquetReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rd.Close()
+		for k := range rd.NumRowGroups() {
+			rg := rd.MetaData().RowGroup(k)
+			for col, dst := range map[int]*[]bool{1: &s, 2: &d} {
+				cc, err := rg.ColumnChunk(col)
+				if err != nil {
+					t.Fatal(err)
+				}
+				*dst = append(*dst, cc.HasDictionaryPage())
+			}
+		}
+		return s, d
+	}
+	readAll := func(data []byte) arrow.Table {
+		t.Helper()
+		tbl, err := pqarrow.ReadTable(context.Background(), bytes.NewReader(data), nil, pqarrow.ArrowReadProperties{}, mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tbl
+	}
+
+	plainOnly := write(nil, groups)
+	fb := newDictFallbacks(sc.NumFields())
+	remembered := write(fb, groups)
+	next := write(fb, groups[1:])
+
+	if s, d := dictPages(plainOnly); !cmp.Equal(s, []bool{false, true, true}) || !cmp.Equal(d, []bool{true, true, true}) {
+		t.Errorf("without memory: dictionary pages of s %v, d %v; want [false true true] and all", s, d)
+	}
+	if s, d := dictPages(remembered); !cmp.Equal(s, []bool{false, false, false}) || !cmp.Equal(d, []bool{true, true, true}) {
+		t.Errorf("with memory: dictionary pages of s %v, d %v; want none and all", s, d)
+	}
+	if s, d := dictPages(next); !cmp.Equal(s, []bool{false, false}) || !cmp.Equal(d, []bool{true, true}) {
+		t.Errorf("the run's next file: dictionary pages of s %v, d %v; want none and all", s, d)
+	}
+	if !fb.fellBack(1) || fb.fellBack(2) || fb.fellBack(0) {
+		t.Errorf("fallbacks remembered: n %v, s %v, d %v; want only s", fb.fellBack(0), fb.fellBack(1), fb.fellBack(2))
+	}
+	kept := newDictFallbacks(sc.NumFields(), 1)
+	if s, _ := dictPages(write(kept, groups)); !cmp.Equal(s, []bool{false, true, true}) || kept.fellBack(1) {
+		t.Errorf("s kept: dictionary pages %v, remembered %v; want [false true true], false", s, kept.fellBack(1))
+	}
+	a, b := readAll(plainOnly), readAll(remembered)
+	defer a.Release()
+	defer b.Release()
+	if !array.TableEqual(a, b) {
+		t.Error("the files read back differently")
+	}
+	if a.NumRows() != 2048+200 {
+		t.Errorf("%d rows read back, want %d", a.NumRows(), 2048+200)
 	}
 }

@@ -43,7 +43,7 @@ func (w *Writer) writeFile(ctx context.Context, j *job, replaced map[string]bool
 	}
 	bw := bufio.NewWriterSize(dst, 1<<20)
 	cw := &countingWriter{w: bw}
-	fw, err := newColumnFile(cw, schema.Arrow(), w.props, w.arrowProps)
+	fw, err := newColumnFile(cw, schema.Arrow(), w.props, w.arrowProps, w.fallbacks)
 	if err != nil {
 		abort()
 		return 0, err

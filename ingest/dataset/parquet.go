@@ -37,6 +37,13 @@ func codecOf(name string) (compress.Compression, error) {
 // dictionary only costs time before the writer falls back to plain.
 var plainColumns = [...]int{schema.EdgeRequestID, schema.ConnectionID, schema.CsCookie}
 
+// newRunFallbacks returns the dictionary fallbacks a run's files share:
+// every string column may give up a dictionary that overflows, except
+// cs-uri-stem, which the analysis reads by its dictionary entries.
+func newRunFallbacks() *dictFallbacks {
+	return newDictFallbacks(schema.NumColumns, schema.CsURIStem)
+}
+
 // writerProperties returns the Parquet properties of the dataset: the
 // named codec, dictionary encoding for strings, statistics, row groups of
 // rowGroupRows, and Athena-safe types (timestamps as INT64 milliseconds,

@@ -79,7 +79,7 @@ func (w *Writer) newStagedPart() (*stagedPart, error) {
 	}
 	sp := &stagedPart{path: f.Name(), f: f, bw: bufio.NewWriterSize(f, 1<<20)}
 	sp.cw = &countingWriter{w: sp.bw}
-	sp.fw, err = newColumnFile(sp.cw, schema.Arrow(), w.props, w.arrowProps)
+	sp.fw, err = newColumnFile(sp.cw, schema.Arrow(), w.props, w.arrowProps, w.fallbacks)
 	if err != nil {
 		f.Close()
 		os.Remove(f.Name())

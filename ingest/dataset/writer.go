@@ -156,6 +156,7 @@ type Writer struct {
 	o          Options
 	props      *parquet.WriterProperties
 	arrowProps pqarrow.ArrowWriterProperties
+	fallbacks  *dictFallbacks // the run's, shared by every file it writes
 	ctx        context.Context
 
 	smu   sync.RWMutex
@@ -210,11 +211,12 @@ func NewWriter(ctx context.Context, st Store, o Options) (*Writer, error) {
 	}
 	w := &Writer{
 		st: st, lease: l, o: o, props: props, arrowProps: arrowProps, ctx: ctx,
-		state:   s,
-		buf:     newBuffer(),
-		flushes: make(chan *buffer),
-		done:    make(chan struct{}),
-		touched: map[string]bool{},
+		fallbacks: newRunFallbacks(),
+		state:     s,
+		buf:       newBuffer(),
+		flushes:   make(chan *buffer),
+		done:      make(chan struct{}),
+		touched:   map[string]bool{},
 	}
 	w.stageDir, w.stageInPlace = stagingFolder(st, o.SpoolDir)
 	w.adm.init()
