@@ -20,7 +20,8 @@ type ObjectRef struct {
 	Key  string
 	Size int64
 	// ETag identifies the object's content: the S3 ETag, or for local
-	// files a digest of size and modification time.
+	// files a digest of their bytes (empty when the source was opened
+	// without digests: dirsource.WithoutDigests).
 	ETag    string
 	ModTime time.Time
 	// DistributionID and Hour come from the key name (see ParseKey);

@@ -64,6 +64,7 @@ run, 2 usage error, 1 other errors.`,
 func runIngest(ctx context.Context, o *ingestOptions, s *IOStreams) error {
 	stderr := s.Err
 	o.src.log = newLogger(stderr, o.verbose)
+	o.src.digests = true
 	rs, err := resolveSources(ctx, &o.src)
 	if err != nil {
 		return err

@@ -35,6 +35,11 @@ type sourceOptions struct {
 	// log receives what sources say as they list (the datasets they
 	// skip); nil discards it.
 	log *slog.Logger
+	// digests lists local files with a digest of their bytes as ETag,
+	// which an ingest needs to tell a rewritten file from the one its
+	// dataset holds; without them listing reads no file
+	// (dirsource.WithoutDigests).
+	digests bool
 }
 
 func bindSourceFlags(fs *pflag.FlagSet, o *sourceOptions) {
@@ -189,6 +194,9 @@ func openSource(ctx context.Context, spec string, o *sourceOptions, roles map[st
 	var opts []dirsource.Option
 	if o.log != nil {
 		opts = append(opts, dirsource.WithLogger(o.log))
+	}
+	if !o.digests {
+		opts = append(opts, dirsource.WithoutDigests())
 	}
 	src, err := dirsource.New(spec, "", opts...)
 	if err != nil {

@@ -30,6 +30,8 @@ type Source struct {
 	keys []string // explicit files (slash-separated, relative to root); nil for a folder walk
 	role string
 	log  *slog.Logger
+	// noDigests leaves ETag empty: listing reads no file.
+	noDigests bool
 }
 
 // Option configures a Source.
@@ -38,6 +40,13 @@ type Option func(*Source)
 // WithLogger sets where the source says which folders it skips (default:
 // nowhere).
 func WithLogger(l *slog.Logger) Option { return func(s *Source) { s.log = l } }
+
+// WithoutDigests lists files without reading them: their ETag stays
+// empty. It is for readers that keep nothing by an object's identity (an
+// analysis, a check), which would otherwise read every file twice, once
+// to hash it and once to parse it. A dataset needs the digests to tell a
+// rewritten file from the one it holds.
+func WithoutDigests() Option { return func(s *Source) { s.noDigests = true } }
 
 // datasetMeta is the folder that marks the root of a cflens dataset
 // (ingest/dataset keeps its journal there).
@@ -280,7 +289,9 @@ func (s *Source) walk(ctx context.Context) ([]string, error) {
 // neither its identity nor its rows even when its size and modification
 // time are restored (cp -p, rsync -a, tar): the dataset replaces the rows
 // of an object whose ETag changed. Hashing reads each file once per
-// listing, at several GB/s, which costs a small part of parsing it.
+// listing: at several GB/s from the page cache, a small part of parsing
+// it, but a second read from disk of logs larger than the cache.
+// WithoutDigests leaves it out.
 func (s *Source) ref(key string) (ingest.ObjectRef, error) {
 	p, err := s.path(key)
 	if err != nil {
@@ -295,17 +306,20 @@ func (s *Source) ref(key string) (ingest.ObjectRef, error) {
 	if err != nil {
 		return ingest.ObjectRef{}, fmt.Errorf("stat %s: %w", key, err)
 	}
-	h := xxh3.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return ingest.ObjectRef{}, fmt.Errorf("hash %s: %w", key, err)
+	n, etag := fi.Size(), ""
+	if !s.noDigests {
+		h := xxh3.New()
+		if n, err = io.Copy(h, f); err != nil {
+			return ingest.ObjectRef{}, fmt.Errorf("hash %s: %w", key, err)
+		}
+		sum := h.Sum128().Bytes()
+		etag = hex.EncodeToString(sum[:])
 	}
-	sum := h.Sum128().Bytes()
 	info, _ := ingest.ParseKey(key)
 	return ingest.ObjectRef{
 		Key:            key,
 		Size:           n,
-		ETag:           hex.EncodeToString(sum[:]),
+		ETag:           etag,
 		ModTime:        fi.ModTime().UTC(),
 		DistributionID: info.DistributionID,
 		Hour:           info.Hour,

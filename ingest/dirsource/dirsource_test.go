@@ -86,3 +86,38 @@ func TestDatasetSkipped(t *testing.T) {
 		})
 	}
 }
+
+// TestDigests: a file's ETag is a digest of its bytes, which tells apart
+// two files of the same size; WithoutDigests lists the files with their
+// sizes and no ETag.
+func TestDigests(t *testing.T) {
+	root := t.TempDir()
+	for name, content := range map[string]string{"a.log": "same size one", "b.log": "same size two"} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := func(opts ...Option) map[string][2]any {
+		t.Helper()
+		s, err := New(root, "", opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string][2]any{}
+		for ref, err := range s.List(context.Background(), time.Time{}, time.Time{}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[ref.Key] = [2]any{ref.Size, ref.ETag}
+		}
+		return got
+	}
+	with := list()
+	if len(with) != 2 || with["a.log"][1] == "" || with["a.log"][1] == with["b.log"][1] || with["a.log"][0] != int64(13) {
+		t.Errorf("with digests: %v; want two sizes of 13 and two different digests", with)
+	}
+	want := map[string][2]any{"a.log": {int64(13), ""}, "b.log": {int64(13), ""}}
+	if got := list(WithoutDigests()); !cmp.Equal(got, want) {
+		t.Errorf("without digests: %v, want %v", got, want)
+	}
+}
