@@ -43,9 +43,9 @@ func WithLogger(l *slog.Logger) Option { return func(s *Source) { s.log = l } }
 
 // WithoutDigests lists files without reading them: their ETag stays
 // empty. It is for readers that keep nothing by an object's identity (an
-// analysis, a look at a few lines), which would otherwise read every file twice, once
-// to hash it and once to parse it. A dataset needs the digests to tell a
-// rewritten file from the one it holds.
+// analysis, a look at a few lines), which would otherwise read every
+// file twice, once to hash it and once to parse it. A dataset needs the
+// digests to tell a rewritten file from the one it holds.
 func WithoutDigests() Option { return func(s *Source) { s.noDigests = true } }
 
 // datasetMeta is the folder that marks the root of a cflens dataset
