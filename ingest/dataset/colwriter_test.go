@@ -460,12 +460,12 @@ func TestDictFallbacksRemembered(t *testing.T) {
 		return tbl
 	}
 
-	plainOnly := write(nil, groups)
+	noMemory := write(nil, groups)
 	fb := newDictFallbacks(sc.NumFields())
 	remembered := write(fb, groups)
 	next := write(fb, groups[1:])
 
-	if s, d := dictPages(plainOnly); !cmp.Equal(s, []bool{false, true, true}) || !cmp.Equal(d, []bool{true, true, true}) {
+	if s, d := dictPages(noMemory); !cmp.Equal(s, []bool{false, true, true}) || !cmp.Equal(d, []bool{true, true, true}) {
 		t.Errorf("without memory: dictionary pages of s %v, d %v; want [false true true] and all", s, d)
 	}
 	if s, d := dictPages(remembered); !cmp.Equal(s, []bool{false, false, false}) || !cmp.Equal(d, []bool{true, true, true}) {
@@ -481,7 +481,7 @@ func TestDictFallbacksRemembered(t *testing.T) {
 	if s, _ := dictPages(write(kept, groups)); !cmp.Equal(s, []bool{false, true, true}) || kept.fellBack(1) {
 		t.Errorf("s kept: dictionary pages %v, remembered %v; want [false true true], false", s, kept.fellBack(1))
 	}
-	a, b := readAll(plainOnly), readAll(remembered)
+	a, b := readAll(noMemory), readAll(remembered)
 	defer a.Release()
 	defer b.Release()
 	if !array.TableEqual(a, b) {
