@@ -512,6 +512,7 @@ type objectSink struct {
 	// hashed once per chunk, not once per batch.
 	stemDict  arrow.ArrayData
 	stemByIdx []int32
+	stemDicts int // the stem dictionaries seen
 }
 
 // batchCols are the columns of one batch, looked up by name.
@@ -889,7 +890,7 @@ func (o *objectSink) aggregate(c *batchCols, n int) {
 			ix := c.stem.idx[i]
 			si = stemByIdx[ix] - 1
 			if si < 0 {
-				si = o.stem(c.stem.dict.Value(int(ix)))
+				si = o.dictStem(c.stem.dict.Value(int(ix)))
 				stemByIdx[ix] = si + 1
 			}
 		} else if c.stem.plain != nil {
@@ -940,6 +941,7 @@ func (o *objectSink) fineNum(i int) int32 {
 func (o *objectSink) dictStems(d *array.String) []int32 {
 	if data := d.Data(); data != o.stemDict {
 		o.stemDict = data
+		o.stemDicts++
 		o.stemByIdx = slices.Grow(o.stemByIdx[:0], d.Len())[:d.Len()]
 		clear(o.stemByIdx)
 	}
@@ -1049,6 +1051,21 @@ func (o *objectSink) stem(s string) int32 {
 		good = !o.a.opts.ErrorPath.MatchString(s)
 	}
 	return o.stems.insert(h, s, good)
+}
+
+// dictStem returns the index of a stem of the stem dictionary in the
+// object's table, adding it when new. The entries of the object's first
+// dictionary are distinct and the first stems of its table: they are
+// added without a lookup (see stemTable.appendNew).
+func (o *objectSink) dictStem(s string) int32 {
+	if o.stemDicts > 1 || o.stems.len() > 0 && o.stems.indexed == int32(o.stems.len()) {
+		return o.stem(s)
+	}
+	good := false
+	if !o.a.auto {
+		good = !o.a.opts.ErrorPath.MatchString(s)
+	}
+	return o.stems.appendNew(hashStem(s), s, good)
 }
 
 func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }

@@ -200,12 +200,15 @@ func (a *arena) reset() {
 // a merged partition. It has no pointers but the block slices, so the
 // collector does not scan it. Its index is open addressing with linear
 // probing: a slot holds the low 32 bits of the stem's hash (where the
-// probe starts) and the stem's index plus one (0: empty).
+// probe starts) and the stem's index plus one (0: empty). The index
+// holds the first indexed stems; the stems that appendNew adds after
+// them are indexed when a lookup next needs them.
 type stemTable struct {
-	slots []uint64
-	stems blocks[stemRec]
-	fine  blocks[fineRec]
-	arena arena
+	slots   []uint64
+	indexed int32
+	stems   blocks[stemRec]
+	fine    blocks[fineRec]
+	arena   arena
 	// touched keeps the slots merge reads ahead from being optimized
 	// away.
 	touched uint64
@@ -222,7 +225,10 @@ func (t *stemTable) bytes() int64 {
 
 // reset empties the table, keeping its storage.
 func (t *stemTable) reset() {
-	clear(t.slots)
+	if t.indexed > 0 {
+		clear(t.slots)
+	}
+	t.indexed = 0
 	t.stems.n, t.fine.n = 0, 0
 	t.arena.reset()
 }
@@ -234,6 +240,9 @@ func (t *stemTable) str(r *stemRec) string {
 
 // find returns the index of the stem of hash h.
 func (t *stemTable) find(h hash128) (int32, bool) {
+	if t.indexed < t.stems.n {
+		t.index()
+	}
 	mask := uint64(len(t.slots) - 1)
 	tag := uint64(uint32(h[1]))
 	for p := tag & mask; ; p = (p + 1) & mask {
@@ -261,17 +270,42 @@ func (t *stemTable) lookup(h hash128, s string, good bool) int32 {
 
 // insert adds a stem that the table does not hold.
 func (t *stemTable) insert(h hash128, s string, good bool) int32 {
+	if t.indexed < t.stems.n {
+		t.index()
+	}
 	if 2*(t.stems.n+1) > int32(len(t.slots)) {
 		t.grow()
 	}
+	i := t.appendNew(h, s, good)
+	t.place(uint64(uint32(h[1])), i)
+	t.indexed = t.stems.n
+	return i
+}
+
+// appendNew adds a stem without indexing it, for a caller that knows
+// the stem is new: the distinct entries of an object's first dictionary.
+// Were it not, the table would hold the stem twice, in two records that
+// merge adds up like those of two objects: the counts stay exact, only
+// the table grows. An object of one row group thus never builds an
+// index, whose slots would be written, and read back by the lookups, in
+// random order.
+func (t *stemTable) appendNew(h hash128, s string, good bool) int32 {
 	blk, off := t.arena.add(s)
 	r := stemRec{h: h, blk: blk, off: off, n: uint32(len(s)), fine: noFine}
 	if good {
 		r.fine = goodStem
 	}
-	i := t.stems.add(r)
-	t.place(uint64(uint32(h[1])), i)
-	return i
+	return t.stems.add(r)
+}
+
+// index places the stems past indexed in the index.
+func (t *stemTable) index() {
+	for 2*t.stems.n > int32(len(t.slots)) {
+		t.grow()
+	}
+	for ; t.indexed < t.stems.n; t.indexed++ {
+		t.place(uint64(uint32(t.stems.at(t.indexed).h[1])), t.indexed)
+	}
 }
 
 func (t *stemTable) place(tag uint64, i int32) {

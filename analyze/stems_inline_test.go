@@ -162,3 +162,79 @@ func TestSpillRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendNew checks the stems added without a lookup: the table
+// builds no index until a lookup needs one, then finds every stem, and a
+// stem appended twice (a dictionary with a repeated entry) merges into
+// the same counts as the stem counted once.
+func TestAppendNew(t *testing.T) {
+	tb := newStemTable()
+	const n = 5000
+	for i := range n {
+		s := fmt.Sprintf("/p/%d", i)
+		tb.row(tb.appendNew(hashStem(s), s, false), int32(i%3), 404, false, true)
+	}
+	if tb.indexed != 0 || len(tb.slots) != minSlots {
+		t.Fatalf("appended stems indexed: %d indexed, %d slots", tb.indexed, len(tb.slots))
+	}
+	for i := range n {
+		s := fmt.Sprintf("/p/%d", i)
+		if k, ok := tb.find(hashStem(s)); !ok || k != int32(i) || tb.str(tb.stems.at(k)) != s {
+			t.Fatalf("%s: found %v at %d, want %d", s, ok, k, i)
+		}
+	}
+	if tb.indexed != n {
+		t.Errorf("after lookups %d stems indexed, want %d", tb.indexed, n)
+	}
+	if k := tb.lookup(hashStem("/new"), "/new", false); k != n {
+		t.Errorf("a stem inserted after them is at %d, want %d", k, n)
+	}
+	// Appended again after the index was built, then looked up.
+	tb.appendNew(hashStem("/late"), "/late", false)
+	if k, ok := tb.find(hashStem("/late")); !ok || k != n+1 {
+		t.Errorf("/late found %v at %d, want %d", ok, k, n+1)
+	}
+
+	// The same rows, once under one record of each stem and once with a
+	// stem appended twice, merge into equal tables.
+	once, twice := newStemTable(), newStemTable()
+	for _, s := range []string{"/x", "/y"} {
+		i := once.lookup(hashStem(s), s, false)
+		once.row(i, 1, 404, false, true)
+		once.row(i, 2, 500, false, true)
+	}
+	x1 := twice.appendNew(hashStem("/x"), "/x", false)
+	y := twice.appendNew(hashStem("/y"), "/y", false)
+	x2 := twice.appendNew(hashStem("/x"), "/x", false)
+	twice.row(x1, 1, 404, false, true)
+	twice.row(y, 1, 404, false, true)
+	twice.row(x2, 2, 500, false, true)
+	twice.row(y, 2, 500, false, true)
+	m1, m2 := newStemTable(), newStemTable()
+	m1.merge(once)
+	m2.merge(twice)
+	opts := cmp.AllowUnexported(counts{})
+	for _, s := range []string{"/x", "/y"} {
+		k1, _ := m1.find(hashStem(s))
+		k2, ok := m2.find(hashStem(s))
+		if !ok || m2.len() != 2 {
+			t.Fatalf("%s: merged %v, table of %d stems", s, ok, m2.len())
+		}
+		r1, r2 := m1.stems.at(k1), m2.stems.at(k2)
+		if r1.req != r2.req || r1.s500 != r2.s500 {
+			t.Errorf("%s: %d requests, %d 500s, want %d, %d", s, r2.req, r2.s500, r1.req, r1.s500)
+		}
+		if d := cmp.Diff(fineOf(m1, k1), fineOf(m2, k2), opts); d != "" {
+			t.Errorf("%s: rows (-once +twice):\n%s", s, d)
+		}
+	}
+
+	// Emptied, the table clears only an index it built.
+	tb.reset()
+	if tb.indexed != 0 || tb.len() != 0 {
+		t.Errorf("reset table: %d indexed, %d stems", tb.indexed, tb.len())
+	}
+	if _, ok := tb.find(hashStem("/p/1")); ok {
+		t.Error("reset table still finds a stem")
+	}
+}

@@ -193,7 +193,22 @@ func (a *Aggregator) tallies() (*Tallies, error) {
 type classifier struct {
 	t            *Tallies
 	keys         []fineKey // the fine keys by number
+	errIdx       []int32   // the index in t.errFine of each fine key number, plus one (0: not looked up yet)
 	top, good500 topList
+}
+
+// errAt returns the index in t.errFine of the fine key of number key,
+// looking the key up once, not once per error path.
+func (c *classifier) errAt(key int32) int {
+	if int(key) >= len(c.errIdx) {
+		c.errIdx = slices.Grow(c.errIdx, len(c.keys)-len(c.errIdx))[:len(c.keys)]
+	}
+	i := c.errIdx[key] - 1
+	if i < 0 {
+		i = int32(c.t.errFine.at(c.keys[key]))
+		c.errIdx[key] = i + 1
+	}
+	return int(i)
 }
 
 // topList keeps the n first path counts by key (most first, then by
@@ -235,11 +250,11 @@ func (c *classifier) add(st *stemTable) {
 		r := st.stems.at(i)
 		if !r.good() {
 			if key, fc, ok := r.inlined(); ok {
-				t.errFine.vals[t.errFine.at(c.keys[key])].merge(fc)
+				t.errFine.vals[c.errAt(key)].merge(fc)
 			}
 			for j := r.fine; j >= 0; {
 				f := st.fine.at(j)
-				t.errFine.vals[t.errFine.at(c.keys[f.key])].merge(f.c)
+				t.errFine.vals[c.errAt(f.key)].merge(f.c)
 				j = f.next
 			}
 			t.paths.errStems++

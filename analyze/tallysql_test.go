@@ -127,6 +127,9 @@ type tallyCase struct {
 	name     string
 	scenario func() *loggen.Scenario
 	opts     func(*Options, *loggen.Scenario)
+	// rowGroupRows, when set, cuts the dataset's files into row groups
+	// of this many rows, each with its own dictionary of stems.
+	rowGroupRows int64
 }
 
 // manyPaths returns n paths named after prefix, of equal weight.
@@ -180,6 +183,13 @@ func TestTallySQLMatchesAggregator(t *testing.T) {
 			// The local engine spills its path counts many times over.
 			o.MemoryBudget = 64 << 10
 		}},
+		{name: "high-cardinality-row-groups", scenario: func() *loggen.Scenario {
+			sc := loggen.DefaultScenario(0.3)
+			sc.GoodPaths = manyPaths("/catalog/item-", 3000)
+			sc.ErrorPaths = manyPaths("/probe/x", 20000)
+			sc.ErrorShare = 0.4
+			return sc
+		}, rowGroupRows: 700},
 		{name: "hidden-errors", scenario: func() *loggen.Scenario { return loggen.HiddenErrorsScenario(0.02) }},
 		{name: "new-york-dst", scenario: func() *loggen.Scenario {
 			return shifted(loggen.DefaultScenario(0.02), time.Date(2025, 10, 31, 0, 0, 0, 0, time.UTC))
@@ -194,7 +204,7 @@ func TestTallySQLMatchesAggregator(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := tc.scenario()
-			root := writeDataset(t, ctx, sc)
+			root := writeDataset(t, ctx, sc, dataset.Options{RowGroupRows: tc.rowGroupRows})
 			st, err := dataset.NewDirStore(root)
 			if err != nil {
 				t.Fatal(err)
@@ -279,7 +289,7 @@ func resultJSON(t testing.TB, r *Result) []byte {
 
 // writeDataset generates the scenario's logs and ingests them into a
 // dataset folder.
-func writeDataset(t testing.TB, ctx context.Context, sc *loggen.Scenario) string {
+func writeDataset(t testing.TB, ctx context.Context, sc *loggen.Scenario, opts dataset.Options) string {
 	t.Helper()
 	logs := t.TempDir()
 	if _, err := loggen.WriteDir(ctx, sc, logs); err != nil {
@@ -290,7 +300,7 @@ func writeDataset(t testing.TB, ctx context.Context, sc *loggen.Scenario) string
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := dataset.NewWriter(ctx, st, dataset.Options{})
+	w, err := dataset.NewWriter(ctx, st, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
