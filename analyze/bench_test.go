@@ -88,3 +88,70 @@ func BenchmarkAnalyzeBatches(b *testing.B) {
 	}
 	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// spillBenchTable fills a table as the realistic corpus does: scanner
+// probes seen once (an inline row), good paths seen many times, and
+// error paths of a few rows under several fine keys.
+func spillBenchTable(n int) *stemTable {
+	r := rand.New(rand.NewPCG(3, 4))
+	tb := newStemTable()
+	for i := range n {
+		var s string
+		switch x := r.IntN(100); {
+		case x < 70:
+			s = fmt.Sprintf("/wp-admin/%x.php", r.Uint64())
+			tb.row(tb.insert(hashStem(s), s, false), int32(r.IntN(400)), 404, false, true)
+		case x < 95:
+			s = fmt.Sprintf("/catalog/item-%d/detail.html", i)
+			k := tb.insert(hashStem(s), s, false)
+			for range 1 + r.IntN(20) {
+				tb.row(k, int32(r.IntN(400)), 200, false, true)
+			}
+		default:
+			s = fmt.Sprintf("/old/page-%d.html", i)
+			k := tb.insert(hashStem(s), s, false)
+			for range 2 + r.IntN(6) {
+				tb.row(k, int32(r.IntN(400)), []int32{404, 500, 503}[r.IntN(3)], false, true)
+			}
+		}
+	}
+	return tb
+}
+
+// BenchmarkSpill measures writing a table of stems to a spill run and
+// reading every partition of it back into a table, per stem.
+func BenchmarkSpill(b *testing.B) {
+	const n = 300_000
+	tb := spillBenchTable(n)
+	b.Run("write", func(b *testing.B) {
+		s := &spiller{dir: b.TempDir()}
+		for b.Loop() {
+			run, err := s.spill(tb)
+			if err != nil {
+				b.Fatal(err)
+			}
+			s.remove(run)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/stem")
+		b.ReportMetric(float64(s.size)/float64(s.recs), "B/stem")
+	})
+	b.Run("read", func(b *testing.B) {
+		s := &spiller{dir: b.TempDir()}
+		run, err := s.spill(tb)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rr := s.reader()
+		defer rr.close()
+		part := newStemTable()
+		for b.Loop() {
+			for p := range spillPartitions {
+				part.reset()
+				if err := rr.load(part, p, run); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/stem")
+	})
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/bits"
 	"os"
 	"path/filepath"
 	"unsafe"
@@ -491,20 +490,28 @@ func (t *stemTable) merge(o *stemTable) {
 	}
 }
 
-// A spill run is one file: the stems of a table by hash partition, the
-// start of each partition kept in memory. A record is
+// A spill run is one file: the stems of a table by hash partition, in
+// chunks of whole records, the chunks of each partition listed in
+// memory. A record is
 //
-//	hash (16 bytes) · uvarint len · stem · good (1 byte) · uvarint req ·
-//	uvarint s500 · uvarint fine records · per record: uvarint key
-//	number, uvarint req, 4xx, 500, 5xx
+//	hash (16 bytes) · flags (1 byte) · uvarint len · stem · uvarint req ·
+//	uvarint s500 · then, with spillInline, uvarint (key number<<2 | status
+//	class) of the only row; else uvarint fine records · per record:
+//	uvarint key number, uvarint req, 4xx, 500, 5xx
+//
+// Most stems spilled are scanner probes seen once: their record is the
+// hash, the stem and four bytes.
 type spiller struct {
-	dir  string
-	runs int                          // spill runs written
-	offs [][spillPartitions + 1]int64 // by run: where each partition starts
-	recs int64                        // stems written
-	size int64                        // bytes written
-	part [spillPartitions][]byte      // scratch: records of each partition not yet written
+	dir    string
+	runs   int                             // spill runs written
+	chunks [][spillPartitions][]spillChunk // by run: the chunks of each partition
+	recs   int64                           // stems written
+	size   int64                           // bytes written
+	part   [spillPartitions][]byte         // scratch: records of each partition not yet written
 }
+
+// spillChunk is where a chunk of a partition's records is in its run.
+type spillChunk struct{ off, n int64 }
 
 func (s *spiller) file(run int) string {
 	return filepath.Join(s.dir, fmt.Sprintf("r%06d", run))
@@ -516,11 +523,12 @@ const spillFlush = 16 << 10
 
 // spill writes the table's stems by partition as run s.runs and returns
 // its number. Within a partition the stems keep their order in the
-// table. The table is read once, in its order: a first pass sizes each
-// partition, a second writes each record at its partition's place in the
-// file. (Reading it partition by partition went through the whole table
-// 256 times, a record in 256 each time, and waited on memory for nearly
-// every record: three quarters of the time of spilling 5 M stems.)
+// table. The table is read once, in its order, each record going to its
+// partition's scratch; a full scratch is appended to the file as one
+// chunk, so the file is written from start to end. (Reading the table
+// partition by partition went through it 256 times, a record in 256
+// each time, and waited on memory for nearly every record: three
+// quarters of the time of spilling 5 M stems.)
 func (s *spiller) spill(t *stemTable) (int, error) {
 	run := s.runs
 	s.runs++
@@ -529,25 +537,23 @@ func (s *spiller) spill(t *stemTable) (int, error) {
 	for p := range s.part {
 		s.part[p] = s.part[p][:0]
 	}
-	var offs [spillPartitions + 1]int64
-	for i := range t.stems.n {
-		r := t.stems.at(i)
-		offs[r.h.partition()+1] += int64(stemLen(t, r))
-	}
-	for p := range spillPartitions {
-		offs[p+1] += offs[p]
-	}
-	s.offs = append(s.offs, [spillPartitions + 1]int64{})
+	s.chunks = append(s.chunks, [spillPartitions][]spillChunk{})
+	chunks := &s.chunks[run]
 	f, err := os.OpenFile(s.file(run), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return 0, fmt.Errorf("spill stems: %w", err)
 	}
-	at := offs
+	var at int64
 	write := func(p int) error {
-		if _, err := f.WriteAt(s.part[p], at[p]); err != nil {
+		if len(s.part[p]) == 0 {
+			return nil
+		}
+		if _, err := f.Write(s.part[p]); err != nil {
 			return err
 		}
-		at[p] += int64(len(s.part[p]))
+		n := int64(len(s.part[p]))
+		chunks[p] = append(chunks[p], spillChunk{off: at, n: n})
+		at += n
 		s.part[p] = s.part[p][:0]
 		return nil
 	}
@@ -567,66 +573,38 @@ func (s *spiller) spill(t *stemTable) (int, error) {
 			f.Close()
 			return 0, fmt.Errorf("spill stems: %w", err)
 		}
-		if at[p] != offs[p+1] {
-			f.Close()
-			return 0, fmt.Errorf("spill stems: partition %d took %d bytes, %d sized", p, at[p]-offs[p], offs[p+1]-offs[p])
-		}
 	}
-	size := offs[spillPartitions]
-	s.offs[run] = offs
 	s.recs += int64(t.len())
-	s.size += size
+	s.size += at
 	if err := f.Close(); err != nil {
 		return 0, fmt.Errorf("spill stems: %w", err)
 	}
 	return run, nil
 }
 
-// uvarintLen is the length of x as a uvarint.
-func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
-
-// stemLen is the length of the record appendStem appends for r.
-func stemLen(t *stemTable, r *stemRec) int {
-	n := 16 + uvarintLen(uint64(r.n)) + int(r.n) + 1 + uvarintLen(uint64(r.req)) + uvarintLen(uint64(r.s500))
-	if key, c, ok := r.inlined(); ok {
-		n += uvarintLen(1) + uvarintLen(uint64(key))
-		for _, v := range [4]int64{c.req, c.s4xx, c.s500, c.s5xx} {
-			n += uvarintLen(uint64(v))
-		}
-		return n
-	}
-	recs := 0
-	for j := r.fine; j >= 0; {
-		f := t.fine.at(j)
-		recs++
-		n += uvarintLen(uint64(f.key))
-		for _, v := range [4]int64{f.c.req, f.c.s4xx, f.c.s500, f.c.s5xx} {
-			n += uvarintLen(uint64(v))
-		}
-		j = f.next
-	}
-	return n + uvarintLen(uint64(recs))
-}
+// Flags of a spill record.
+const (
+	spillGood   = 1 << 0 // a good path
+	spillInline = 1 << 1 // the stem's only row, kept inline
+)
 
 func appendStem(buf []byte, t *stemTable, r *stemRec) []byte {
 	buf = binary.LittleEndian.AppendUint64(buf, r.h[0])
 	buf = binary.LittleEndian.AppendUint64(buf, r.h[1])
+	var flags byte
+	if r.good() {
+		flags |= spillGood
+	}
+	if r.fine <= inlineBase {
+		flags |= spillInline
+	}
+	buf = append(buf, flags)
 	buf = binary.AppendUvarint(buf, uint64(r.n))
 	buf = append(buf, t.str(r)...)
-	g := byte(0)
-	if r.good() {
-		g = 1
-	}
-	buf = append(buf, g)
 	buf = binary.AppendUvarint(buf, uint64(r.req))
 	buf = binary.AppendUvarint(buf, uint64(r.s500))
-	if key, c, ok := r.inlined(); ok {
-		buf = binary.AppendUvarint(buf, 1)
-		buf = binary.AppendUvarint(buf, uint64(key))
-		for _, v := range [4]int64{c.req, c.s4xx, c.s500, c.s5xx} {
-			buf = binary.AppendUvarint(buf, uint64(v))
-		}
-		return buf
+	if flags&spillInline != 0 {
+		return binary.AppendUvarint(buf, uint64(inlineBase-r.fine))
 	}
 	n := 0
 	for j := r.fine; j >= 0; j = t.fine.at(j).next {
@@ -636,9 +614,10 @@ func appendStem(buf []byte, t *stemTable, r *stemRec) []byte {
 	for j := r.fine; j >= 0; {
 		f := t.fine.at(j)
 		buf = binary.AppendUvarint(buf, uint64(f.key))
-		for _, v := range [4]int64{f.c.req, f.c.s4xx, f.c.s500, f.c.s5xx} {
-			buf = binary.AppendUvarint(buf, uint64(v))
-		}
+		buf = binary.AppendUvarint(buf, uint64(f.c.req))
+		buf = binary.AppendUvarint(buf, uint64(f.c.s4xx))
+		buf = binary.AppendUvarint(buf, uint64(f.c.s500))
+		buf = binary.AppendUvarint(buf, uint64(f.c.s5xx))
 		j = f.next
 	}
 	return buf
@@ -647,7 +626,7 @@ func appendStem(buf []byte, t *stemTable, r *stemRec) []byte {
 // remove deletes the file of a run.
 func (s *spiller) remove(run int) {
 	os.Remove(s.file(run))
-	s.offs[run] = [spillPartitions + 1]int64{}
+	s.chunks[run] = [spillPartitions][]spillChunk{}
 }
 
 // runReader reads the partitions of spill runs back.
@@ -670,9 +649,8 @@ var errSpillRecord = errors.New("damaged record")
 
 // load merges partition p of a run into t.
 func (rr *runReader) load(t *stemTable, p, run int) error {
-	offs := &rr.s.offs[run]
-	n := offs[p+1] - offs[p]
-	if n == 0 {
+	chunks := rr.s.chunks[run][p]
+	if len(chunks) == 0 {
 		return nil
 	}
 	f := rr.files[run]
@@ -683,17 +661,19 @@ func (rr *runReader) load(t *stemTable, p, run int) error {
 		}
 		rr.files[run] = f
 	}
-	if int64(cap(rr.buf)) < n {
-		rr.buf = make([]byte, n)
-	}
-	buf := rr.buf[:n]
-	if _, err := f.ReadAt(buf, offs[p]); err != nil && !(err == io.EOF && len(buf) == int(n)) {
-		return fmt.Errorf("read spilled stems %s: %w", f.Name(), err)
-	}
-	for len(buf) > 0 {
-		var err error
-		if buf, err = rr.record(t, buf); err != nil {
+	for _, c := range chunks {
+		if int64(cap(rr.buf)) < c.n {
+			rr.buf = make([]byte, c.n)
+		}
+		buf := rr.buf[:c.n]
+		if _, err := f.ReadAt(buf, c.off); err != nil && !(err == io.EOF && len(buf) == int(c.n)) {
 			return fmt.Errorf("read spilled stems %s: %w", f.Name(), err)
+		}
+		for len(buf) > 0 {
+			var err error
+			if buf, err = rr.record(t, buf); err != nil {
+				return fmt.Errorf("read spilled stems %s: %w", f.Name(), err)
+			}
 		}
 	}
 	return nil
@@ -702,48 +682,80 @@ func (rr *runReader) load(t *stemTable, p, run int) error {
 // record merges the record at the start of buf into t and returns the
 // rest.
 func (rr *runReader) record(t *stemTable, buf []byte) ([]byte, error) {
-	bad := false
-	uv := func() uint64 {
-		v, k := binary.Uvarint(buf)
-		if k <= 0 {
-			bad = true
-			return 0
-		}
-		buf = buf[k:]
-		return v
-	}
-	if len(buf) < 16 {
+	if len(buf) < 17 {
 		return nil, errSpillRecord
 	}
 	h := hash128{binary.LittleEndian.Uint64(buf), binary.LittleEndian.Uint64(buf[8:])}
-	buf = buf[16:]
-	l := uv()
-	if bad || uint64(len(buf)) < l+1 {
+	flags := buf[16]
+	d := spillDecoder{buf: buf[17:]}
+	l := d.uvarint()
+	if d.bad || uint64(len(d.buf)) < l {
 		return nil, errSpillRecord
 	}
-	str := buf[:l]
-	good := buf[l] == 1
-	buf = buf[l+1:]
-	req, s500, nf := int64(uv()), int64(uv()), uv()
-	if bad || nf > uint64(len(buf)) {
-		return nil, errSpillRecord
-	}
+	str := d.buf[:l]
+	d.buf = d.buf[l:]
+	req, s500 := int64(d.uvarint()), int64(d.uvarint())
+	var inl uint64
 	rr.fine = rr.fine[:0]
-	for range nf {
-		k := uv()
-		c := counts{int64(uv()), int64(uv()), int64(uv()), int64(uv())}
-		rr.fine = append(rr.fine, fineRec{c: c, key: int32(k)})
-	}
-	if bad {
-		return nil, errSpillRecord
-	}
-	k, more := t.mergeStem(h, unsafe.String(unsafe.SliceData(str), len(str)), good, req, s500)
-	if more {
-		st := t.stems.at(k)
-		cur := st.cursor()
-		for _, f := range rr.fine {
-			t.addFine(st, &cur, f.key, f.c)
+	if flags&spillInline != 0 {
+		inl = d.uvarint()
+		if inl > math.MaxInt32+inlineBase {
+			return nil, errSpillRecord
+		}
+	} else {
+		nf := d.uvarint()
+		if d.bad || nf > uint64(len(d.buf)) {
+			return nil, errSpillRecord
+		}
+		for range nf {
+			k := d.uvarint()
+			c := counts{int64(d.uvarint()), int64(d.uvarint()), int64(d.uvarint()), int64(d.uvarint())}
+			rr.fine = append(rr.fine, fineRec{c: c, key: int32(k)})
 		}
 	}
-	return buf, nil
+	if d.bad {
+		return nil, errSpillRecord
+	}
+	k, more := t.mergeStem(h, unsafe.String(unsafe.SliceData(str), len(str)), flags&spillGood != 0, req, s500)
+	if !more {
+		return d.buf, nil
+	}
+	st := t.stems.at(k)
+	if flags&spillInline != 0 {
+		r := stemRec{fine: inlineBase - int32(inl)}
+		if st.fine == noFine {
+			st.fine = r.fine // a stem new here, seen once
+			return d.buf, nil
+		}
+		key, c, _ := r.inlined()
+		cur := st.cursor()
+		t.addFine(st, &cur, key, c)
+		return d.buf, nil
+	}
+	cur := st.cursor()
+	for _, f := range rr.fine {
+		t.addFine(st, &cur, f.key, f.c)
+	}
+	return d.buf, nil
+}
+
+// spillDecoder reads the uvarints of a spill record; bad records that
+// one was damaged.
+type spillDecoder struct {
+	buf []byte
+	bad bool
+}
+
+func (d *spillDecoder) uvarint() uint64 {
+	if b := d.buf; len(b) > 0 && b[0] < 0x80 {
+		d.buf = b[1:]
+		return uint64(b[0])
+	}
+	v, k := binary.Uvarint(d.buf)
+	if k <= 0 {
+		d.bad = true
+		return 0
+	}
+	d.buf = d.buf[k:]
+	return v
 }

@@ -2,7 +2,6 @@ package analyze
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -89,29 +88,6 @@ func TestStemInlineRow(t *testing.T) {
 	}
 	if d := cmp.Diff(map[int32]counts{3: {req: 1, s4xx: 1}}, fineOf(back, kr), opts); d != "" {
 		t.Errorf("/a read back (-want +got):\n%s", d)
-	}
-}
-
-// TestStemLen: stemLen sizes the record appendStem writes, for good
-// stems, inline rows, chains and counts of every uvarint length.
-func TestStemLen(t *testing.T) {
-	tb := newStemTable()
-	add := func(s string) int32 { return tb.insert(hashStem(s), s, false) }
-	add("")
-	tb.row(add("/inline"), 9, 404, false, true)
-	tb.row(add("/good"), 1, 200, false, true)
-	big := add(strings.Repeat("/long", 40))
-	for k := range int32(300) {
-		for range k % 7 {
-			tb.row(big, k, []int32{404, 500, 503, -1}[k%4], k%3 == 0, true)
-		}
-	}
-	tb.stems.at(big).req += 1 << 40 // a count of six uvarint bytes
-	for i := range tb.stems.n {
-		r := tb.stems.at(i)
-		if got, want := stemLen(tb, r), len(appendStem(nil, tb, r)); got != want {
-			t.Errorf("stem %q: stemLen %d, record %d bytes", tb.str(r), got, want)
-		}
 	}
 }
 
@@ -236,5 +212,39 @@ func TestAppendNew(t *testing.T) {
 	}
 	if _, ok := tb.find(hashStem("/p/1")); ok {
 		t.Error("reset table still finds a stem")
+	}
+}
+
+// TestSpillRecordDamaged reads back every cut of spill records (an
+// inline row, a chain, a good path) and records with bytes changed: a
+// cut record is an error, and no damage makes the reader panic.
+func TestSpillRecordDamaged(t *testing.T) {
+	tb := newStemTable()
+	in := tb.insert(hashStem("/probe"), "/probe", false)
+	tb.row(in, 300, 404, false, true)
+	ch := tb.insert(hashStem("/old"), "/old", false)
+	for k := range int32(5) {
+		tb.row(ch, k*100, []int32{404, 500, 503}[k%3], false, true)
+	}
+	gd := tb.insert(hashStem("/good"), "/good", false)
+	tb.row(gd, 1, 200, false, true)
+	var rr runReader
+	for _, i := range []int32{in, ch, gd} {
+		rec := appendStem(nil, tb, tb.stems.at(i))
+		if rest, err := rr.record(newStemTable(), rec); err != nil || len(rest) != 0 {
+			t.Fatalf("%q: whole record: %v, %d bytes left", tb.str(tb.stems.at(i)), err, len(rest))
+		}
+		for k := range len(rec) {
+			if _, err := rr.record(newStemTable(), rec[:k]); err == nil {
+				t.Errorf("%q: record cut to %d of %d bytes read without error", tb.str(tb.stems.at(i)), k, len(rec))
+			}
+		}
+		for k := range len(rec) {
+			for _, b := range []byte{0x00, 0x7f, 0x80, 0xff} {
+				bad := append([]byte(nil), rec...)
+				bad[k] = b
+				rr.record(newStemTable(), bad) // must not panic
+			}
+		}
 	}
 }
