@@ -207,6 +207,29 @@ func TestMarkdownScaling(t *testing.T) {
 	}
 }
 
+// TestWarmCorpus reads a corpus's files once, fails on a missing one,
+// and the report says the runs read a warmed corpus.
+func TestWarmCorpus(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"a.gz", "b.gz"} {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := warmCorpus(context.Background(), dir, []string{"a.gz", "b.gz"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := warmCorpus(context.Background(), dir, []string{"a.gz", "none.gz"}); err == nil {
+		t.Error("a missing corpus file read without error")
+	}
+	r := newReport(&benchOptions{lines: 1_000_000, files: 1, reps: 1, scales: []int{1}, workers: []int{1}}, []string{toolCeiling})
+	r.Configs = []configResult{{Scale: 1, Workers: 1, Lines: 1_000_000, Files: 1, WarmSeconds: 2.5}}
+	r.finish()
+	if md := r.markdown(); !strings.Contains(md, "read once before the runs (2.5 s)") {
+		t.Errorf("report does not say the corpus was read first:\n%s", md)
+	}
+}
+
 func TestGroup3(t *testing.T) {
 	for in, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 5_000_000: "5,000,000", -12345: "-12,345"} {
 		if got := group3(in); got != want {

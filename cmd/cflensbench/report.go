@@ -63,8 +63,11 @@ type configResult struct {
 	Bytes   int64 `json:"bytes"`
 	// Stems is the number of distinct cs-uri-stem values (from a cflens
 	// analysis; 0 when none ran).
-	Stems int64        `json:"stems,omitempty"`
-	Tools []toolResult `json:"tools"`
+	Stems int64 `json:"stems,omitempty"`
+	// WarmSeconds is how long reading the corpus's files once, before
+	// the runs, took (see warmCorpus).
+	WarmSeconds float64      `json:"warm_seconds,omitempty"`
+	Tools       []toolResult `json:"tools"`
 }
 
 // toolResult summarizes the samples of one tool in one configuration.
@@ -287,6 +290,9 @@ func (r *benchReport) markdown() string {
 	for _, c := range r.Configs {
 		fmt.Fprintf(&b, "\n## %d× corpus, %d worker%s: %s lines, %d files, %.1f MB\n\n",
 			c.Scale, c.Workers, plural(c.Workers), group3(c.Lines), c.Files, float64(c.Bytes)/1e6)
+		if c.WarmSeconds > 0 {
+			fmt.Fprintf(&b, "The corpus's files were read once before the runs (%.1f s), so that every run reads them from the page cache.\n\n", c.WarmSeconds)
+		}
 		b.WriteString("| tool | median s | min–max s | M lines/s | MB/s | × ceiling | × DuckDB | peak RSS MiB | CPU s | × ceiling, CPU | × DuckDB, CPU |\n")
 		b.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 		for _, t := range c.Tools {
