@@ -258,8 +258,15 @@ func (e *Engine) runOne(ctx context.Context, s Statement) (x Execution, stopped 
 	}
 	var started *athena.StartQueryExecutionOutput
 	err = e.call(ctx, &x, func(ctx context.Context) error {
+		// A start call cut short when ctx ends may have started the
+		// query on Athena all the same, and its ID would be lost with
+		// the answer: the query would run on, unseen and unstopped. The
+		// call is left to finish (within startTimeout); a query started
+		// after ctx ended is stopped below like any other.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), startTimeout)
+		defer cancel()
 		var err error
-		started, err = e.api.StartQueryExecution(ctx, in)
+		started, err = e.api.StartQueryExecution(sctx, in)
 		return err
 	})
 	if err != nil {
@@ -267,6 +274,10 @@ func (e *Engine) runOne(ctx context.Context, s Statement) (x Execution, stopped 
 	}
 	x.ID = aws.ToString(started.QueryExecutionId)
 	e.log.Debug("athena query started", "query", s.Name, "id", x.ID)
+	if ctx.Err() != nil {
+		e.stop(ctx, x.ID)
+		return x, x.ID, ctx.Err()
+	}
 
 	qctx := ctx
 	if e.opts.QueryTimeout > 0 {
@@ -415,6 +426,10 @@ func isHeader(r types.Row, cols []string) bool {
 	}
 	return true
 }
+
+// startTimeout bounds a StartQueryExecution call, which the caller's
+// context does not cut short (see runOne).
+const startTimeout = 30 * time.Second
 
 // stop asks Athena to stop a query. It runs on a context of its own:
 // the caller's has usually ended.

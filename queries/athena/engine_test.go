@@ -483,6 +483,66 @@ func TestAthenaInterrupt(t *testing.T) {
 	}
 }
 
+// lateStart is an API whose StartQueryExecution answers only once the
+// test lets it, as a client whose answer is still on the wire: the query
+// runs on the endpoint from the call on, and, as the SDK does, the
+// answer is dropped when the call's context has ended by then.
+type lateStart struct {
+	athena.API
+	started chan string // the ID of each query started
+	answer  chan struct{}
+}
+
+func (l lateStart) StartQueryExecution(ctx context.Context, in *sdkathena.StartQueryExecutionInput, opts ...func(*sdkathena.Options)) (*sdkathena.StartQueryExecutionOutput, error) {
+	out, err := l.API.StartQueryExecution(context.WithoutCancel(ctx), in, opts...)
+	if err != nil {
+		return nil, err
+	}
+	l.started <- aws.ToString(out.QueryExecutionId)
+	<-l.answer
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// TestAthenaInterruptDuringStart: Ctrl-C while a query's start call is
+// under way still stops that query, whose ID the engine learns only
+// once the call has ended.
+func TestAthenaInterruptDuringStart(t *testing.T) {
+	f := newFixture(t)
+	f.createTable(t)
+	release := f.srv.Hold()
+	defer release()
+	api := lateStart{API: f.api, started: make(chan string, 1), answer: make(chan struct{})}
+	o := athena.DefaultOptions()
+	o.Database = "cflens"
+	o.OutputLocation = "s3://" + bucket + "/results/"
+	o.PollMin, o.PollMax = 2*time.Millisecond, 20*time.Millisecond
+	e, err := athena.New(api, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.Run(ctx, f.analysisStatements(t, "")[:1])
+		done <- err
+	}()
+	id := <-api.started
+	cancel()
+	close(api.answer)
+	err = <-done
+	var ie *athena.InterruptedError
+	if !errors.As(err, &ie) || !errors.Is(err, context.Canceled) || !slices.Equal(ie.Stopped, []string{id}) {
+		t.Fatalf("error %v, want an interruption that stopped %s", err, id)
+	}
+	if got := f.srv.Stopped(); !slices.Equal(got, []string{id}) || f.srv.Running() != 0 {
+		t.Errorf("endpoint stopped %v with %d running, want [%s] and none", got, f.srv.Running(), id)
+	}
+}
+
 func TestCost(t *testing.T) {
 	const mb = 1 << 20
 	for _, tc := range []struct {
