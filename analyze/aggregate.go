@@ -1055,10 +1055,11 @@ func (o *objectSink) stem(s string) int32 {
 
 // dictStem returns the index of a stem of the stem dictionary in the
 // object's table, adding it when new. The entries of the object's first
-// dictionary are distinct and the first stems of its table: they are
-// added without a lookup (see stemTable.appendNew).
+// dictionary are distinct: unless stems went into the table through its
+// index before them, they are added without a lookup (see
+// stemTable.appendNew).
 func (o *objectSink) dictStem(s string) int32 {
-	if o.stemDicts > 1 || o.stems.len() > 0 && o.stems.indexed == int32(o.stems.len()) {
+	if o.stemDicts > 1 || o.stems.indexed > 0 {
 		return o.stem(s)
 	}
 	good := false

@@ -132,6 +132,16 @@ type tallyCase struct {
 	rowGroupRows int64
 }
 
+// highCardinality is the default scenario with 3,000 good paths and
+// 20,000 error paths taking 40% of the requests.
+func highCardinality() *loggen.Scenario {
+	sc := loggen.DefaultScenario(0.3)
+	sc.GoodPaths = manyPaths("/catalog/item-", 3000)
+	sc.ErrorPaths = manyPaths("/probe/x", 20000)
+	sc.ErrorShare = 0.4
+	return sc
+}
+
 // manyPaths returns n paths named after prefix, of equal weight.
 func manyPaths(prefix string, n int) []loggen.Path {
 	ps := make([]loggen.Path, n)
@@ -173,23 +183,11 @@ func TestTallySQLMatchesAggregator(t *testing.T) {
 				o.ErrorPath = regexp.MustCompile(`^/(old|wp-|\.env)`)
 				o.TopPaths = 3
 			}},
-		{name: "high-cardinality", scenario: func() *loggen.Scenario {
-			sc := loggen.DefaultScenario(0.3)
-			sc.GoodPaths = manyPaths("/catalog/item-", 3000)
-			sc.ErrorPaths = manyPaths("/probe/x", 20000)
-			sc.ErrorShare = 0.4
-			return sc
-		}, opts: func(o *Options, sc *loggen.Scenario) {
+		{name: "high-cardinality", scenario: highCardinality, opts: func(o *Options, sc *loggen.Scenario) {
 			// The local engine spills its path counts many times over.
 			o.MemoryBudget = 64 << 10
 		}},
-		{name: "high-cardinality-row-groups", scenario: func() *loggen.Scenario {
-			sc := loggen.DefaultScenario(0.3)
-			sc.GoodPaths = manyPaths("/catalog/item-", 3000)
-			sc.ErrorPaths = manyPaths("/probe/x", 20000)
-			sc.ErrorShare = 0.4
-			return sc
-		}, rowGroupRows: 700},
+		{name: "high-cardinality-row-groups", scenario: highCardinality, rowGroupRows: 700},
 		{name: "hidden-errors", scenario: func() *loggen.Scenario { return loggen.HiddenErrorsScenario(0.02) }},
 		{name: "new-york-dst", scenario: func() *loggen.Scenario {
 			return shifted(loggen.DefaultScenario(0.02), time.Date(2025, 10, 31, 0, 0, 0, 0, time.UTC))

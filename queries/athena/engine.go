@@ -261,9 +261,9 @@ func (e *Engine) runOne(ctx context.Context, s Statement) (x Execution, stopped 
 		// A start call cut short when ctx ends may have started the
 		// query on Athena all the same, and its ID would be lost with
 		// the answer: the query would run on, unseen and unstopped. The
-		// call is left to finish (within startTimeout); a query started
+		// call is left to finish (within detachedTimeout); a query started
 		// after ctx ended is stopped below like any other.
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), startTimeout)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), detachedTimeout)
 		defer cancel()
 		var err error
 		started, err = e.api.StartQueryExecution(sctx, in)
@@ -427,14 +427,14 @@ func isHeader(r types.Row, cols []string) bool {
 	return true
 }
 
-// startTimeout bounds a StartQueryExecution call, which the caller's
-// context does not cut short (see runOne).
-const startTimeout = 30 * time.Second
+// detachedTimeout bounds the calls that the caller's context does not
+// cut short: starting a query (see runOne) and stopping one.
+const detachedTimeout = 30 * time.Second
 
 // stop asks Athena to stop a query. It runs on a context of its own:
 // the caller's has usually ended.
 func (e *Engine) stop(ctx context.Context, id string) {
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), detachedTimeout)
 	defer cancel()
 	var x Execution
 	err := e.call(sctx, &x, func(ctx context.Context) error {
