@@ -30,19 +30,20 @@ func oddBytes(x uint64) uint64 {
 	return x | (x - ones)
 }
 
-// splitLine appends to pos the offset of each delim byte in line, eight
-// bytes at a time, and tells whether line is valid UTF-8 without NUL
-// bytes. It replaces one bytes.IndexByte call per field, whose fixed cost
-// dominates on fields of a few bytes, and the separate NUL and UTF-8
+// splitLineSWAR appends to pos the offset of each delim byte in line,
+// eight bytes at a time, and tells whether line is valid UTF-8 without
+// NUL bytes. It replaces one bytes.IndexByte call per field, whose fixed
+// cost dominates on fields of a few bytes, and the separate NUL and UTF-8
 // passes: a line of ASCII without NUL (nearly every line) is checked by
 // oddBytes alone, and only a line with a flagged byte is searched for NUL
-// and passed to utf8.Valid.
+// and passed to utf8.Valid. It is splitLine where the processor has no
+// vector version (split_amd64.go).
 //
 // Four words per iteration, and room for a delimiter at every byte made
 // before the loop, keep the loop free of append's capacity checks and
 // calls; the bytes after the last full word are read as the line's last
 // eight bytes, with the flags of the bytes already seen cleared.
-func splitLine(line []byte, delim byte, pos []int) ([]int, bool) {
+func splitLineSWAR(line []byte, delim byte, pos []int) ([]int, bool) {
 	pat := ones * uint64(delim)
 	n := len(pos)
 	out := slices.Grow(pos, len(line))
@@ -61,6 +62,15 @@ func splitLine(line []byte, delim byte, pos []int) ([]int, bool) {
 		n = putOffsets(out, n, i+16, zeroBytes(v2^pat))
 		n = putOffsets(out, n, i+24, zeroBytes(v3^pat))
 	}
+	n, tail := splitTail(line, i, pat, out, n)
+	return checked(line, out[:n], odd|tail)
+}
+
+// splitTail stores the offsets of the delimiters of line[i:], fewer than
+// 32 bytes after whole blocks, at out[n:] and returns the new count and
+// the oddBytes flags of those bytes.
+func splitTail(line []byte, i int, pat uint64, out []int, n int) (int, uint64) {
+	var odd uint64
 	for ; i+8 <= len(line); i += 8 {
 		v := binary.LittleEndian.Uint64(line[i:])
 		odd |= oddBytes(v)
@@ -75,6 +85,7 @@ func splitLine(line []byte, delim byte, pos []int) ([]int, bool) {
 		seen := uint64(1)<<(8*(i-j)) - 1
 		n = putOffsets(out, n, j, zeroBytes(v^pat)&^seen)
 	default: // a line shorter than a word
+		delim := byte(pat)
 		for ; i < len(line); i++ {
 			c := line[i]
 			if c == 0 || c >= utf8.RuneSelf {
@@ -86,7 +97,13 @@ func splitLine(line []byte, delim byte, pos []int) ([]int, bool) {
 			}
 		}
 	}
-	pos = out[:n]
+	return n, odd
+}
+
+// checked returns pos and whether line is valid UTF-8 without NUL bytes,
+// given the oddBytes flags of all its words: only a line with a flag is
+// searched.
+func checked(line []byte, pos []int, odd uint64) ([]int, bool) {
 	if odd&hi1 != 0 {
 		return pos, bytes.IndexByte(line, 0) < 0 && utf8.Valid(line)
 	}

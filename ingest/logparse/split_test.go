@@ -25,8 +25,18 @@ func splitRef(line []byte, delim byte) ([]int, bool) {
 	return pos, bytes.IndexByte(line, 0) < 0 && utf8.Valid(line)
 }
 
+// splitters are the implementations of splitLine built on this platform:
+// the one it uses, and splitLineSWAR, which others use.
+var splitters = []struct {
+	name  string
+	split func([]byte, byte, []int) ([]int, bool)
+}{{"splitLine", splitLine}, {"splitLineSWAR", splitLineSWAR}}
+
 func TestSplitLine(t *testing.T) {
 	long := strings.Repeat("ab\tcdefghij\t", 40)
+	// Longer than splitLine masks at once (2 KiB), with a field
+	// across that edge.
+	longer := strings.Repeat("Mozilla/5.0%20(X11)\t-\t", 200)
 	for _, tc := range []struct {
 		name  string
 		line  string
@@ -49,21 +59,30 @@ func TestSplitLine(t *testing.T) {
 		{"truncated rune across words", "abcdef\xe6\x97\tx", '\t'},
 		{"long line", long, '\t'},
 		{"long line with NUL at the end", long + "\x00", '\t'},
+		{"line over 2 KiB", longer, '\t'},
+		{"line over 2 KiB, NUL past the first 2 KiB", longer[:2100] + "\x00" + longer[2101:], '\t'},
+		{"line over 2 KiB, invalid UTF-8 in the last block", longer[:len(longer)-40] + "\xff" + longer[len(longer)-39:], '\t'},
+		{"line over 2 KiB, valid UTF-8 across blocks", longer[:2046] + "\u65e5\u672c" + longer[2046:], '\t'},
+		{"non-ASCII in the first block only", "\u00e9" + long, '\t'},
+		{"delimiters in every byte of two blocks", strings.Repeat("\t", 64), '\t'},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			wantPos, wantOK := splitRef([]byte(tc.line), tc.delim)
-			gotPos, gotOK := splitLine([]byte(tc.line), tc.delim, nil)
-			if gotOK != wantOK {
-				t.Errorf("ok = %v, want %v", gotOK, wantOK)
-			}
-			if diff := cmp.Diff(wantPos, gotPos, cmpopts.EquateEmpty()); diff != "" {
-				t.Errorf("delimiter offsets (-want +got):\n%s", diff)
-			}
-		})
+		for _, sp := range splitters {
+			t.Run(tc.name+"/"+sp.name, func(t *testing.T) {
+				wantPos, wantOK := splitRef([]byte(tc.line), tc.delim)
+				gotPos, gotOK := sp.split([]byte(tc.line), tc.delim, nil)
+				if gotOK != wantOK {
+					t.Errorf("ok = %v, want %v", gotOK, wantOK)
+				}
+				if diff := cmp.Diff(wantPos, gotPos, cmpopts.EquateEmpty()); diff != "" {
+					t.Errorf("delimiter offsets (-want +got):\n%s", diff)
+				}
+			})
+		}
 	}
 }
 
-// FuzzSplitLine checks splitLine against the plain split on any bytes.
+// FuzzSplitLine checks splitLine and splitLineSWAR against the plain
+// split on any bytes.
 func FuzzSplitLine(f *testing.F) {
 	f.Add([]byte(hdr33[len(hdr33)-40:]), byte('\t'))
 	f.Add([]byte(line33(nil)), byte('\t'))
@@ -71,12 +90,14 @@ func FuzzSplitLine(f *testing.F) {
 	f.Add([]byte("caf\xc3\xa9\t\xff"), byte('\t'))
 	f.Fuzz(func(t *testing.T, line []byte, delim byte) {
 		wantPos, wantOK := splitRef(line, delim)
-		gotPos, gotOK := splitLine(line, delim, make([]int, 0, 3))
-		if gotOK != wantOK {
-			t.Fatalf("ok = %v, want %v", gotOK, wantOK)
-		}
-		if diff := cmp.Diff(wantPos, gotPos, cmpopts.EquateEmpty()); diff != "" {
-			t.Fatalf("delimiter offsets (-want +got):\n%s", diff)
+		for _, sp := range splitters {
+			gotPos, gotOK := sp.split(line, delim, make([]int, 0, 3))
+			if gotOK != wantOK {
+				t.Fatalf("%s: ok = %v, want %v", sp.name, gotOK, wantOK)
+			}
+			if diff := cmp.Diff(wantPos, gotPos, cmpopts.EquateEmpty()); diff != "" {
+				t.Fatalf("%s: delimiter offsets (-want +got):\n%s", sp.name, diff)
+			}
 		}
 	})
 }
