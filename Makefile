@@ -34,6 +34,7 @@ check:
 unit: deps
 	CFLENS_VERSITYGW="$$(./.ci/install-versitygw.sh)" CFLENS_CHROMIUM="$$(./.ci/install-chromium.sh)" \
 		$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -count=1 -tags inflatecheck ./ingest/inflate
 
 fuzz:
 	./.ci/fuzz.sh $(FUZZTIME)
