@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/cflens/cflens/ingest"
 	"github.com/cflens/cflens/ingest/dataset"
@@ -13,14 +14,22 @@ import (
 	"github.com/cflens/cflens/ingest/loggen"
 )
 
-// closeCounter counts the rows committed to it and the calls to Close.
+// closeCounter counts the rows committed to it, the objects begun by key
+// and the calls to Close.
 type closeCounter struct {
 	mu     sync.Mutex
 	rows   int64
+	begun  map[string]int
 	closes int
 }
 
-func (c *closeCounter) Begin(context.Context, ingest.ObjectRef) (ingest.ObjectSink, error) {
+func (c *closeCounter) Begin(_ context.Context, ref ingest.ObjectRef) (ingest.ObjectSink, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.begun == nil {
+		c.begun = map[string]int{}
+	}
+	c.begun[ref.Key]++
 	return &counterObject{c: c}, nil
 }
 
@@ -45,10 +54,10 @@ func (o *counterObject) Commit() error {
 }
 func (o *counterObject) Abort() {}
 
-// TestReadParallelClosesOnce reads a dataset of many hour partitions in
-// slices at once, and checks that every row arrives once and that the
-// sink is closed exactly once (ingest.Sink's contract), also when the
-// read fails.
+// TestReadParallelClosesOnce reads a dataset of many hour partitions with
+// several readers at once, and checks that every file is read once,
+// every row arrives once, and the sink is closed exactly once
+// (ingest.Sink's contract), also when the read fails.
 func TestReadParallelClosesOnce(t *testing.T) {
 	ctx := context.Background()
 	sc := loggen.DefaultScenario(0.02)
@@ -68,7 +77,21 @@ func TestReadParallelClosesOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		if sink.closes != 1 || sink.rows != sum.Rows || c.Rows != sum.Rows {
-			t.Errorf("%d slices: %d closes, %d rows committed, %d counted; want 1 close and %d rows", n, sink.closes, sink.rows, c.Rows, sum.Rows)
+			t.Errorf("%d readers: %d closes, %d rows committed, %d counted; want 1 close and %d rows", n, sink.closes, sink.rows, c.Rows, sum.Rows)
+		}
+		files, err := dataset.Files(ctx, st, dataset.ReadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(files) < 4 {
+			t.Fatalf("%d data files; the test needs several per reader", len(files))
+		}
+		want := map[string]int{}
+		for _, f := range files {
+			want[f.Key] = 1
+		}
+		if diff := cmp.Diff(want, sink.begun); diff != "" {
+			t.Errorf("%d readers: objects begun by key (-want +got):\n%s", n, diff)
 		}
 	}
 	cancelled, cancel := context.WithCancel(ctx)

@@ -122,19 +122,8 @@ func Read(ctx context.Context, st Store, o ReadOptions, sink ingest.Sink) (inges
 	if err != nil {
 		return c, err
 	}
-	if o.Allocator == nil {
-		o.Allocator = memory.DefaultAllocator
-	}
-	if o.BatchRows <= 0 {
-		o.BatchRows = 16 * 1024
-	}
-	cols := o.Columns
-	if cols == nil {
-		cols = make([]int, schema.NumColumns)
-		for i := range cols {
-			cols[i] = i
-		}
-	}
+	o.fill()
+	cols := o.columns()
 	var sc flatScratch
 	defer sc.release()
 	for _, f := range files {
@@ -147,6 +136,28 @@ func Read(ctx context.Context, st Store, o ReadOptions, sink ingest.Sink) (inges
 		return c, err
 	}
 	return c, nil
+}
+
+// fill sets the defaults of the options Read leaves unset.
+func (o *ReadOptions) fill() {
+	if o.Allocator == nil {
+		o.Allocator = memory.DefaultAllocator
+	}
+	if o.BatchRows <= 0 {
+		o.BatchRows = 16 * 1024
+	}
+}
+
+// columns returns the columns to read: Columns, or all of them.
+func (o *ReadOptions) columns() []int {
+	if o.Columns != nil {
+		return o.Columns
+	}
+	cols := make([]int, schema.NumColumns)
+	for i := range cols {
+		cols[i] = i
+	}
+	return cols
 }
 
 func readFile(ctx context.Context, st Store, o ReadOptions, cols []int, f DataFile, sc *flatScratch, sink ingest.Sink, c *ingest.Counts) error {
