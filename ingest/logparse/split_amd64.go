@@ -21,9 +21,13 @@ const maskBlocks = 64
 // splitLine appends to pos the offset of each delim byte in line, and
 // tells whether line is valid UTF-8 without NUL bytes. The vector
 // instructions mask 32 bytes at a time, where splitLineSWAR's words take
-// eight; the offsets are then read off each mask. As there, only a line
-// with a NUL or non-ASCII byte is searched again for NUL and passed to
-// utf8.Valid, and the bytes after the last whole block go word by word.
+// eight; the offsets are then read off each mask (BenchmarkSplitLine, on
+// lines of the realistic corpus: 2.1–2.4 GB/s against 1.4–1.5 for
+// splitLineSWAR; writing a fixed number of offsets per mask without a
+// loop, or through a pointer without bounds checks, was slower). As
+// there, only a line with a NUL or non-ASCII byte is searched again for
+// NUL and passed to utf8.Valid, and the bytes after the last whole block
+// go word by word.
 func splitLine(line []byte, delim byte, pos []int) ([]int, bool) {
 	pat := ones * uint64(delim)
 	n := len(pos)
