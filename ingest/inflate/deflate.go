@@ -407,7 +407,7 @@ func (d *decoder) slowEntry(table []uint32, bits uint) (uint32, error) {
 // storeOut16 and storeOut64, which skip the bounds checks of slices
 // (unchecked.go): those cost the loop about a tenth of its time
 // (BenchmarkInflate on the benchmark corpus, six interleaved runs each:
-// median 392 MB/s with them, 421 without). What keeps every access inside
+// median 371 MB/s with them, 422 without). What keeps every access inside
 // its buffer, whatever the input:
 //   - 8 bytes of input are loaded only at inPos ≤ inLimit = inEnd-8, and
 //     inEnd ≤ inSize;
