@@ -37,6 +37,9 @@ func realisticLines(b *testing.B, n int64) [][]byte {
 				lines = append(lines, append([]byte(nil), l...))
 			}
 		}
+		if err := sc.Err(); err != nil {
+			b.Fatal(err)
+		}
 		rc.Close()
 		f.Close()
 	}
