@@ -17,11 +17,11 @@ import (
 // Read, reading up to n files at once (n is capped at GOMAXPROCS). The
 // dataset is listed once; each reader takes the next file not yet taken,
 // the largest first, so that the readers end close together whatever the
-// files' sizes (cutting the range into one time slice per reader, as
-// this did before, left one reader with 58% of the rows of the benchmark
-// corpus). The counts are those of every file together. The sink gets its
-// objects from several goroutines at once, in no set order, and is closed
-// exactly once, after the last reader ends, also when a read fails.
+// files' sizes (one time slice per reader, cut at whole hours, left one
+// reader with 58% of the rows of the benchmark corpus). The counts are
+// those of every file together. The sink gets its objects from several
+// goroutines at once, in no set order, and is closed exactly once, after
+// the last reader ends, also when a read fails.
 func ReadParallel(ctx context.Context, st Store, o ReadOptions, n int, sink ingest.Sink) (ingest.Counts, error) {
 	var total ingest.Counts
 	files, err := Files(ctx, st, o)
