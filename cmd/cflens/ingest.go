@@ -47,6 +47,7 @@ rejected lines over --max-reject-rate), 4 the dataset is busy with another
 run, 2 usage error, 1 other errors.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.src.sources = args
+			setIngestGC()
 			return runIngest(cmd.Context(), o, d.streams(cmd))
 		},
 	}
