@@ -28,11 +28,17 @@ const (
 	toolIngest         = "ingest"
 	toolAnalyzeParquet = "analyze-parquet"
 	toolDuckGroupBy    = "duckdb-groupby"
+	toolDuckParquet    = "duckdb-parquet"
 	toolDuckCopy       = "duckdb-copy"
 	toolGoAccess       = "goaccess"
 )
 
-var allTools = []string{toolCeiling, toolAnalyzeGz, toolIngest, toolAnalyzeParquet, toolDuckGroupBy, toolDuckCopy, toolGoAccess}
+var allTools = []string{toolCeiling, toolAnalyzeGz, toolIngest, toolAnalyzeParquet, toolDuckGroupBy, toolDuckParquet, toolDuckCopy, toolGoAccess}
+
+// isDuckDB tells the tools that run DuckDB.
+func isDuckDB(tool string) bool {
+	return tool == toolDuckGroupBy || tool == toolDuckParquet || tool == toolDuckCopy
+}
 
 // isCflens tells the tools that run the cflens binary.
 func isCflens(tool string) bool {
@@ -74,9 +80,10 @@ unless --simple-corpus asks for the old one (a dozen paths). Tools:
   ingest           cflens ingest to a zstd Parquet dataset (all columns)
   analyze-parquet  cflens analyze --dataset over that dataset
   duckdb-groupby   DuckDB read_csv + GROUP BY distribution, hour, status, result type and path class
+  duckdb-parquet   the same GROUP BY with DuckDB's read_parquet over the dataset ingest wrote
   duckdb-copy      DuckDB read_csv + COPY … TO parquet (zstd)
   goaccess         zcat | goaccess --log-format=CLOUDFRONT -o report.json
-  (duckdb means both DuckDB tools; all means every tool)
+  (duckdb means the three DuckDB tools; all means every tool)
 
 Each scale multiplies lines and files (so files keep their size); every
 scale runs with the largest --workers value, and the first scale also with
@@ -84,7 +91,9 @@ each other value. Workers are cores: the child gets GOMAXPROCS, --workers,
 DuckDB threads or ceiling goroutines equal to it (GoAccess has one thread).
 
 Reports median and min–max wall time, lines/s, MB/s of compressed input,
-ratios to the ceiling and to DuckDB, peak RSS (from the child's rusage) and
+ratios to the ceiling and to DuckDB doing the same work from the same input
+(analyze-gz to duckdb-groupby, analyze-parquet to duckdb-parquet, ingest
+to duckdb-copy), peak RSS (from the child's rusage) and
 the project's targets, as Markdown on stdout and, with --out DIR, in
 DIR/bench.md and DIR/bench.json. Targets are reported, never asserted: the
 exit status is 0 unless a tool failed or read the wrong number of rows.`,
@@ -145,7 +154,7 @@ func parseTools(names []string) ([]string, error) {
 				want[t] = true
 			}
 		case "duckdb":
-			want[toolDuckGroupBy], want[toolDuckCopy] = true, true
+			want[toolDuckGroupBy], want[toolDuckParquet], want[toolDuckCopy] = true, true, true
 		default:
 			if !slices.Contains(allTools, n) {
 				return nil, usage.Errorf("tools are "+strings.Join(allTools, ", ")+", duckdb and all", "unknown tool %q", n)
@@ -230,7 +239,7 @@ func runBench(ctx context.Context, o *benchOptions, stdout, stderr io.Writer) er
 			rep.Machine.GoAccess = toolVersion(ctx, b.goaccess, "--version")
 		}
 	}
-	if slices.Contains(tools, toolDuckGroupBy) || slices.Contains(tools, toolDuckCopy) {
+	if slices.ContainsFunc(tools, isDuckDB) {
 		var c workerCounts
 		if out, err := exec.CommandContext(ctx, b.worker, "duckdb", "--query", "version").Output(); err == nil && json.Unmarshal(out, &c) == nil {
 			rep.Machine.DuckDB = c.Version

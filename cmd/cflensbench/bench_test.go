@@ -59,7 +59,7 @@ func TestParseTools(t *testing.T) {
 		wantErr bool
 	}{
 		{"all", []string{"all"}, allTools, false},
-		{"duckdb is both queries, in run order", []string{"duckdb", "ceiling"}, []string{toolCeiling, toolDuckGroupBy, toolDuckCopy}, false},
+		{"duckdb is the three queries, in run order", []string{"duckdb", "ceiling"}, []string{toolCeiling, toolDuckGroupBy, toolDuckParquet, toolDuckCopy}, false},
 		{"duplicates once", []string{"ingest", "ingest"}, []string{toolIngest}, false},
 		{"unknown", []string{"spark"}, nil, true},
 		{"empty", []string{}, nil, true},
@@ -121,6 +121,7 @@ func TestFinish(t *testing.T) {
 		summarize(toolIngest, big, "", c),
 		summarize(toolAnalyzeParquet, secs(0.25), "", c), // 5× analyze-gz
 		summarize(toolDuckGroupBy, secs(2.5), "", c),     // analyze-gz is 2×
+		summarize(toolDuckParquet, secs(1), "", c),       // analyze-parquet is 4×; 2.5× the GROUP BY from .gz
 		summarize(toolDuckCopy, secs(3), "", c),          // ingest is 1.5×
 		summarize(toolGoAccess, nil, "goaccess: exit status 1", c),
 	}}
@@ -141,6 +142,10 @@ func TestFinish(t *testing.T) {
 	if gz.VsDuckDB == nil || *gz.VsDuckDB != 2 {
 		t.Errorf("analyze-gz vs duckdb = %v, want 2", fmtRatio(gz.VsDuckDB))
 	}
+	// analyze-parquet is compared with DuckDB from the same dataset.
+	if pq := r.Configs[0].Tools[3]; pq.VsDuckDB == nil || *pq.VsDuckDB != 4 {
+		t.Errorf("analyze-parquet vs duckdb = %v, want 4", fmtRatio(pq.VsDuckDB))
+	}
 	ceil := r.Configs[0].Tools[0]
 	if ceil.MinSeconds != 0.5 || ceil.MaxSeconds != 2 || ceil.VsCeiling != nil {
 		t.Errorf("ceiling: min %v max %v vs-ceiling %v; want 0.5, 2, none", ceil.MinSeconds, ceil.MaxSeconds, fmtRatio(ceil.VsCeiling))
@@ -160,6 +165,7 @@ func TestFinish(t *testing.T) {
 		{"ingest to Parquet vs DuckDB COPY", 1.5, true}, // at the target: met
 		{"analysis from Parquet vs from .gz", 5, false},
 		// No GoAccess target: it failed.
+		{"for reference: DuckDB GROUP BY from Parquet vs from .gz", 2.5, false},
 		{"peak RSS of analyze-gz", 100, true},
 		{"peak RSS of ingest", 500, false},
 		{"peak RSS of analyze-parquet", 100, true},
@@ -178,6 +184,7 @@ func TestFinish(t *testing.T) {
 		"| goaccess | failed: goaccess: exit status 1 | | | | | | | | | |",
 		"| ingest to Parquet vs DuckDB COPY | 1× | 2 | ≥ 1.5× | 1.50× | 1.50× | 1.50× | 1.50× | yes |",
 		"| peak RSS of ingest | 1× | 2 | ≤ 400 MiB | 500 MiB | – | – | – | no |",
+		"| for reference: DuckDB GROUP BY from Parquet vs from .gz | 1× | 2 | – | 2.50× | 2.50× | 2.50× | 2.50× | – |",
 	} {
 		if !strings.Contains(md, line+"\n") {
 			t.Errorf("markdown lacks the line\n%s\nin:\n%s", line, md)

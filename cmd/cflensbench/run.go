@@ -127,17 +127,25 @@ func (r *configRun) measure(ctx context.Context, tool string) (sample, error) {
 		args = append(args, "--timeline", r.path("timeline.yaml"), "--workers", w, "--format", "json", "--out", out)
 		cmds = []*exec.Cmd{r.cflensCmd(ctx, args...)}
 		check = func([]byte) (int64, error) { return r.analysisRows(out) }
-	case toolDuckGroupBy, toolDuckCopy:
+	case toolDuckGroupBy, toolDuckParquet, toolDuckCopy:
 		args := []string{"--threads", w}
-		if tool == toolDuckGroupBy {
+		files := r.files()
+		switch tool {
+		case toolDuckGroupBy:
 			args = append(args, "--query", "groupby")
-		} else {
+		case toolDuckParquet:
+			if err := r.ensureDataset(ctx); err != nil {
+				return sample{}, err
+			}
+			args = append(args, "--query", "groupby-parquet")
+			files = []string{r.path("dataset")}
+		default:
 			out := r.path("duckdb.parquet")
 			os.Remove(out)
 			args = append(args, "--query", "copy", "--out", out)
 			after = func() error { return os.Remove(out) }
 		}
-		cmds = []*exec.Cmd{r.duckdbCmd(ctx, append(args, r.files()...)...)}
+		cmds = []*exec.Cmd{r.duckdbCmd(ctx, append(args, files...)...)}
 		check = func(out []byte) (int64, error) {
 			var c workerCounts
 			if err := json.Unmarshal(out, &c); err != nil {
@@ -198,7 +206,7 @@ func (r *configRun) keepDataset(out string) error {
 }
 
 // ensureDataset ingests the corpus, unmeasured, when no measured ingest
-// has left a dataset yet.
+// has left a dataset yet: the input of analyze-parquet and duckdb-parquet.
 func (r *configRun) ensureDataset(ctx context.Context) error {
 	if _, err := os.Stat(r.path("dataset")); err == nil {
 		return nil
@@ -209,9 +217,9 @@ func (r *configRun) ensureDataset(ctx context.Context) error {
 	if err := os.RemoveAll(out); err != nil {
 		return err
 	}
-	r.logger.Info("ingest for analyze-parquet (not measured)", "scale", r.cfg.Scale)
+	r.logger.Info("ingest for the dataset's readers (not measured)", "scale", r.cfg.Scale)
 	if _, _, err := measure(ctx, r.self, r.work, r.ingestCmd(ctx, out, summary)); err != nil {
-		return fmt.Errorf("ingest for analyze-parquet: %w", err)
+		return fmt.Errorf("ingest for the dataset's readers: %w", err)
 	}
 	return r.keepDataset(out)
 }

@@ -8,6 +8,7 @@
 //
 //	benchworker corpus --dir DIR --lines N --files N --seed N
 //	benchworker duckdb --query groupby|copy|lines|version [--threads N] [--out FILE] FILE…
+//	benchworker duckdb --query groupby-parquet [--threads N] DIR
 //
 // Each prints one JSON object on stdout.
 package main
@@ -21,6 +22,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
@@ -104,10 +106,10 @@ func runCorpus(ctx context.Context, args []string) (*corpusResult, error) {
 
 // duckdbOptions are the flags of "duckdb".
 type duckdbOptions struct {
-	query   string // groupby, copy, lines or version
+	query   string // groupby, groupby-parquet, copy, lines or version
 	threads int
-	out     string // Parquet file written by copy
-	files   []string
+	out     string   // Parquet file written by copy
+	files   []string // .gz files; for groupby-parquet, one cflens dataset folder
 }
 
 // workerCounts is what "duckdb" prints.
@@ -121,7 +123,7 @@ type workerCounts struct {
 func runDuckDBCmd(ctx context.Context, args []string) (workerCounts, error) {
 	o := &duckdbOptions{}
 	fs := flag.NewFlagSet("duckdb", flag.ContinueOnError)
-	fs.StringVar(&o.query, "query", "groupby", "groupby, copy, lines or version")
+	fs.StringVar(&o.query, "query", "groupby", "groupby, groupby-parquet, copy, lines or version")
 	fs.IntVar(&o.threads, "threads", runtime.GOMAXPROCS(0), "DuckDB threads")
 	fs.StringVar(&o.out, "out", "", "Parquet file that copy writes")
 	if err := fs.Parse(args); err != nil {
@@ -159,7 +161,7 @@ func runDuckDB(ctx context.Context, o *duckdbOptions) (workerCounts, error) {
 		if err := conn.QueryRowContext(ctx, q).Scan(&c.Version); err != nil {
 			return c, fmt.Errorf("duckdb version: %w", err)
 		}
-	case "groupby":
+	case "groupby", "groupby-parquet":
 		rows, err := conn.QueryContext(ctx, q)
 		if err != nil {
 			return c, fmt.Errorf("duckdb group by: %w", err)
@@ -195,11 +197,13 @@ func runDuckDB(ctx context.Context, o *duckdbOptions) (workerCounts, error) {
 // duckdbQuery returns the SQL of one DuckDB measurement. The group-by is
 // the core of the cflens analysis: requests by distribution, hour, status,
 // result type and path class (error paths being the stems that never got
-// a 2xx or 3xx). The copy writes every field, typed as in the cflens
-// schema, plus the timestamp and the file name, to zstd Parquet. Lines
-// counts the lines read as one text column each (a delimiter that no
-// line holds): what DuckDB spends to inflate and split the files, with
-// no field parsed, its counterpart of the gzip ceiling.
+// a 2xx or 3xx); groupby-parquet runs it on a dataset that cflens ingest
+// wrote (its one file argument is the dataset's folder), the counterpart
+// of cflens analyze --dataset. The copy writes every field, typed as in
+// the cflens schema, plus the timestamp and the file name, to zstd
+// Parquet. Lines counts the lines read as one text column each (a
+// delimiter that no line holds): what DuckDB spends to inflate and split
+// the files, with no field parsed, its counterpart of the gzip ceiling.
 func duckdbQuery(kind string, files []string, out string) (string, error) {
 	quoted := make([]string, len(files))
 	for i, f := range files {
@@ -212,19 +216,15 @@ func duckdbQuery(kind string, files []string, out string) (string, error) {
 	case "version":
 		return "SELECT version()", nil
 	case "groupby":
-		// The path classification as cflens does it: a stem is an error
-		// path when it never got a 2xx or 3xx.
-		return `WITH t AS (
-	SELECT regexp_extract(filename, '([A-Z0-9]+)\.[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{2}\.', 1) AS distribution_id,
-		CAST("date" AS VARCHAR) AS day, substr("time", 1, 2) AS hour, sc_status, x_edge_result_type, cs_uri_stem
-	FROM ` + read + `
-), stems AS (
-	SELECT cs_uri_stem, max(CASE WHEN sc_status BETWEEN 200 AND 399 THEN 1 ELSE 0 END) AS good
-	FROM t GROUP BY cs_uri_stem
-)
-SELECT distribution_id, day, hour, sc_status, x_edge_result_type, good, count(*) AS n
-FROM t JOIN stems USING (cs_uri_stem)
-GROUP BY ALL`, nil
+		return groupBySQL(`regexp_extract(filename, '([A-Z0-9]+)\.[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{2}\.', 1)`, read), nil
+	case "groupby-parquet":
+		if len(files) != 1 {
+			return "", fmt.Errorf("duckdb groupby-parquet reads one dataset folder, not %d arguments", len(files))
+		}
+		// The data files of a dataset are its partitions' Parquet files;
+		// the distribution is a column of every row.
+		glob := filepath.Join(files[0], "distributionid=*", "**", "*.parquet")
+		return groupBySQL("distribution_id", fmt.Sprintf("read_parquet(%s, hive_partitioning=false)", sqlString(glob))), nil
 	case "lines":
 		return fmt.Sprintf("SELECT count(*) FROM read_csv([%s], delim='\x01', header=false, skip=2, quote='', escape='', "+
 			"compression='gzip', auto_detect=false, strict_mode=false, columns={'line': 'VARCHAR'})", strings.Join(quoted, ", ")), nil
@@ -235,13 +235,26 @@ GROUP BY ALL`, nil
 		return fmt.Sprintf(`COPY (SELECT "date" + CAST("time" AS TIME) AS "timestamp", *
 FROM %s) TO %s (FORMAT parquet, COMPRESSION zstd)`, read, sqlString(out)), nil
 	}
-	return "", fmt.Errorf("unknown duckdb query %q (want groupby, copy, lines or version)", kind)
+	return "", fmt.Errorf("unknown duckdb query %q (want groupby, groupby-parquet, copy, lines or version)", kind)
 }
 
-// duckdbColumns is the columns={…} struct of read_csv: the 33 fields of a
-// legacy file, named and typed as in the cflens schema. The types are the
-// Athena DDL's (int, bigint, double, date, string), which DuckDB takes as
-// names of its own types.
+// groupBySQL is the group-by over rows read by from, whose distribution
+// is the expression dist. The path classification is as cflens does it:
+// a stem is an error path when it never got a 2xx or 3xx.
+func groupBySQL(dist, from string) string {
+	return `WITH t AS (
+	SELECT ` + dist + ` AS distribution_id,
+		CAST("date" AS VARCHAR) AS day, substr("time", 1, 2) AS hour, sc_status, x_edge_result_type, cs_uri_stem
+	FROM ` + from + `
+), stems AS (
+	SELECT cs_uri_stem, max(CASE WHEN sc_status BETWEEN 200 AND 399 THEN 1 ELSE 0 END) AS good
+	FROM t GROUP BY cs_uri_stem
+)
+SELECT distribution_id, day, hour, sc_status, x_edge_result_type, good, count(*) AS n
+FROM t JOIN stems USING (cs_uri_stem)
+GROUP BY ALL`
+}
+
 func duckdbColumns() string {
 	fields := loggen.LegacyFields()
 	parts := make([]string, len(fields))

@@ -4,10 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/cflens/cflens/ingest/loggen"
 )
@@ -88,6 +91,85 @@ func TestDuckDB(t *testing.T) {
 	}
 }
 
+// TestDuckDBGroupByParquet runs the group-by on a dataset-shaped folder
+// of Parquet files written from the corpus, and requires the groups that
+// it finds from the .gz files; a Parquet file outside the partitions (a
+// dataset's _cflens folder holds its journal) is not read.
+func TestDuckDBGroupByParquet(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	c, err := runCorpus(ctx, []string{"--dir", dir, "--lines", "300", "--files", "3", "--seed", "7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := make([]string, len(c.Names))
+	for i, n := range c.Names {
+		files[i] = filepath.Join(dir, n)
+	}
+	gzSQL, err := duckdbQuery("groupby", files, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("duckdb", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ds := t.TempDir()
+	for _, d := range []string{"distributionid=ALL/year=2025", "_cflens"} {
+		if err := os.MkdirAll(filepath.Join(ds, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The rows as cflens ingest keeps them: the distribution a column.
+	from := gzSQL[strings.Index(gzSQL, "read_csv("):strings.Index(gzSQL, "\n), stems AS")]
+	for _, f := range []string{"distributionid=ALL/year=2025/part.parquet", "_cflens/decoy.parquet"} {
+		q := fmt.Sprintf(`COPY (SELECT regexp_extract(filename, '([A-Z0-9]+)\.[0-9]{4}-', 1) AS distribution_id, * EXCLUDE (filename)
+FROM %s) TO %s (FORMAT parquet, COMPRESSION zstd)`, from, sqlString(filepath.Join(ds, f)))
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pqSQL, err := duckdbQuery("groupby-parquet", []string{ds}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := func(q string) []string {
+		rows, err := db.QueryContext(ctx, "SELECT * FROM ("+q+") ORDER BY ALL")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var dist, day, hour, status, result, good sql.NullString
+			var n int64
+			if err := rows.Scan(&dist, &day, &hour, &status, &result, &good, &n); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprint(dist, day, hour, status, result, good, n))
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	want, got := groups(gzSQL), groups(pqSQL)
+	if len(want) < 10 {
+		t.Fatalf("the .gz group-by found %d groups; the corpus should give more", len(want))
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("groups from Parquet differ from those from .gz (-gz +parquet):\n%s", diff)
+	}
+	counts, err := runDuckDB(ctx, &duckdbOptions{query: "groupby-parquet", threads: 2, files: []string{ds}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts.Lines != 300 {
+		t.Errorf("groupby-parquet read %d rows, want 300", counts.Lines)
+	}
+}
+
 func TestDuckDBVersion(t *testing.T) {
 	got, err := runDuckDB(context.Background(), &duckdbOptions{query: "version"})
 	if err != nil {
@@ -108,6 +190,7 @@ func TestUsage(t *testing.T) {
 		{"unknown query", []string{"duckdb", "--query", "drop", "x.gz"}},
 		{"no file", []string{"duckdb", "--query", "groupby"}},
 		{"copy without --out", []string{"duckdb", "--query", "copy", "x.gz"}},
+		{"groupby-parquet of two folders", []string{"duckdb", "--query", "groupby-parquet", "a", "b"}},
 		{"corpus without --dir", []string{"corpus", "--lines", "10", "--files", "1"}},
 	}
 	for _, tt := range tests {
