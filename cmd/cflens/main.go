@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
@@ -94,11 +95,15 @@ func startCPUProfile(path string) (stop func()) {
 
 // writeAllocProfile writes a memory profile of the run to path, when it
 // is set (CFLENS_MEMPROFILE; README, "Performance"): every allocation
-// sampled, for `go tool pprof -sample_index=alloc_space`.
+// sampled, for `go tool pprof -sample_index=alloc_space`. The profile
+// holds what was allocated up to the last completed collection, so one
+// runs first: without it, a run whose heap stays below the collector's
+// target after its last collection loses the allocations made since.
 func writeAllocProfile(path string) {
 	if path == "" {
 		return
 	}
+	runtime.GC()
 	f, err := os.Create(path)
 	if err == nil {
 		err = pprof.Lookup("allocs").WriteTo(f, 0)
