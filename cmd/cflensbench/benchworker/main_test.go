@@ -15,19 +15,27 @@ import (
 	"github.com/cflens/cflens/ingest/loggen"
 )
 
-func TestDuckDB(t *testing.T) {
-	ctx := context.Background()
-	dir := t.TempDir()
-	c, err := runCorpus(ctx, []string{"--dir", dir, "--lines", "300", "--files", "3", "--seed", "7"})
+// testCorpus writes a corpus of 300 lines in 3 files into dir and returns
+// it with the files' paths.
+func testCorpus(t *testing.T, dir string) (*corpusResult, []string) {
+	t.Helper()
+	c, err := runCorpus(context.Background(), []string{"--dir", dir, "--lines", "300", "--files", "3", "--seed", "7"})
 	if err != nil {
 		t.Fatal(err)
-	}
-	if c.Lines != 300 || len(c.Names) != 3 || c.Weight != loggen.DefaultWeight || c.Reused {
-		t.Fatalf("corpus: %d lines, %d files, weight %v, reused %v", c.Lines, len(c.Names), c.Weight, c.Reused)
 	}
 	files := make([]string, len(c.Names))
 	for i, n := range c.Names {
 		files[i] = filepath.Join(dir, n)
+	}
+	return c, files
+}
+
+func TestDuckDB(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	c, files := testCorpus(t, dir)
+	if c.Lines != 300 || len(c.Names) != 3 || c.Weight != loggen.DefaultWeight || c.Reused {
+		t.Fatalf("corpus: %d lines, %d files, weight %v, reused %v", c.Lines, len(c.Names), c.Weight, c.Reused)
 	}
 	out := filepath.Join(t.TempDir(), "copy.parquet")
 	tests := []struct {
@@ -97,15 +105,7 @@ func TestDuckDB(t *testing.T) {
 // dataset's _cflens folder holds its journal) is not read.
 func TestDuckDBGroupByParquet(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	c, err := runCorpus(ctx, []string{"--dir", dir, "--lines", "300", "--files", "3", "--seed", "7"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := make([]string, len(c.Names))
-	for i, n := range c.Names {
-		files[i] = filepath.Join(dir, n)
-	}
+	_, files := testCorpus(t, t.TempDir())
 	gzSQL, err := duckdbQuery("groupby", files, "")
 	if err != nil {
 		t.Fatal(err)
