@@ -57,7 +57,7 @@ bench: bench-build
 # million lines, half of them scanner probes for unique paths (5 M
 # distinct stems at 10 M lines), time per line and peak RSS at each.
 SCALING_FLAGS ?= --lines 1000000 --files 60 --reps 1 --scales 1,10,50 --workers 2 --probe-share 0.5 \
-	--tools ceiling,analyze-gz,ingest,analyze-parquet
+	--tools ceiling,analyze-gz,ingest,parquet-ceiling,analyze-parquet
 bench-scaling: bench-build
 	bin/cflensbench $(SCALING_FLAGS) --out $(BENCH_OUT)-scaling
 
@@ -68,4 +68,4 @@ bench-smoke: bench-build deps
 	CFLENS_VERSITYGW="$$(./.ci/install-versitygw.sh)" \
 		$(GO) test -short -count=1 -run '^$$' -bench . -benchtime 1x ./...
 	bin/cflensbench --lines 20000 --files 4 --reps 1 --scales 1,2 --workers 1,2 \
-		--tools ceiling,analyze-gz,ingest,analyze-parquet,duckdb --out out/bench-smoke
+		--tools ceiling,analyze-gz,ingest,parquet-ceiling,analyze-parquet,duckdb --out out/bench-smoke

@@ -26,6 +26,7 @@ const (
 	toolCeiling        = "ceiling"
 	toolAnalyzeGz      = "analyze-gz"
 	toolIngest         = "ingest"
+	toolParquetCeiling = "parquet-ceiling"
 	toolAnalyzeParquet = "analyze-parquet"
 	toolDuckGroupBy    = "duckdb-groupby"
 	toolDuckParquet    = "duckdb-parquet"
@@ -33,7 +34,7 @@ const (
 	toolGoAccess       = "goaccess"
 )
 
-var allTools = []string{toolCeiling, toolAnalyzeGz, toolIngest, toolAnalyzeParquet, toolDuckGroupBy, toolDuckParquet, toolDuckCopy, toolGoAccess}
+var allTools = []string{toolCeiling, toolAnalyzeGz, toolIngest, toolParquetCeiling, toolAnalyzeParquet, toolDuckGroupBy, toolDuckParquet, toolDuckCopy, toolGoAccess}
 
 // isDuckDB tells the tools that run DuckDB.
 func isDuckDB(tool string) bool {
@@ -78,6 +79,7 @@ unless --simple-corpus asks for the old one (a dozen paths). Tools:
   ceiling          inflate the files with klauspost/compress, one file per core, nothing parsed
   analyze-gz       cflens analyze straight from the .gz files (projected columns)
   ingest           cflens ingest to a zstd Parquet dataset (all columns)
+  parquet-ceiling  read the columns analyze reads from that dataset with cflens's reader, nothing aggregated
   analyze-parquet  cflens analyze --dataset over that dataset
   duckdb-groupby   DuckDB read_csv + GROUP BY distribution, hour, status, result type and path class
   duckdb-parquet   the same GROUP BY with DuckDB's read_parquet over the dataset ingest wrote

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/cflens/cflens/ingest/dataset/datasettest"
 	"github.com/cflens/cflens/ingest/loggen"
 )
 
@@ -119,10 +120,11 @@ func TestFinish(t *testing.T) {
 		summarize(toolCeiling, ceil2, "", c),              // median 1 s, 2 s of CPU
 		summarize(toolAnalyzeGz, secs(1.25, 1.25), "", c), // 0.8× the ceiling
 		summarize(toolIngest, big, "", c),
-		summarize(toolAnalyzeParquet, secs(0.25), "", c), // 5× analyze-gz
-		summarize(toolDuckGroupBy, secs(2.5), "", c),     // analyze-gz is 2×
-		summarize(toolDuckParquet, secs(1), "", c),       // analyze-parquet is 4×; 2.5× the GROUP BY from .gz
-		summarize(toolDuckCopy, secs(3), "", c),          // ingest is 1.5×
+		summarize(toolParquetCeiling, secs(0.125), "", c), // 10× analyze-gz
+		summarize(toolAnalyzeParquet, secs(0.25), "", c),  // 5× analyze-gz, half the read ceiling
+		summarize(toolDuckGroupBy, secs(2.5), "", c),      // analyze-gz is 2×
+		summarize(toolDuckParquet, secs(1), "", c),        // analyze-parquet is 4×; 2.5× the GROUP BY from .gz
+		summarize(toolDuckCopy, secs(3), "", c),           // ingest is 1.5×
 		summarize(toolGoAccess, nil, "goaccess: exit status 1", c),
 	}}
 	r := newReport(&benchOptions{lines: c.Lines, files: c.Files, reps: 3, scales: []int{1}, workers: []int{2}}, allTools)
@@ -143,7 +145,7 @@ func TestFinish(t *testing.T) {
 		t.Errorf("analyze-gz vs duckdb = %v, want 2", fmtRatio(gz.VsDuckDB))
 	}
 	// analyze-parquet is compared with DuckDB from the same dataset.
-	if pq := r.Configs[0].Tools[3]; pq.VsDuckDB == nil || *pq.VsDuckDB != 4 {
+	if pq := r.Configs[0].Tools[4]; pq.VsDuckDB == nil || *pq.VsDuckDB != 4 {
 		t.Errorf("analyze-parquet vs duckdb = %v, want 4", fmtRatio(pq.VsDuckDB))
 	}
 	ceil := r.Configs[0].Tools[0]
@@ -166,6 +168,8 @@ func TestFinish(t *testing.T) {
 		{"analysis from Parquet vs from .gz", 5, false},
 		// No GoAccess target: it failed.
 		{"for reference: DuckDB GROUP BY from Parquet vs from .gz", 2.5, false},
+		{"for reference: the Parquet read ceiling vs analysis from .gz", 10, false},
+		{"for reference: analysis from Parquet vs the Parquet read ceiling", 0.5, false},
 		{"peak RSS of analyze-gz", 100, true},
 		{"peak RSS of ingest", 500, false},
 		{"peak RSS of analyze-parquet", 100, true},
@@ -185,6 +189,7 @@ func TestFinish(t *testing.T) {
 		"| ingest to Parquet vs DuckDB COPY | 1× | 2 | ≥ 1.5× | 1.50× | 1.50× | 1.50× | 1.50× | yes |",
 		"| peak RSS of ingest | 1× | 2 | ≤ 400 MiB | 500 MiB | – | – | – | no |",
 		"| for reference: DuckDB GROUP BY from Parquet vs from .gz | 1× | 2 | – | 2.50× | 2.50× | 2.50× | 2.50× | – |",
+		"| for reference: the Parquet read ceiling vs analysis from .gz | 1× | 2 | – | 10.00× | 10.00× | 10.00× | 10.00× | – |",
 	} {
 		if !strings.Contains(md, line+"\n") {
 			t.Errorf("markdown lacks the line\n%s\nin:\n%s", line, md)
@@ -369,6 +374,39 @@ func TestCeilingWorker(t *testing.T) {
 	}
 	if got, want := strings.TrimSpace(string(out)), `{"lines":6,"bytes":45}`; got != want {
 		t.Errorf("ceiling-worker --decoder cflens printed %s, want %s", got, want)
+	}
+}
+
+// TestParquetCeilingWorker reads a dataset ingested from a realistic
+// corpus and requires every row of the corpus, in process and as a child
+// printing JSON; a folder without rows is an error, as it is to
+// cflens analyze.
+func TestParquetCeilingWorker(t *testing.T) {
+	ctx := context.Background()
+	logs, ds := t.TempDir(), t.TempDir()
+	c, err := loggen.WriteCorpus(ctx, logs, loggen.CorpusOptions{Lines: 5_000, Files: 3, Seed: 7, Realistic: true, ProbeShare: loggen.DefaultProbeShare})
+	if err != nil {
+		t.Fatal(err)
+	}
+	datasettest.Ingest(t, ds, filepath.Join(logs, "*.gz"))
+	for _, workers := range []int{1, 2} {
+		got, err := runParquetCeiling(ctx, ds, workers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Lines != c.Lines {
+			t.Errorf("%d workers read %d rows, want %d", workers, got.Lines, c.Lines)
+		}
+	}
+	out, err := asMain("parquet-ceiling-worker", "--workers", "2", ds).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.TrimSpace(string(out)), `{"lines":5000}`; got != want {
+		t.Errorf("parquet-ceiling-worker printed %s, want %s", got, want)
+	}
+	if _, err := runParquetCeiling(ctx, filepath.Join(ds, "none"), 2); err == nil {
+		t.Error("a folder without rows read without error")
 	}
 }
 

@@ -2,7 +2,8 @@
 // reuses) a corpus of CloudFront-like legacy .gz log files for two
 // distributions and times, in one run, interleaved and repeated, each tool
 // as a child process over the same files: the decompression ceiling,
-// cflens analysis straight from .gz, cflens ingest to zstd Parquet, cflens
+// cflens analysis straight from .gz, cflens ingest to zstd Parquet, the
+// read of that dataset with nothing aggregated (its ceiling), cflens
 // analysis from the Parquet dataset, DuckDB's read_csv + GROUP BY and
 // COPY … TO parquet, and GoAccess. It reports medians, min–max, lines/s,
 // MB/s, peak RSS and the ratios the project targets, as Markdown and JSON.
@@ -11,8 +12,8 @@
 // generator live in a program of their own, benchworker
 // (cmd/cflensbench/benchworker), so that DuckDB enters neither cflens nor
 // this runner, and this runner stays small: on Linux its children inherit
-// its peak RSS in their ru_maxrss. The ceiling runs as this program's
-// hidden ceiling-worker subcommand, and every measured process starts
+// its peak RSS in their ru_maxrss. The ceilings run as this program's
+// hidden ceiling-worker and parquet-ceiling-worker subcommands, and every measured process starts
 // under its hidden spawn subcommand, which records the process's own peak
 // RSS and CPU time.
 package main
@@ -67,6 +68,7 @@ func newRootCmd() *cobra.Command {
 	root.SilenceErrors = true
 	root.SetFlagErrorFunc(usage.FlagError)
 	root.AddCommand(newCeilingCmd())
+	root.AddCommand(newParquetCeilingCmd())
 	root.AddCommand(newSpawnCmd())
 	return root
 }

@@ -117,6 +117,18 @@ func (r *configRun) measure(ctx context.Context, tool string) (sample, error) {
 		cmds = []*exec.Cmd{r.ingestCmd(ctx, out, summary)}
 		check = func([]byte) (int64, error) { return summaryRows(summary) }
 		after = func() error { return r.keepDataset(out) }
+	case toolParquetCeiling:
+		if err := r.ensureDataset(ctx); err != nil {
+			return sample{}, err
+		}
+		cmds = []*exec.Cmd{r.selfCmd(ctx, "parquet-ceiling-worker", "--workers", w, r.path("dataset"))}
+		check = func(out []byte) (int64, error) {
+			var c workerCounts
+			if err := json.Unmarshal(out, &c); err != nil {
+				return 0, fmt.Errorf("read parquet ceiling counts: %w", err)
+			}
+			return c.Lines, nil
+		}
 	case toolAnalyzeParquet:
 		if err := r.ensureDataset(ctx); err != nil {
 			return sample{}, err
