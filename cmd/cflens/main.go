@@ -15,6 +15,7 @@ import (
 	"runtime/pprof"
 	"syscall"
 
+	"github.com/cflens/cflens/cmd/internal/hugeheap"
 	"github.com/cflens/cflens/cmd/internal/redact"
 	"github.com/cflens/cflens/cmd/internal/usage"
 	"github.com/cflens/cflens/ingest"
@@ -58,6 +59,7 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
+	adviseHugePages()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	stopProfile := startCPUProfile(os.Getenv("CFLENS_CPUPROFILE"))
@@ -65,6 +67,20 @@ func main() {
 	stopProfile()
 	writeAllocProfile(os.Getenv("CFLENS_MEMPROFILE"))
 	os.Exit(code)
+}
+
+// maxHugeRegion bounds the heap advised for huge pages when the memory
+// limit is higher (or off).
+const maxHugeRegion = 1 << 30
+
+// adviseHugePages advises transparent huge pages for the heap up to the
+// soft memory limit (cmd/internal/hugeheap): on the realistic corpus an
+// analysis from Parquet takes about 40% less CPU time, from .gz 9% less,
+// and an ingest 7% less, at the same peak RSS (README, "Performance").
+// GODEBUG=disablethp=1 turns it off. It is advice: a failure costs
+// only the speed, and is not reported.
+func adviseHugePages() {
+	hugeheap.Advise(int(min(debug.SetMemoryLimit(-1), maxHugeRegion)))
 }
 
 // startCPUProfile writes a CPU profile of the whole run to path, when it

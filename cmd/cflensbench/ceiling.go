@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cflens/cflens/cmd/internal/hugeheap"
 	"github.com/cflens/cflens/ingest/inflate"
 )
 
@@ -32,6 +33,12 @@ const (
 	decoderKlauspost = "klauspost"
 	decoderCflens    = "cflens"
 )
+
+// adviseHugePages advises huge pages for the heap of a ceiling worker as
+// cflens does for its own under its default soft memory limit of 300 MiB
+// (cmd/internal/hugeheap), so that a ceiling runs with the memory cflens
+// gets.
+func adviseHugePages() { hugeheap.Advise(300 << 20) }
 
 // workerCounts is what a worker prints on stdout for the runner to check.
 type workerCounts struct {
@@ -53,6 +60,7 @@ func newCeilingCmd() *cobra.Command {
 		Args:   cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.files = args
+			adviseHugePages()
 			c, err := runCeiling(cmd.Context(), o)
 			if err != nil {
 				return err

@@ -26,6 +26,7 @@ func newParquetCeilingCmd() *cobra.Command {
 		Hidden: true,
 		Args:   cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			adviseHugePages()
 			c, err := runParquetCeiling(cmd.Context(), args[0], workers)
 			if err != nil {
 				return err
