@@ -311,6 +311,13 @@ type Aggregator struct {
 	objects int64
 	aborted int64
 
+	// The tallies last computed, and the objects and aborted counts they
+	// were computed at: a commit or abort changes one of them, and
+	// until then the tallies stand. Classifying the stems again, past a
+	// spill a reading of every run, costs as much as the first time.
+	tallied                   *Tallies
+	talliedObjects, talliedAb int64
+
 	// The merged stem table of the committed objects, the bytes it
 	// holds, emptied object tables kept for the next objects, the spill
 	// runs written, and the bytes all stem tables hold (merged, kept and
@@ -449,6 +456,7 @@ func (a *Aggregator) Release() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.released = true
+	a.tallied = nil
 	a.merged, a.free, a.runs = newStemTable(), nil, nil
 	a.mergedHeld = 0
 	a.inUse.Store(0)

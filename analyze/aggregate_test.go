@@ -394,6 +394,49 @@ func TestAggregatorSpill(t *testing.T) {
 	}
 }
 
+// TestTalliesKeptUntilCommit: the tallies of a spilled aggregate are
+// computed once and shared until an object is committed or aborted,
+// which makes the next call count again, the new rows and abort
+// included.
+func TestTalliesKeptUntilCommit(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	a := newTestAggregator(t, func(o *Options) { o.MemoryBudget, o.SpillDir = 16<<10, t.TempDir() })
+	defer a.Release()
+	objs := spillRows()
+	feed(t, a, mem, objs[:2]...)
+	first, err := a.Tallies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := a.Tallies(); err != nil || again != first {
+		t.Errorf("a second call without a commit between: %p, %v; want the first tallies, %p", again, err, first)
+	}
+	if a.spill == nil || a.spill.runs == 0 {
+		t.Fatal("nothing spilled; the test needs spill runs")
+	}
+	feed(t, a, mem, objs[2:]...)
+	after, err := a.Tallies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after == first || after.rows+after.settling+after.outOfRange <= first.rows+first.settling+first.outOfRange {
+		t.Errorf("after a commit: rows %d, first tallies %d; want new tallies with more rows", after.rows, first.rows)
+	}
+	obj, err := a.Begin(context.Background(), ingest.ObjectRef{Key: "abandoned"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj.Abort()
+	aborted, err := a.Tallies()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aborted == after || aborted.aborted != 1 {
+		t.Errorf("after an abort: %d aborted, same tallies %v; want new tallies with 1", aborted.aborted, aborted == after)
+	}
+}
+
 func TestAggregatorErrorPathRegex(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)

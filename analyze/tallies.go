@@ -267,11 +267,21 @@ func (c *classifier) add(st *stemTable) {
 	}
 }
 
-// Tallies returns the tallies of what has been committed so far.
+// Tallies returns the tallies of what has been committed so far. The
+// tallies are shared by the calls made before the next commit or abort:
+// nothing may change them.
 func (a *Aggregator) Tallies() (*Tallies, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.tallies()
+	if a.tallied != nil && a.talliedObjects == a.objects && a.talliedAb == a.aborted {
+		return a.tallied, nil
+	}
+	t, err := a.tallies()
+	if err != nil {
+		return nil, err
+	}
+	a.tallied, a.talliedObjects, a.talliedAb = t, a.objects, a.aborted
+	return t, nil
 }
 
 // Result computes the analysis from what has been committed so far.
