@@ -1,13 +1,11 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // runTempPrefix starts the name of a run's private temporary folder; the
@@ -48,11 +46,4 @@ func removeStaleRunDirs(parent string) {
 		}
 		os.RemoveAll(filepath.Join(parent, e.Name()))
 	}
-}
-
-// processAlive tells whether a process with this ID exists. A process of
-// another user answers EPERM: it exists.
-func processAlive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
 }
