@@ -311,12 +311,11 @@ type Aggregator struct {
 	objects int64
 	aborted int64
 
-	// The tallies last computed, and the objects and aborted counts they
-	// were computed at: a commit or abort changes one of them, and
-	// until then the tallies stand. Classifying the stems again, past a
-	// spill a reading of every run, costs as much as the first time.
-	tallied                   *Tallies
-	talliedObjects, talliedAb int64
+	// The tallies last computed. They stand while their objects and
+	// aborted counts are the aggregator's: a commit or abort changes one.
+	// Classifying the stems again, past a spill a reading of every run,
+	// costs as much as the first time.
+	tallied *Tallies
 
 	// The merged stem table of the committed objects, the bytes it
 	// holds, emptied object tables kept for the next objects, the spill

@@ -273,14 +273,14 @@ func (c *classifier) add(st *stemTable) {
 func (a *Aggregator) Tallies() (*Tallies, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.tallied != nil && a.talliedObjects == a.objects && a.talliedAb == a.aborted {
-		return a.tallied, nil
+	if t := a.tallied; t != nil && t.objects == a.objects && t.aborted == a.aborted {
+		return t, nil
 	}
 	t, err := a.tallies()
 	if err != nil {
 		return nil, err
 	}
-	a.tallied, a.talliedObjects, a.talliedAb = t, a.objects, a.aborted
+	a.tallied = t
 	return t, nil
 }
 
