@@ -323,12 +323,17 @@ type Aggregator struct {
 	// in objects being read).
 	merged     *stemTable
 	mergedHeld int64
-	free       []*stemTable
-	runs       []int
-	inUse      atomic.Int64
-	spillMu    sync.Mutex // guards spill
-	spill      *spiller
-	released   bool
+	// direct is set once the merged table has outgrown the budget: the
+	// stems are then past what memory holds, and the tables of the
+	// objects committed after are written to the open spill run as they
+	// are, without a merge that the partitions' reading does anyway.
+	direct   bool
+	free     []*stemTable
+	runs     []int
+	inUse    atomic.Int64
+	spillMu  sync.Mutex // guards spill
+	spill    *spiller
+	released bool
 
 	// Fine keys numbered for the stem tables, which keep a number in
 	// place of a key.
@@ -462,6 +467,7 @@ func (a *Aggregator) Release() error {
 	a.spillMu.Lock()
 	defer a.spillMu.Unlock()
 	if a.spill != nil {
+		a.spill.close()
 		dir := a.spill.dir
 		a.spill = nil
 		if err := os.RemoveAll(dir); err != nil {
@@ -1127,6 +1133,12 @@ func (o *objectSink) Commit() error {
 	a.global.merge(o.part)
 	o.part = nil
 	a.runs = append(a.runs, o.runs...)
+	if a.direct {
+		err := a.addToOpenRun(o.stems)
+		a.keep(o.stems, o.held)
+		o.stems = nil
+		return err
+	}
 	a.merged.merge(o.stems)
 	n := a.merged.bytes()
 	a.inUse.Add(n - a.mergedHeld)
@@ -1134,9 +1146,26 @@ func (o *objectSink) Commit() error {
 	a.keep(o.stems, o.held)
 	o.stems = nil
 	if a.inUse.Load() > a.opts.MemoryBudget {
+		a.direct = true
 		return a.spillMerged()
 	}
 	return nil
+}
+
+// addToOpenRun writes an object's table to the open spill run. The
+// caller holds a.mu.
+func (a *Aggregator) addToOpenRun(t *stemTable) error {
+	a.spillMu.Lock()
+	defer a.spillMu.Unlock()
+	if a.spill.open == nil {
+		run, err := a.spill.add(t)
+		if err == nil {
+			a.runs = append(a.runs, run)
+		}
+		return err
+	}
+	_, err := a.spill.add(t)
+	return err
 }
 
 // keep keeps an object's table, emptied, for a next object, unless it

@@ -170,17 +170,26 @@ func (a *Aggregator) tallies() (*Tallies, error) {
 		if err := a.spillMerged(); err != nil {
 			return nil, err
 		}
+		a.spillMu.Lock()
+		err := a.spill.seal()
+		a.spillMu.Unlock()
+		if err != nil {
+			return nil, err
+		}
 		rr := a.spill.reader()
 		defer rr.close()
 		part := newStemTable()
 		for p := range spillPartitions {
-			part.reset()
-			for _, run := range a.runs {
-				if err := rr.load(part, p, run); err != nil {
+			if err := rr.read(p, a.runs); err != nil {
+				return nil, err
+			}
+			for sub := range subPartitions {
+				part.reset()
+				if err := rr.merge(part, sub); err != nil {
 					return nil, err
 				}
+				c.add(part)
 			}
-			c.add(part)
 		}
 	}
 	t.paths.top = headOf(c.top.list(), n)
