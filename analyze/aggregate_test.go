@@ -450,6 +450,79 @@ func TestOpenRunReadBetweenCommits(t *testing.T) {
 	}
 }
 
+// TestResultWhileObjectsSpill takes results of an aggregate whose stems
+// are spilled while other objects are being read, each large enough to
+// spill its own table: the classifying pass reads the runs it found
+// while new ones are written (run it with -race). Once every object is
+// committed, the result is that of the same objects held in memory.
+func TestResultWhileObjectsSpill(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	small := spillRowsOf(120, 1000, 1)
+	large := spillRowsOf(3, 100000, 20)
+	spilled := newTestAggregator(t, func(o *Options) { o.MemoryBudget, o.SpillDir = 2<<20, t.TempDir() })
+	defer spilled.Release()
+	feed(t, spilled, mem, small...)
+	done := make(chan error)
+	go func() {
+		for i, batches := range large {
+			obj, err := spilled.Begin(context.Background(), ingest.ObjectRef{Key: fmt.Sprint("large", i)})
+			if err != nil {
+				done <- err
+				return
+			}
+			for _, rows := range batches {
+				b := makeBatch(t, mem, rows)
+				err := obj.Write(b)
+				b.Release()
+				if err != nil {
+					done <- err
+					return
+				}
+			}
+			if err := obj.Commit(); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	results := 0
+	for reading := true; reading; results++ {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			reading = false
+		default:
+		}
+		res := spilled.Result()
+		if slices.ContainsFunc(res.Warnings, func(w string) bool { return strings.Contains(w, "path classification") }) {
+			t.Errorf("result %d: warnings %q", results, res.Warnings)
+		}
+	}
+	t.Logf("%d results taken while reading; %d spill runs", results, spilled.spill.runs)
+	if spilled.spill.runs < 3 {
+		t.Fatalf("%d spill runs; the test needs objects spilling their own", spilled.spill.runs)
+	}
+	whole := newTestAggregator(t, nil)
+	defer whole.Release()
+	feed(t, whole, mem, small...)
+	feed(t, whole, mem, large...)
+	got, err := json.Marshal(spilled.Result())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := json.Marshal(whole.Result())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("results differ after %d taken while reading\nin memory: %s\nspilled:   %s", results, want, got)
+	}
+}
+
 // TestOpenRunWriteFails: once a write to the open spill run fails, the
 // commit says so, and so does every result after it, rather than
 // classify paths with stems missing.

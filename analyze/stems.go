@@ -723,11 +723,12 @@ func (s *spiller) remove(run int) {
 // lookups; listing the records by offset instead of copying them moved
 // the wait to reading the records.)
 type runReader struct {
-	s     *spiller
-	files map[int]*os.File
-	buf   []byte                // a chunk read
-	subs  [subPartitions][]byte // the records of the partition read, by sub-partition
-	fine  []fineRec
+	s      *spiller
+	chunks [][spillPartitions][]spillChunk // the spiller's, when the reader was made
+	files  map[int]*os.File
+	buf    []byte                // a chunk read
+	subs   [subPartitions][]byte // the records of the partition read, by sub-partition
+	fine   []fineRec
 }
 
 const (
@@ -739,7 +740,12 @@ const (
 // after the partition's.
 func (h hash128) subPartition() int { return int(h[0]>>(56-subPartitionBits)) & (subPartitions - 1) }
 
-func (s *spiller) reader() *runReader { return &runReader{s: s, files: map[int]*os.File{}} }
+// reader returns a reader of the runs written so far; runs written
+// after it are not its to read, and may be written while it reads. The
+// open run must not be added to while it reads.
+func (s *spiller) reader() *runReader {
+	return &runReader{s: s, chunks: s.chunks, files: map[int]*os.File{}}
+}
 
 func (rr *runReader) close() {
 	for _, f := range rr.files {
@@ -755,7 +761,7 @@ func (rr *runReader) read(p int, runs []int) error {
 		rr.subs[s] = rr.subs[s][:0]
 	}
 	for _, run := range runs {
-		chunks := rr.s.chunks[run][p]
+		chunks := rr.chunks[run][p]
 		if len(chunks) == 0 {
 			continue
 		}

@@ -2,10 +2,14 @@ package analyze
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -161,40 +165,99 @@ func (a *Aggregator) tallies() (*Tallies, error) {
 		foldCells(t.cells, g.sparse, func(k bucketKey) int32 { return k.window })
 	}
 	n := a.opts.TopPaths
-	c := classifier{t: t, keys: a.numberedKeys(), top: topList{n: n, key: pathRequests}, good500: topList{n: n, key: path500}}
+	keys := a.numberedKeys()
+	newClassifier := func() *classifier {
+		return &classifier{t: &Tallies{}, keys: keys, top: topList{n: n, key: pathRequests}, good500: topList{n: n, key: path500}}
+	}
+	var cs []*classifier
 	if len(a.runs) == 0 {
+		c := newClassifier()
 		c.add(a.merged)
+		cs = []*classifier{c}
 	} else {
-		// Everything goes to the spill runs, then each partition is
-		// merged and classified on its own.
-		if err := a.spillMerged(); err != nil {
+		var err error
+		if cs, err = a.classifySpilled(newClassifier); err != nil {
 			return nil, err
-		}
-		a.spillMu.Lock()
-		err := a.spill.seal()
-		a.spillMu.Unlock()
-		if err != nil {
-			return nil, err
-		}
-		rr := a.spill.reader()
-		defer rr.close()
-		part := newStemTable()
-		for p := range spillPartitions {
-			if err := rr.read(p, a.runs); err != nil {
-				return nil, err
-			}
-			for sub := range subPartitions {
-				part.reset()
-				if err := rr.merge(part, sub); err != nil {
-					return nil, err
-				}
-				c.add(part)
-			}
 		}
 	}
-	t.paths.top = headOf(c.top.list(), n)
-	t.paths.topGood500 = headOf(c.good500.list(), n)
+	top := topList{n: n, key: pathRequests}
+	good500 := topList{n: n, key: path500}
+	for _, c := range cs {
+		t.errFine.merge(&c.t.errFine)
+		p := &c.t.paths
+		t.paths.stems += p.stems
+		t.paths.errStems += p.errStems
+		t.paths.requests += p.requests
+		t.paths.status500 += p.status500
+		for _, pc := range c.top.list() {
+			top.add(pc)
+		}
+		for _, pc := range c.good500.list() {
+			good500.add(pc)
+		}
+	}
+	t.paths.top = headOf(top.list(), n)
+	t.paths.topGood500 = headOf(good500.list(), n)
 	return t, nil
+}
+
+// classifySpilled writes everything to the spill runs, then merges and
+// classifies each partition on its own, on as many cores as the
+// process has: partitions share no stem. Each classifier counts into
+// tallies of its own, for the caller to add up. The caller holds a.mu,
+// so no object is committed meanwhile; objects still being read may
+// spill runs of their own, which this reading does not touch.
+func (a *Aggregator) classifySpilled(newClassifier func() *classifier) ([]*classifier, error) {
+	if err := a.spillMerged(); err != nil {
+		return nil, err
+	}
+	a.spillMu.Lock()
+	err := a.spill.seal()
+	rrs := make([]*runReader, min(runtime.GOMAXPROCS(0), spillPartitions))
+	for w := range rrs {
+		rrs[w] = a.spill.reader()
+	}
+	a.spillMu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	cs := make([]*classifier, len(rrs))
+	errs := make([]error, len(rrs))
+	var next atomic.Int32
+	var wg sync.WaitGroup
+	for w, rr := range rrs {
+		c := newClassifier()
+		cs[w] = c
+		wg.Go(func() {
+			defer rr.close()
+			part := newStemTable()
+			for {
+				p := int(next.Add(1)) - 1
+				if p >= spillPartitions {
+					return
+				}
+				if err := rr.read(p, a.runs); err != nil {
+					errs[w] = err
+					next.Store(spillPartitions)
+					return
+				}
+				for sub := range subPartitions {
+					part.reset()
+					if err := rr.merge(part, sub); err != nil {
+						errs[w] = err
+						next.Store(spillPartitions)
+						return
+					}
+					c.add(part)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return cs, nil
 }
 
 // classifier classifies merged stems into tallies, keeping the top
