@@ -323,10 +323,11 @@ type Aggregator struct {
 	// in objects being read).
 	merged     *stemTable
 	mergedHeld int64
-	// direct is set once the merged table has outgrown the budget: the
-	// stems are then past what memory holds, and the tables of the
-	// objects committed after are written to the open spill run as they
-	// are, without a merge that the partitions' reading does anyway.
+	// direct is set once the merged table has outgrown the budget and
+	// been spilled: the stems are then past what memory holds, and the
+	// tables of the objects committed after are written to the open
+	// spill run as they are, without a merge that the partitions'
+	// reading does anyway.
 	direct   bool
 	free     []*stemTable
 	runs     []int
@@ -482,14 +483,24 @@ func (a *Aggregator) Release() error {
 func (a *Aggregator) spillTable(t *stemTable) (int, error) {
 	a.spillMu.Lock()
 	defer a.spillMu.Unlock()
+	s, err := a.spiller()
+	if err != nil {
+		return 0, err
+	}
+	return s.spill(t)
+}
+
+// spiller returns the spiller, creating the spill folder first when
+// needed. The caller holds a.spillMu.
+func (a *Aggregator) spiller() (*spiller, error) {
 	if a.spill == nil {
 		dir, err := os.MkdirTemp(a.opts.SpillDir, "cflens-stems-")
 		if err != nil {
-			return 0, fmt.Errorf("spill stems: %w", err)
+			return nil, fmt.Errorf("spill stems: %w", err)
 		}
 		a.spill = &spiller{dir: dir}
 	}
-	return a.spill.spill(t)
+	return a.spill, nil
 }
 
 // objectSink aggregates the rows of one object into its own partial
@@ -1146,8 +1157,11 @@ func (o *objectSink) Commit() error {
 	a.keep(o.stems, o.held)
 	o.stems = nil
 	if a.inUse.Load() > a.opts.MemoryBudget {
-		a.direct = true
-		return a.spillMerged()
+		spills := a.merged.len() > 0
+		if err := a.spillMerged(); err != nil {
+			return err
+		}
+		a.direct = spills
 	}
 	return nil
 }
@@ -1157,14 +1171,15 @@ func (o *objectSink) Commit() error {
 func (a *Aggregator) addToOpenRun(t *stemTable) error {
 	a.spillMu.Lock()
 	defer a.spillMu.Unlock()
-	if a.spill.open == nil {
-		run, err := a.spill.add(t)
-		if err == nil {
-			a.runs = append(a.runs, run)
-		}
+	s, err := a.spiller()
+	if err != nil {
 		return err
 	}
-	_, err := a.spill.add(t)
+	opened := s.open != nil
+	run, err := s.add(t)
+	if err == nil && !opened {
+		a.runs = append(a.runs, run)
+	}
 	return err
 }
 

@@ -30,11 +30,12 @@ import (
 // first would cost a lookup in a table larger than the caches per stem,
 // only to save writing again the few stems that objects share. Without
 // spills the merged table is classified as it is; otherwise the final
-// pass reads one partition of every run at a time, so it holds about
-// 1/256 of the distinct stems: there the stems are merged by hash, a
-// sixteenth of the partition at a time, and classified, the error-path
-// rows are added to the error fine set, and the top lists are kept
-// exactly (the stem string travels with its counts).
+// pass reads one partition of every run at a time, one partition per
+// core, so that each core holds about 1/256 of the distinct stems: there
+// the stems are merged by hash, a sixteenth of the partition at a time,
+// and classified, the error-path rows are added to the error fine set,
+// and the top lists are kept exactly (the stem string travels with its
+// counts).
 //
 // Two distinct stems share a 128-bit hash with probability about
 // n²/2¹²⁹: 1.5·10⁻²¹ at n = 10⁹ stems, far below any hardware fault rate,
@@ -626,8 +627,8 @@ func (s *spiller) spill(t *stemTable) (int, error) {
 }
 
 // add writes the table's stems to the open run, creating it when there
-// is none, and returns its number. Once a write has failed, the run is
-// damaged and every add and seal returns that error.
+// is none, and returns its number. Once creating or writing it has
+// failed, stems are missing, and every add and seal returns that error.
 func (s *spiller) add(t *stemTable) (int, error) {
 	if s.err != nil {
 		return 0, s.err
@@ -635,6 +636,7 @@ func (s *spiller) add(t *stemTable) (int, error) {
 	if s.open == nil {
 		w, err := s.create(new([spillPartitions][]byte))
 		if err != nil {
+			s.err = err
 			return 0, err
 		}
 		s.open = w

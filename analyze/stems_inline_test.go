@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"fmt"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -246,5 +247,23 @@ func TestSpillRecordDamaged(t *testing.T) {
 				rr.record(newStemTable(), bad) // must not panic
 			}
 		}
+	}
+}
+
+// TestOpenRunCreateFails: a spiller that cannot create its open run
+// keeps the error, so that the stems it could not take are never
+// classified as though they had been counted.
+func TestOpenRunCreateFails(t *testing.T) {
+	tb := newStemTable()
+	tb.insert(hashStem("/a"), "/a", false)
+	sp := &spiller{dir: filepath.Join(t.TempDir(), "gone")}
+	if _, err := sp.add(tb); err == nil {
+		t.Fatal("add to an open run in a missing folder: no error")
+	}
+	if err := sp.seal(); err == nil {
+		t.Error("seal after a failed add: no error")
+	}
+	if _, err := sp.add(tb); err == nil {
+		t.Error("a second add after a failed one: no error")
 	}
 }
