@@ -208,10 +208,34 @@ func TestMarkdownScaling(t *testing.T) {
 	r.Configs = []configResult{mk(1, 1, 2), mk(1, 2, 1), mk(4, 2, 6)}
 	r.finish()
 	md := r.markdown()
+	if strings.Contains(md, " less ") {
+		t.Errorf("a row of analysis less its read without either tool:\n%s", md)
+	}
 	for _, line := range []string{
 		// 4× took 6 s: 1.5 s per million lines.
 		"| ceiling | 1.000 / 1.000 (100) | 1.500 / 1.500 (100) | 1.50 | 1.50 |",
 		"| ceiling | 2.000 (100) | 1.000 (100) | 2.00× |",
+	} {
+		if !strings.Contains(md, line+"\n") {
+			t.Errorf("markdown lacks the line\n%s\nin:\n%s", line, md)
+		}
+	}
+
+	// The analysis from Parquet less the Parquet read: 1× 0.5 − 0.3 s,
+	// 4× (2.2 − 1.0) / 4 = 0.3 s per million lines.
+	pq := func(scale int, analysis, read float64) configResult {
+		c := &corpus{Corpus: &loggen.Corpus{Lines: int64(scale) * 1_000_000, Files: scale, Bytes: int64(scale) * 1e6}}
+		return configResult{Scale: scale, Workers: 2, Lines: c.Lines, Files: c.Files, Bytes: c.Bytes,
+			Tools: []toolResult{summarize(toolParquetCeiling, secs(read), "", c), summarize(toolAnalyzeParquet, secs(analysis), "", c)}}
+	}
+	r = newReport(&benchOptions{lines: 1_000_000, files: 1, reps: 1, scales: []int{1, 4}, workers: []int{2}}, []string{toolParquetCeiling, toolAnalyzeParquet})
+	r.Configs = []configResult{pq(1, 0.5, 0.3), pq(4, 2.2, 1.0)}
+	r.finish()
+	md = r.markdown()
+	for _, line := range []string{
+		"| parquet-ceiling | 0.300 / 0.300 (100) | 0.250 / 0.250 (100) | 0.83 | 0.83 |",
+		"| analyze-parquet | 0.500 / 0.500 (100) | 0.550 / 0.550 (100) | 1.10 | 1.10 |",
+		"| analyze-parquet less parquet-ceiling | 0.200 / 0.200 | 0.300 / 0.300 | 1.50 | 1.50 |",
 	} {
 		if !strings.Contains(md, line+"\n") {
 			t.Errorf("markdown lacks the line\n%s\nin:\n%s", line, md)

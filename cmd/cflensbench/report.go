@@ -355,7 +355,11 @@ func (r *benchReport) markdown() string {
 
 // scalingMarkdown shows, per tool, wall and CPU seconds per million lines
 // and peak RSS at each scale with the most workers: linear time keeps the
-// first two flat, and streaming keeps the third flat.
+// first two flat, and streaming keeps the third flat. A row of analysis
+// over the read it rests on (analyze-parquet less parquet-ceiling) shows
+// the analysis's own time per line, without the fixed costs of a run
+// (the process's start, opening the dataset) that weigh on the smallest
+// scale and that the two share.
 func (r *benchReport) scalingMarkdown(b *strings.Builder) {
 	most := slices.Max(r.Params.Workers)
 	var cs []configResult
@@ -376,22 +380,32 @@ func (r *benchReport) scalingMarkdown(b *strings.Builder) {
 		b.WriteString("--:|")
 	}
 	b.WriteString("--:|--:|\n")
-	for _, tool := range r.Tools {
-		fmt.Fprintf(b, "| %s |", tool)
+	perMillion := func(c configResult, tool string) (wall, cpu float64, rss int64, ok bool) {
+		t := c.tool(tool)
+		if t == nil {
+			return 0, 0, 0, false
+		}
+		m := float64(c.Lines) / 1e6
+		return t.MedianSeconds / m, t.MedianCPU / m, t.PeakRSS, true
+	}
+	row := func(name string, at func(c configResult) (wall, cpu float64, rss int64, ok bool)) {
+		fmt.Fprintf(b, "| %s |", name)
 		var first, last, firstCPU, lastCPU float64
 		for _, c := range cs {
-			t := c.tool(tool)
-			if t == nil {
+			perM, cpuPerM, rss, ok := at(c)
+			if !ok {
 				b.WriteString(" – |")
 				continue
 			}
-			perM := t.MedianSeconds / (float64(c.Lines) / 1e6)
-			cpuPerM := t.MedianCPU / (float64(c.Lines) / 1e6)
 			if first == 0 {
 				first, firstCPU = perM, cpuPerM
 			}
 			last, lastCPU = perM, cpuPerM
-			fmt.Fprintf(b, " %.3f / %.3f (%.0f) |", perM, cpuPerM, float64(t.PeakRSS)/(1<<20))
+			if rss < 0 {
+				fmt.Fprintf(b, " %.3f / %.3f |", perM, cpuPerM)
+			} else {
+				fmt.Fprintf(b, " %.3f / %.3f (%.0f) |", perM, cpuPerM, float64(rss)/(1<<20))
+			}
 		}
 		if first > 0 {
 			fmt.Fprintf(b, " %.2f |", last/first)
@@ -403,6 +417,16 @@ func (r *benchReport) scalingMarkdown(b *strings.Builder) {
 		} else {
 			b.WriteString(" – |\n")
 		}
+	}
+	for _, tool := range r.Tools {
+		row(tool, func(c configResult) (float64, float64, int64, bool) { return perMillion(c, tool) })
+	}
+	if slices.Contains(r.Tools, toolAnalyzeParquet) && slices.Contains(r.Tools, toolParquetCeiling) {
+		row(toolAnalyzeParquet+" less "+toolParquetCeiling, func(c configResult) (float64, float64, int64, bool) {
+			w, cpu, _, ok := perMillion(c, toolAnalyzeParquet)
+			rw, rcpu, _, rok := perMillion(c, toolParquetCeiling)
+			return w - rw, cpu - rcpu, -1, ok && rok
+		})
 	}
 }
 
