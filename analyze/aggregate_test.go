@@ -332,6 +332,14 @@ func spillRowsOf(n, perObject, batches int) [][][]row {
 	return objs
 }
 
+// setSubSplit sets the size past which spilled partitions are split, for
+// the rest of the test. Tests that call it must not be parallel.
+func setSubSplit(t *testing.T, n int64) {
+	old := subSplitBytes
+	subSplitBytes = n
+	t.Cleanup(func() { subSplitBytes = old })
+}
+
 // TestAggregatorSpill classifies the same rows with a budget so small
 // that the stem tables are spilled many times, and requires the same
 // result, byte for byte, as a run that keeps everything in memory.
@@ -406,10 +414,14 @@ func TestAggregatorSpill(t *testing.T) {
 			budget int64
 		}{{spillRows(), 16 << 10}, {spillRowsOf(200, 1000, 1), 2 << 20}} {
 			whole, _ := run(c.objs, DefaultMemoryBudget, regex)
-			spilled, _ := run(c.objs, c.budget, regex)
-			if !bytes.Equal(whole, spilled) {
-				t.Errorf("regex %v, %d objects, budget %d: results differ\nin memory: %s\nspilled:   %s",
-					regex, len(c.objs), c.budget, whole, spilled)
+			// Partitions this small are merged whole; split them too.
+			for _, split := range []int64{subSplitBytes, 0} {
+				setSubSplit(t, split)
+				spilled, _ := run(c.objs, c.budget, regex)
+				if !bytes.Equal(whole, spilled) {
+					t.Errorf("regex %v, %d objects, budget %d, partitions split past %d bytes: results differ\nin memory: %s\nspilled:   %s",
+						regex, len(c.objs), c.budget, split, whole, spilled)
+				}
 			}
 		}
 	}

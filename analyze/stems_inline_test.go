@@ -113,14 +113,24 @@ func TestSpillRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	back := newStemTable()
-	rr := sp.reader()
-	defer rr.close()
-	for p := range spillPartitions {
-		if err := rr.load(back, p, run); err != nil {
-			t.Fatal(err)
+	// Partitions this small are read whole; split them too.
+	for _, split := range []int64{subSplitBytes, 0} {
+		setSubSplit(t, split)
+		back := newStemTable()
+		rr := sp.reader()
+		for p := range spillPartitions {
+			if err := rr.load(back, p, run); err != nil {
+				t.Fatal(err)
+			}
 		}
+		rr.close()
+		checkReadBack(t, tb, back)
 	}
+}
+
+// checkReadBack requires back to hold the stems of tb with their counts.
+func checkReadBack(t *testing.T, tb, back *stemTable) {
+	t.Helper()
 	if back.len() != tb.len() {
 		t.Fatalf("%d stems read back, %d spilled", back.len(), tb.len())
 	}
@@ -235,9 +245,15 @@ func TestSpillRecordDamaged(t *testing.T) {
 		if rest, err := rr.record(newStemTable(), rec); err != nil || len(rest) != 0 {
 			t.Fatalf("%q: whole record: %v, %d bytes left", tb.str(tb.stems.at(i)), err, len(rest))
 		}
+		if n, err := recordLen(rec); err != nil || n != len(rec) {
+			t.Fatalf("%q: length of the whole record %d, %v; want %d", tb.str(tb.stems.at(i)), n, err, len(rec))
+		}
 		for k := range len(rec) {
 			if _, err := rr.record(newStemTable(), rec[:k]); err == nil {
 				t.Errorf("%q: record cut to %d of %d bytes read without error", tb.str(tb.stems.at(i)), k, len(rec))
+			}
+			if n, err := recordLen(rec[:k]); err == nil {
+				t.Errorf("%q: record cut to %d of %d bytes measured %d without error", tb.str(tb.stems.at(i)), k, len(rec), n)
 			}
 		}
 		for k := range len(rec) {
@@ -245,6 +261,9 @@ func TestSpillRecordDamaged(t *testing.T) {
 				bad := append([]byte(nil), rec...)
 				bad[k] = b
 				rr.record(newStemTable(), bad) // must not panic
+				if n, err := recordLen(bad); err == nil && (n <= 0 || n > len(bad)) {
+					t.Errorf("%q: byte %d set to %#x: length %d of %d bytes", tb.str(tb.stems.at(i)), k, b, n, len(bad))
+				}
 			}
 		}
 	}
