@@ -51,7 +51,8 @@ type Options struct {
 	// MemoryBudget bounds the memory of the per-stem counts of the path
 	// classification (default 64 MiB); past it they are spilled to files
 	// in a folder under SpillDir (the system's temporary folder when
-	// empty) and classified one hash partition at a time at the end.
+	// empty) and classified one hash partition at a time at the end, each
+	// core holding one partition, 1/256 of what was spilled.
 	MemoryBudget int64
 	SpillDir     string
 	// A clock hour of an enabled weighted policy with weight w is a peak

@@ -776,9 +776,6 @@ func (rr *runReader) read(p int, runs []int) error {
 			size += c.n
 		}
 	}
-	if size > math.MaxInt32 {
-		return fmt.Errorf("read spilled stems: partition %d holds more than 2 GiB", p)
-	}
 	split := size > subSplitBytes
 	for _, run := range runs {
 		chunks := rr.chunks[run][p]
