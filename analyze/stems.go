@@ -729,6 +729,7 @@ type runReader struct {
 	s      *spiller
 	chunks [][spillPartitions][]spillChunk // the spiller's, when the reader was made
 	files  map[int]*os.File
+	forked bool                  // files are another reader's
 	buf    []byte                // a chunk read
 	subs   [subPartitions][]byte // the records of the partition read, by sub-partition (all in the first when not split)
 	fine   []fineRec
@@ -750,7 +751,33 @@ func (s *spiller) reader() *runReader {
 	return &runReader{s: s, chunks: s.chunks, files: map[int]*os.File{}}
 }
 
+// open opens the files of the runs, for readers forked from rr.
+func (rr *runReader) open(runs []int) error {
+	for _, run := range runs {
+		if rr.files[run] != nil {
+			continue
+		}
+		f, err := os.Open(rr.s.file(run))
+		if err != nil {
+			return fmt.Errorf("read spilled stems: %w", err)
+		}
+		rr.files[run] = f
+	}
+	return nil
+}
+
+// fork returns a reader of the same runs for another goroutine. It
+// shares rr's files (reading at an offset is safe on a file from many
+// goroutines), which rr must have opened for the runs it reads, and which
+// only rr closes.
+func (rr *runReader) fork() *runReader {
+	return &runReader{s: rr.s, chunks: rr.chunks, files: rr.files, forked: true}
+}
+
 func (rr *runReader) close() {
+	if rr.forked {
+		return
+	}
 	for _, f := range rr.files {
 		f.Close()
 	}
@@ -784,6 +811,9 @@ func (rr *runReader) read(p int, runs []int) error {
 		}
 		f := rr.files[run]
 		if f == nil {
+			if rr.forked {
+				return fmt.Errorf("read spilled stems: run %d not opened", run)
+			}
 			var err error
 			if f, err = os.Open(rr.s.file(run)); err != nil {
 				return fmt.Errorf("read spilled stems: %w", err)

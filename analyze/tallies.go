@@ -213,13 +213,19 @@ func (a *Aggregator) classifySpilled(newClassifier func() *classifier) ([]*class
 	}
 	a.spillMu.Lock()
 	err := a.spill.seal()
-	rrs := make([]*runReader, min(runtime.GOMAXPROCS(0), spillPartitions))
-	for w := range rrs {
-		rrs[w] = a.spill.reader()
-	}
+	first := a.spill.reader()
 	a.spillMu.Unlock()
+	defer first.close()
+	if err == nil {
+		err = first.open(a.runs)
+	}
 	if err != nil {
 		return nil, err
+	}
+	rrs := make([]*runReader, min(runtime.GOMAXPROCS(0), spillPartitions))
+	rrs[0] = first
+	for w := 1; w < len(rrs); w++ {
+		rrs[w] = first.fork()
 	}
 	cs := make([]*classifier, len(rrs))
 	errs := make([]error, len(rrs))
@@ -229,7 +235,6 @@ func (a *Aggregator) classifySpilled(newClassifier func() *classifier) ([]*class
 		c := newClassifier()
 		cs[w] = c
 		wg.Go(func() {
-			defer rr.close()
 			part := newStemTable()
 			for {
 				p := int(next.Add(1)) - 1
