@@ -346,7 +346,7 @@ func setSubSplit(t *testing.T, n int64) {
 func TestAggregatorSpill(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	run := func(objs [][][]row, budget int64, regex bool) ([]byte, *Aggregator) {
+	run := func(objs [][][]row, budget int64, regex bool) (result []byte, openRun bool) {
 		spillDir := t.TempDir()
 		a := newTestAggregator(t, func(o *Options) {
 			o.MemoryBudget, o.SpillDir, o.TopPaths = budget, spillDir, 7
@@ -398,10 +398,7 @@ func TestAggregatorSpill(t *testing.T) {
 		if budget == DefaultMemoryBudget && runs != 0 {
 			t.Errorf("budget %d: %d spill runs, want none", budget, runs)
 		}
-		if want := len(objs) > 3 && budget < DefaultMemoryBudget; direct != want {
-			t.Errorf("%d objects, budget %d: objects added to an open run: %v, want %v", len(objs), budget, direct, want)
-		}
-		return js, a
+		return js, direct
 	}
 	for _, regex := range []bool{false, true} {
 		// Three objects of two large batches, with a budget so small
@@ -410,14 +407,18 @@ func TestAggregatorSpill(t *testing.T) {
 		// merged table does not, spilled once, past which the objects'
 		// tables go to the open run whole.
 		for _, c := range []struct {
-			objs   [][][]row
-			budget int64
-		}{{spillRows(), 16 << 10}, {spillRowsOf(200, 1000, 1), 2 << 20}} {
+			objs    [][][]row
+			budget  int64
+			openRun bool // whether objects are to go to the open run
+		}{{spillRows(), 16 << 10, false}, {spillRowsOf(200, 1000, 1), 2 << 20, true}} {
 			whole, _ := run(c.objs, DefaultMemoryBudget, regex)
 			// Partitions this small are merged whole; split them too.
 			for _, split := range []int64{subSplitBytes, 0} {
 				setSubSplit(t, split)
-				spilled, _ := run(c.objs, c.budget, regex)
+				spilled, openRun := run(c.objs, c.budget, regex)
+				if openRun != c.openRun {
+					t.Errorf("%d objects, budget %d: objects added to an open run: %v, want %v", len(c.objs), c.budget, openRun, c.openRun)
+				}
 				if !bytes.Equal(whole, spilled) {
 					t.Errorf("regex %v, %d objects, budget %d, partitions split past %d bytes: results differ\nin memory: %s\nspilled:   %s",
 						regex, len(c.objs), c.budget, split, whole, spilled)
