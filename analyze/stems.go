@@ -728,10 +728,10 @@ func (s *spiller) remove(run int) {
 type runReader struct {
 	s      *spiller
 	chunks [][spillPartitions][]spillChunk // the spiller's, when the reader was made
-	files  map[int]*os.File
-	forked bool                  // files are another reader's
-	buf    []byte                // a chunk read
-	subs   [subPartitions][]byte // the records of the partition read, by sub-partition (all in the first when not split)
+	files  map[int]*os.File                // opened by open
+	forked bool                            // files are another reader's
+	buf    []byte                          // a chunk read
+	subs   [subPartitions][]byte           // the records of the partition read, by sub-partition (all in the first when not split)
 	fine   []fineRec
 }
 
@@ -751,7 +751,8 @@ func (s *spiller) reader() *runReader {
 	return &runReader{s: s, chunks: s.chunks, files: map[int]*os.File{}}
 }
 
-// open opens the files of the runs, for readers forked from rr.
+// open opens the files of the runs, which read and readers forked from
+// rr read.
 func (rr *runReader) open(runs []int) error {
 	for _, run := range runs {
 		if rr.files[run] != nil {
@@ -767,9 +768,8 @@ func (rr *runReader) open(runs []int) error {
 }
 
 // fork returns a reader of the same runs for another goroutine. It
-// shares rr's files (reading at an offset is safe on a file from many
-// goroutines), which rr must have opened for the runs it reads, and which
-// only rr closes.
+// shares the files rr opened (reading at an offset is safe on a file
+// from many goroutines), which only rr closes.
 func (rr *runReader) fork() *runReader {
 	return &runReader{s: rr.s, chunks: rr.chunks, files: rr.files, forked: true}
 }
@@ -792,7 +792,8 @@ var errSpillRecord = errors.New("damaged record")
 // ns a stem read back split, 66–70 whole).
 var subSplitBytes int64 = 1 << 20
 
-// read gathers partition p of the runs by sub-partition, for merge.
+// read gathers partition p of the runs, opened, by sub-partition, for
+// merge.
 func (rr *runReader) read(p int, runs []int) error {
 	for s := range rr.subs {
 		rr.subs[s] = rr.subs[s][:0]
@@ -811,14 +812,7 @@ func (rr *runReader) read(p int, runs []int) error {
 		}
 		f := rr.files[run]
 		if f == nil {
-			if rr.forked {
-				return fmt.Errorf("read spilled stems: run %d not opened", run)
-			}
-			var err error
-			if f, err = os.Open(rr.s.file(run)); err != nil {
-				return fmt.Errorf("read spilled stems: %w", err)
-			}
-			rr.files[run] = f
+			return fmt.Errorf("read spilled stems: run %d not opened", run)
 		}
 		for _, c := range chunks {
 			var buf []byte
@@ -839,11 +833,12 @@ func (rr *runReader) read(p int, runs []int) error {
 				continue
 			}
 			for off := 0; off < len(buf); {
-				n, err := recordLen(buf[off:])
+				r, rest, err := decodeRecord(buf[off:], rr.fine)
+				rr.fine = r.fine
 				if err != nil {
 					return fmt.Errorf("read spilled stems %s at %d: %w", f.Name(), c.off+int64(off), err)
 				}
-				sub := hash128{binary.LittleEndian.Uint64(buf[off:])}.subPartition()
+				n, sub := len(buf)-off-len(rest), r.h.subPartition()
 				rr.subs[sub] = append(rr.subs[sub], buf[off:off+n]...)
 				off += n
 			}
@@ -866,6 +861,9 @@ func (rr *runReader) merge(t *stemTable, sub int) error {
 
 // load merges partition p of the runs into t.
 func (rr *runReader) load(t *stemTable, p int, runs ...int) error {
+	if err := rr.open(runs); err != nil {
+		return err
+	}
 	if err := rr.read(p, runs); err != nil {
 		return err
 	}
@@ -877,95 +875,86 @@ func (rr *runReader) load(t *stemTable, p int, runs ...int) error {
 	return nil
 }
 
-// recordLen returns the length of the record at the start of buf.
-func recordLen(buf []byte) (int, error) {
+// spillRecord is a spill record decoded; str and fine alias the buffers
+// it was decoded from and into.
+type spillRecord struct {
+	h         hash128
+	flags     byte
+	str       []byte
+	req, s500 int64
+	inl       int32     // with spillInline: the only row, as stemRec.fine keeps it
+	fine      []fineRec // without: the fine records, next unset
+}
+
+// decodeRecord decodes the record at the start of buf, its fine records
+// into fine's storage, and returns the rest of buf.
+func decodeRecord(buf []byte, fine []fineRec) (spillRecord, []byte, error) {
+	var r spillRecord
 	if len(buf) < 17 {
-		return 0, errSpillRecord
+		return r, nil, errSpillRecord
 	}
-	flags := buf[16]
+	r.h = hash128{binary.LittleEndian.Uint64(buf), binary.LittleEndian.Uint64(buf[8:])}
+	r.flags = buf[16]
 	d := spillDecoder{buf: buf[17:]}
 	l := d.uvarint()
 	if d.bad || uint64(len(d.buf)) < l {
-		return 0, errSpillRecord
+		return r, nil, errSpillRecord
 	}
+	r.str = d.buf[:l]
 	d.buf = d.buf[l:]
-	d.uvarint() // req
-	d.uvarint() // s500
-	if flags&spillInline != 0 {
-		d.uvarint()
+	r.req, r.s500 = int64(d.uvarint()), int64(d.uvarint())
+	r.fine = fine[:0]
+	if r.flags&spillInline != 0 {
+		inl := d.uvarint()
+		if inl > math.MaxInt32+inlineBase {
+			return r, nil, errSpillRecord
+		}
+		r.inl = inlineBase - int32(inl)
 	} else {
 		nf := d.uvarint()
 		if d.bad || nf > uint64(len(d.buf)) {
-			return 0, errSpillRecord
+			return r, nil, errSpillRecord
 		}
-		for range 5 * nf {
-			d.uvarint()
+		for range nf {
+			k := d.uvarint()
+			c := counts{int64(d.uvarint()), int64(d.uvarint()), int64(d.uvarint()), int64(d.uvarint())}
+			r.fine = append(r.fine, fineRec{c: c, key: int32(k)})
 		}
 	}
 	if d.bad {
-		return 0, errSpillRecord
+		return r, nil, errSpillRecord
 	}
-	return len(buf) - len(d.buf), nil
+	return r, d.buf, nil
 }
 
 // record merges the record at the start of buf into t and returns the
 // rest.
 func (rr *runReader) record(t *stemTable, buf []byte) ([]byte, error) {
-	if len(buf) < 17 {
-		return nil, errSpillRecord
+	r, rest, err := decodeRecord(buf, rr.fine)
+	rr.fine = r.fine
+	if err != nil {
+		return nil, err
 	}
-	h := hash128{binary.LittleEndian.Uint64(buf), binary.LittleEndian.Uint64(buf[8:])}
-	flags := buf[16]
-	d := spillDecoder{buf: buf[17:]}
-	l := d.uvarint()
-	if d.bad || uint64(len(d.buf)) < l {
-		return nil, errSpillRecord
-	}
-	str := d.buf[:l]
-	d.buf = d.buf[l:]
-	req, s500 := int64(d.uvarint()), int64(d.uvarint())
-	var inl uint64
-	rr.fine = rr.fine[:0]
-	if flags&spillInline != 0 {
-		inl = d.uvarint()
-		if inl > math.MaxInt32+inlineBase {
-			return nil, errSpillRecord
-		}
-	} else {
-		nf := d.uvarint()
-		if d.bad || nf > uint64(len(d.buf)) {
-			return nil, errSpillRecord
-		}
-		for range nf {
-			k := d.uvarint()
-			c := counts{int64(d.uvarint()), int64(d.uvarint()), int64(d.uvarint()), int64(d.uvarint())}
-			rr.fine = append(rr.fine, fineRec{c: c, key: int32(k)})
-		}
-	}
-	if d.bad {
-		return nil, errSpillRecord
-	}
-	k, more := t.mergeStem(h, unsafe.String(unsafe.SliceData(str), len(str)), flags&spillGood != 0, req, s500)
+	k, more := t.mergeStem(r.h, unsafe.String(unsafe.SliceData(r.str), len(r.str)), r.flags&spillGood != 0, r.req, r.s500)
 	if !more {
-		return d.buf, nil
+		return rest, nil
 	}
 	st := t.stems.at(k)
-	if flags&spillInline != 0 {
-		r := stemRec{fine: inlineBase - int32(inl)}
+	if r.flags&spillInline != 0 {
 		if st.fine == noFine {
-			st.fine = r.fine // a stem new here, seen once
-			return d.buf, nil
+			st.fine = r.inl // a stem new here, seen once
+			return rest, nil
 		}
-		key, c, _ := r.inlined()
+		key, c, _ := (&stemRec{fine: r.inl}).inlined()
 		cur := st.cursor()
 		t.addFine(st, &cur, key, c)
-		return d.buf, nil
+		return rest, nil
 	}
 	cur := st.cursor()
-	for _, f := range rr.fine {
+	for _, f := range r.fine {
 		t.addFine(st, &cur, f.key, f.c)
 	}
-	return d.buf, nil
+	return rest, nil
 }
 
 // spillDecoder reads the uvarints of a spill record; bad records that

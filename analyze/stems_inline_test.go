@@ -245,15 +245,15 @@ func TestSpillRecordDamaged(t *testing.T) {
 		if rest, err := rr.record(newStemTable(), rec); err != nil || len(rest) != 0 {
 			t.Fatalf("%q: whole record: %v, %d bytes left", tb.str(tb.stems.at(i)), err, len(rest))
 		}
-		if n, err := recordLen(rec); err != nil || n != len(rec) {
-			t.Fatalf("%q: length of the whole record %d, %v; want %d", tb.str(tb.stems.at(i)), n, err, len(rec))
+		if _, rest, err := decodeRecord(rec, nil); err != nil || len(rest) != 0 {
+			t.Fatalf("%q: whole record decoded: %v, %d bytes left", tb.str(tb.stems.at(i)), err, len(rest))
 		}
 		for k := range len(rec) {
 			if _, err := rr.record(newStemTable(), rec[:k]); err == nil {
 				t.Errorf("%q: record cut to %d of %d bytes read without error", tb.str(tb.stems.at(i)), k, len(rec))
 			}
-			if n, err := recordLen(rec[:k]); err == nil {
-				t.Errorf("%q: record cut to %d of %d bytes measured %d without error", tb.str(tb.stems.at(i)), k, len(rec), n)
+			if _, rest, err := decodeRecord(rec[:k], nil); err == nil {
+				t.Errorf("%q: record cut to %d of %d bytes decoded without error, %d bytes left", tb.str(tb.stems.at(i)), k, len(rec), len(rest))
 			}
 		}
 		for k := range len(rec) {
@@ -261,8 +261,8 @@ func TestSpillRecordDamaged(t *testing.T) {
 				bad := append([]byte(nil), rec...)
 				bad[k] = b
 				rr.record(newStemTable(), bad) // must not panic
-				if n, err := recordLen(bad); err == nil && (n <= 0 || n > len(bad)) {
-					t.Errorf("%q: byte %d set to %#x: length %d of %d bytes", tb.str(tb.stems.at(i)), k, b, n, len(bad))
+				if _, rest, err := decodeRecord(bad, nil); err == nil && len(rest) >= len(bad) {
+					t.Errorf("%q: byte %d set to %#x: %d of %d bytes left", tb.str(tb.stems.at(i)), k, b, len(rest), len(bad))
 				}
 			}
 		}
