@@ -476,19 +476,24 @@ func TestResultWhileObjectsSpill(t *testing.T) {
 	spilled := newTestAggregator(t, func(o *Options) { o.MemoryBudget, o.SpillDir = 2<<20, t.TempDir() })
 	defer spilled.Release()
 	feed(t, spilled, mem, small...)
+	// The batches are made here: makeBatch may stop the test, which only
+	// the test's goroutine may do.
+	batches := make([][]arrow.RecordBatch, len(large))
+	for i, rows := range large {
+		for _, r := range rows {
+			batches[i] = append(batches[i], makeBatch(t, mem, r))
+		}
+	}
 	done := make(chan error)
 	go func() {
-		for i, batches := range large {
+		for i, bs := range batches {
 			obj, err := spilled.Begin(context.Background(), ingest.ObjectRef{Key: fmt.Sprint("large", i)})
 			if err != nil {
 				done <- err
 				return
 			}
-			for _, rows := range batches {
-				b := makeBatch(t, mem, rows)
-				err := obj.Write(b)
-				b.Release()
-				if err != nil {
+			for _, b := range bs {
+				if err := obj.Write(b); err != nil {
 					done <- err
 					return
 				}
@@ -513,6 +518,11 @@ func TestResultWhileObjectsSpill(t *testing.T) {
 		res := spilled.Result()
 		if slices.ContainsFunc(res.Warnings, func(w string) bool { return strings.Contains(w, "path classification") }) {
 			t.Errorf("result %d: warnings %q", results, res.Warnings)
+		}
+	}
+	for _, bs := range batches {
+		for _, b := range bs {
+			b.Release()
 		}
 	}
 	t.Logf("%d results taken while reading; %d spill runs", results, spilled.spill.runs)
