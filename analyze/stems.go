@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -732,7 +733,16 @@ type runReader struct {
 	forked bool                            // files are another reader's
 	buf    []byte                          // a chunk read
 	subs   [subPartitions][]byte           // the records of the partition read, by sub-partition (all in the first when not split)
+	whole  []chunkOrigin                   // not split: where each chunk in subs[0] was read from
 	fine   []fineRec
+}
+
+// chunkOrigin is where a chunk of records gathered whole was read from:
+// its file and offset, for the error of a damaged record in it.
+type chunkOrigin struct {
+	at   int // where the chunk starts in subs[0]
+	file string
+	off  int64
 }
 
 const (
@@ -798,6 +808,7 @@ func (rr *runReader) read(p int, runs []int) error {
 	for s := range rr.subs {
 		rr.subs[s] = rr.subs[s][:0]
 	}
+	rr.whole = rr.whole[:0]
 	var size int64
 	for _, run := range runs {
 		for _, c := range rr.chunks[run][p] {
@@ -825,6 +836,7 @@ func (rr *runReader) read(p int, runs []int) error {
 				at := len(rr.subs[0])
 				rr.subs[0] = slices.Grow(rr.subs[0], int(c.n))[:at+int(c.n)]
 				buf = rr.subs[0][at:]
+				rr.whole = append(rr.whole, chunkOrigin{at: at, file: f.Name(), off: c.off})
 			}
 			if _, err := f.ReadAt(buf, c.off); err != nil && !(err == io.EOF && len(buf) == int(c.n)) {
 				return fmt.Errorf("read spilled stems %s: %w", f.Name(), err)
@@ -850,13 +862,28 @@ func (rr *runReader) read(p int, runs []int) error {
 // merge merges the records of sub-partition sub of the partition read
 // into t.
 func (rr *runReader) merge(t *stemTable, sub int) error {
-	for buf := rr.subs[sub]; len(buf) > 0; {
-		var err error
-		if buf, err = rr.record(t, buf); err != nil {
-			return fmt.Errorf("read spilled stems: %w", err)
+	all := rr.subs[sub]
+	for buf := all; len(buf) > 0; {
+		rest, err := rr.record(t, buf)
+		if err != nil {
+			return rr.damaged(sub, len(all)-len(buf), err)
 		}
+		buf = rest
 	}
 	return nil
+}
+
+// damaged returns the error of a damaged record at offset at of
+// sub-partition sub, naming its file and offset when the partition was
+// gathered whole (split, read has checked every record, naming them).
+func (rr *runReader) damaged(sub, at int, err error) error {
+	if sub != 0 || len(rr.whole) == 0 {
+		return fmt.Errorf("read spilled stems: %w", err)
+	}
+	// The last chunk starting at or before the record.
+	i, _ := slices.BinarySearchFunc(rr.whole, at+1, func(c chunkOrigin, at int) int { return cmp.Compare(c.at, at) })
+	c := rr.whole[max(i-1, 0)]
+	return fmt.Errorf("read spilled stems %s at %d: %w", c.file, c.off+int64(at-c.at), err)
 }
 
 // load merges partition p of the runs into t.

@@ -1,8 +1,11 @@
 package analyze
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -284,5 +287,53 @@ func TestOpenRunCreateFails(t *testing.T) {
 	}
 	if _, err := sp.add(tb); err == nil {
 		t.Error("a second add after a failed one: no error")
+	}
+}
+
+// TestSpillDamageNamed damages the first record of a partition's chunk
+// in the second of two runs on disk: reading the partition back fails,
+// whether it is gathered whole or split, with the run's file and the
+// record's offset in the error.
+func TestSpillDamageNamed(t *testing.T) {
+	sp := &spiller{dir: t.TempDir()}
+	var runs []int
+	for r := range 2 {
+		tb := newStemTable()
+		for k := range 3000 {
+			s := fmt.Sprintf("/run%d/%d", r, k)
+			tb.row(tb.insert(hashStem(s), s, false), int32(k%5), 404, false, true)
+		}
+		run, err := sp.spill(tb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, run)
+	}
+	const p = 7
+	first, second := sp.chunks[runs[0]][p], sp.chunks[runs[1]][p]
+	if len(first) == 0 || len(second) == 0 {
+		t.Fatalf("partition %d: %d and %d chunks in the runs", p, len(first), len(second))
+	}
+	// A string length of ten 0xff bytes is no uvarint.
+	name, off := sp.file(runs[1]), second[0].off
+	f, err := os.OpenFile(name, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(bytes.Repeat([]byte{0xff}, 10), off+17); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%s at %d: %v", name, off, errSpillRecord)
+	for _, split := range []int64{1 << 40, 0} {
+		setSubSplit(t, split)
+		rr := sp.reader()
+		err := rr.load(newStemTable(), p, runs...)
+		rr.close()
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("split past %d bytes: read back with %v, want an error naming %q", split, err, want)
+		}
 	}
 }
