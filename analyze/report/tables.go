@@ -55,7 +55,7 @@ func summaryRows(r *analyze.Result) [][2]string {
 		{"Settle margin", durationText(r.SettleSeconds) + " after each change"},
 		{"Input", itoa(in.Objects) + " objects, " + itoa(in.Rows) + " rows (" + itoa(in.Analyzed) + " analysed, " +
 			itoa(in.OutOfRange) + " out of range, " + itoa(in.Settling) + " settling, " + itoa(in.UnknownRole) +
-			" unknown role), " + itoa(in.RejectedLines) + " rejected lines, " + itoa(in.AbortedObjects) + " aborted objects"},
+			" unknown role), " + itoa(in.RejectedLines) + " rejected lines, " + itoa(in.AbortedObjects) + " object reads abandoned"},
 		{"Error paths", orDash(r.ErrorPathRule) + ": " + itoa(ep.Error) + " of " + itoa(ep.Stems) + " paths, " +
 			itoa(ep.Requests) + " requests, " + itoa(ep.Status500) + " got 500"},
 	}
