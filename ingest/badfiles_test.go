@@ -72,6 +72,11 @@ func TestBadFiles(t *testing.T) {
 	failed := map[string]string{}
 	for _, f := range sum.Failed {
 		failed[filepath.Base(f.Object)] = f.Error
+		// A local file reads the same bytes every time: none is read
+		// again.
+		if f.Attempts != 1 {
+			t.Errorf("%s: given up after %d attempts, want 1", filepath.Base(f.Object), f.Attempts)
+		}
 	}
 	if e := failed["E1EXAMPLE.2025-09-10-08.truncated.gz"]; !strings.Contains(e, "truncated.gz") || !strings.Contains(e, "unexpected EOF") {
 		t.Errorf("truncated gzip: %q", e)

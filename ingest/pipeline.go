@@ -89,6 +89,17 @@ func retryable(err error) bool {
 		!errors.As(err, new(sinkError))
 }
 
+// retryableFrom tells whether reading an object of src again may
+// succeed. A local file reads the same bytes every time, so one cut
+// short (a truncated .gz) is cut short on every read; a body fetched over
+// the network may have been cut by the connection.
+func retryableFrom(src Source, err error) bool {
+	if l, ok := src.(Local); ok && l.Local() && errors.Is(err, io.ErrUnexpectedEOF) {
+		return false
+	}
+	return retryable(err)
+}
+
 // sinkError marks an error of the sink's Begin or Commit: the sink cannot
 // take the object (a dataset writer whose checkpoint failed refuses every
 // later object), so reading it again cannot help.
@@ -408,7 +419,7 @@ func readObject(ctx context.Context, opts Options, src Source, ref ObjectRef, co
 			prog.add(&prog.rows, st.Rows)
 			return objectResult{ref: ref, stats: st, tries: try}
 		}
-		if try >= opts.Attempts || !retryable(err) || ctx.Err() != nil {
+		if try >= opts.Attempts || !retryableFrom(src, err) || ctx.Err() != nil {
 			prog.add(&prog.failed, 1)
 			return objectResult{ref: ref, err: err, tries: try}
 		}
