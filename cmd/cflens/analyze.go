@@ -366,7 +366,7 @@ func datasetRoles(o *analyzeOptions) (map[string]string, error) {
 
 // analyzeDataset feeds the rows of a Parquet dataset to the aggregator.
 func analyzeDataset(ctx context.Context, o *analyzeOptions, opts analyze.Options, agg *analyze.Aggregator) error {
-	st, err := openDatasetStore(ctx, o.dataset, o.src.aws)
+	st, err := openDatasetToRead(ctx, o.dataset, o.src.aws)
 	if err != nil {
 		return err
 	}

@@ -72,3 +72,30 @@ func TestAnalyzeSymlinkedFolderAndOutOfRange(t *testing.T) {
 		t.Errorf("input rows do not add up: %+v", res.Input)
 	}
 }
+
+// TestAnalyzeMissingDataset: a --dataset folder that does not exist (a
+// mistyped path) is an error naming it, not an empty dataset, and
+// reading it creates nothing; a file is no dataset either.
+func TestAnalyzeMissingDataset(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "no-such-dataset")
+	_, _, err := runAnalyzeCmd(t, "--dataset", missing, "--production", "E1EXAMPLE", "--staging", "E2EXAMPLE")
+	if err == nil || !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), missing) {
+		t.Errorf("missing dataset: err = %v, want one naming %s as not existing", err, missing)
+	}
+	if errors.Is(err, ingest.ErrIncomplete) {
+		t.Errorf("missing dataset: err = %v, an incomplete run (exit 3) rather than an error", err)
+	}
+	if _, serr := os.Stat(missing); !errors.Is(serr, os.ErrNotExist) {
+		t.Errorf("reading the missing dataset created it (stat: %v)", serr)
+	}
+
+	file := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = runAnalyzeCmd(t, "--dataset", file, "--production", "E1EXAMPLE", "--staging", "E2EXAMPLE")
+	if err == nil || !strings.Contains(err.Error(), "not a folder") {
+		t.Errorf("a file as dataset: err = %v, want one saying it is not a folder", err)
+	}
+}

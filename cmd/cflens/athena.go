@@ -448,7 +448,7 @@ func analyzeOnEngine(ctx context.Context, o *analyzeOptions, opts analyze.Option
 	scan := cfathena.Scan{Queries: len(stmts)}
 	switch {
 	case location != "":
-		st, err := openDatasetStore(ctx, location, o.src.aws)
+		st, err := openDatasetToRead(ctx, location, o.src.aws)
 		if err != nil {
 			return nil, err
 		}
@@ -600,7 +600,7 @@ func runAthenaConvert(ctx context.Context, o *athenaConvertOptions, s *IOStreams
 	a.database = o.database
 	switch {
 	case o.rawLocation != "":
-		st, err := openDatasetStore(ctx, o.rawLocation, o.aws)
+		st, err := openDatasetToRead(ctx, o.rawLocation, o.aws)
 		if err != nil {
 			return err
 		}

@@ -10,15 +10,29 @@ import (
 	"github.com/cflens/cflens/ingest/dataset"
 )
 
-// openDatasetStore opens the object store of a dataset: a local folder or
-// s3://bucket/prefix/.
-func openDatasetStore(ctx context.Context, spec string, a awsOptions) (dataset.Store, error) {
+// openDatasetToWrite opens the object store of a dataset to write: a local
+// folder, created if needed, or s3://bucket/prefix/.
+func openDatasetToWrite(ctx context.Context, spec string, a awsOptions) (dataset.Store, error) {
 	if strings.HasPrefix(spec, "s3://") {
 		return newS3Store(ctx, spec, a)
 	}
 	st, err := dataset.NewDirStore(spec)
 	if err != nil {
 		return nil, fmt.Errorf("open dataset %s: %w", spec, err)
+	}
+	return st, nil
+}
+
+// openDatasetToRead opens the object store of a dataset to read. A local
+// folder must exist: reading creates nothing, and a mistyped path is an
+// error, not an empty dataset.
+func openDatasetToRead(ctx context.Context, spec string, a awsOptions) (dataset.Store, error) {
+	if strings.HasPrefix(spec, "s3://") {
+		return newS3Store(ctx, spec, a)
+	}
+	st, err := dataset.OpenDirStore(spec)
+	if err != nil {
+		return nil, fmt.Errorf("open dataset: %w", err)
 	}
 	return st, nil
 }
@@ -35,7 +49,7 @@ func openDatasetWriter(ctx context.Context, o *ingestOptions) (ingest.Sink, erro
 	if o.checkpointBytes > 0 {
 		opts.BufferBytes = o.checkpointBytes
 	}
-	st, err := openDatasetStore(ctx, o.out, o.src.aws)
+	st, err := openDatasetToWrite(ctx, o.out, o.src.aws)
 	if err != nil {
 		return nil, err
 	}

@@ -45,7 +45,7 @@ func newParquetCeilingCmd() *cobra.Command {
 // counts rows, but aggregates nothing, so no analysis from the dataset
 // with this reader can be faster on the same cores.
 func runParquetCeiling(ctx context.Context, dir string, workers int) (workerCounts, error) {
-	st, err := dataset.NewDirStore(dir)
+	st, err := dataset.OpenDirStore(dir)
 	if err != nil {
 		return workerCounts{}, err
 	}

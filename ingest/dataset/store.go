@@ -82,6 +82,20 @@ func NewDirStore(dir string) (*DirStore, error) {
 	return &DirStore{root: dir}, nil
 }
 
+// OpenDirStore returns a store rooted at dir, a folder that must exist:
+// for reading a dataset, where a missing folder is a mistyped path, not
+// an empty dataset.
+func OpenDirStore(dir string) (*DirStore, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("%s: not a folder", dir)
+	}
+	return &DirStore{root: dir}, nil
+}
+
 // Root returns the folder of the store.
 func (d *DirStore) Root() string { return d.root }
 
