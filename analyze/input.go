@@ -46,7 +46,11 @@ func (r *Result) AddIngest(s *ingest.Summary) {
 	r.Input.OutOfRange += s.OutOfRange
 	r.Input.Rows += s.OutOfRange
 	if !s.Complete {
-		r.Warnings = append(r.Warnings, fmt.Sprintf("the run was incomplete: %d objects could not be read", len(s.Failed)))
+		msg := "the run was incomplete"
+		if p := s.Problems(); p != "" {
+			msg += ": " + p
+		}
+		r.Warnings = append(r.Warnings, msg)
 	}
 }
 

@@ -185,7 +185,7 @@ func Run(ctx context.Context, opts Options, sources []Source, sink Sink) (*Summa
 					// Report it and take what the source still yields: a
 					// source ends its listing after an error it cannot
 					// go past.
-					listErrs = append(listErrs, FailedObject{Object: src.String(), Error: "list: " + err.Error()})
+					listErrs = append(listErrs, FailedObject{Object: src.String(), Error: listPrefix + err.Error()})
 					continue
 				}
 				if ref.Source == "" {
@@ -309,8 +309,8 @@ func Run(ctx context.Context, opts Options, sources []Source, sink Sink) (*Summa
 	if ctx.Err() != nil {
 		problems = append(problems, "interrupted")
 	}
-	if n := len(sum.Failed); n > 0 {
-		problems = append(problems, fmt.Sprintf("%d objects could not be read", n))
+	if p := sum.Problems(); p != "" {
+		problems = append(problems, p)
 	}
 	if opts.MaxRejectRate >= 0 && sum.Lines > 0 {
 		if rate := float64(sum.RejectedLines) / float64(sum.Lines); rate > opts.MaxRejectRate {

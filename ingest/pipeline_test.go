@@ -177,6 +177,9 @@ func TestRunRetriesBrokenBodiesWithoutDoubleCounting(t *testing.T) {
 	if !strings.Contains(sum.Failed[0].Error, "connection reset") {
 		t.Errorf("failure error %q does not say why", sum.Failed[0].Error)
 	}
+	if !strings.Contains(err.Error(), "1 object could not be read") {
+		t.Errorf("err = %v, want it to count 1 object not read", err)
+	}
 	if sum.Rows != 19*5000 || sink.status[200]+sink.status[500] != 19*5000 {
 		t.Errorf("rows: summary %d, sink %d; want %d", sum.Rows, sink.status[200]+sink.status[500], 19*5000)
 	}
@@ -316,8 +319,17 @@ func TestRunGoesOnAfterAListingError(t *testing.T) {
 	if sum.Objects != 3 || len(sink.committed) != 3 {
 		t.Errorf("%d objects read (%d committed), want all 3", sum.Objects, len(sink.committed))
 	}
-	if len(sum.Failed) != 1 || !strings.Contains(sum.Failed[0].Error, `a\b`) {
-		t.Errorf("failed = %+v, want the refused key", sum.Failed)
+	if len(sum.Failed) != 1 || !strings.Contains(sum.Failed[0].Error, `a\b`) || !sum.Failed[0].Listing() {
+		t.Errorf("failed = %+v, want the refused key, as a listing error", sum.Failed)
+	}
+	// A listing error is neither an object nor an attempt at one.
+	if !strings.Contains(err.Error(), "1 listing error") || strings.Contains(err.Error(), "could not be read") {
+		t.Errorf("err = %v, want it to count 1 listing error and no object", err)
+	}
+	var text strings.Builder
+	sum.WriteText(&text, time.Second, func(s string) string { return s })
+	if !strings.Contains(text.String(), "FAILED "+src.String()+": list: ") || strings.Contains(text.String(), "attempts") {
+		t.Errorf("summary text:\n%s\nwant the listing error without attempts", text.String())
 	}
 }
 

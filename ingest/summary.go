@@ -2,7 +2,9 @@ package ingest
 
 import (
 	"errors"
+	"fmt"
 	"sort"
+	"strings"
 )
 
 // ErrIncomplete reports a run that did not take everything it was asked
@@ -55,11 +57,50 @@ type RejectReason struct {
 	Samples []RejectSample `json:"samples"`
 }
 
-// FailedObject is an object that could not be read whole.
+// FailedObject is an object that could not be read whole, or an error
+// of a source's listing (Object the source, Attempts 0, Error starting
+// with "list: ").
 type FailedObject struct {
 	Object   string `json:"object"`
 	Attempts int    `json:"attempts"`
 	Error    string `json:"error"`
+}
+
+// listPrefix starts the Error of a listing error.
+const listPrefix = "list: "
+
+// Listing tells whether f is an error of a source's listing rather than
+// an object.
+func (f FailedObject) Listing() bool {
+	return f.Attempts == 0 && strings.HasPrefix(f.Error, listPrefix)
+}
+
+// Problems says what of the run failed, for messages: "2 objects could
+// not be read", "1 listing error", joined by "; ", or "".
+func (s *Summary) Problems() string {
+	var objects, listings int
+	for _, f := range s.Failed {
+		if f.Listing() {
+			listings++
+		} else {
+			objects++
+		}
+	}
+	var parts []string
+	if objects > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s could not be read", objects, plural(objects, "object", "objects")))
+	}
+	if listings > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s", listings, plural(listings, "listing error", "listing errors")))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // Summary is the machine-readable account of a run.

@@ -51,6 +51,10 @@ func (s *Summary) WriteText(w io.Writer, took time.Duration, clean func(string) 
 		fmt.Fprintf(w, "  %d more unknown field names in headers (not listed; ignored)\n", s.UnknownFieldsOmitted)
 	}
 	for _, f := range s.Failed {
-		fmt.Fprintf(w, "  FAILED %s after %d attempts: %s\n", clean(f.Object), f.Attempts, clean(f.Error))
+		if f.Listing() {
+			fmt.Fprintf(w, "  FAILED %s: %s\n", clean(f.Object), clean(f.Error))
+			continue
+		}
+		fmt.Fprintf(w, "  FAILED %s after %d %s: %s\n", clean(f.Object), f.Attempts, plural(f.Attempts, "attempt", "attempts"), clean(f.Error))
 	}
 }
