@@ -329,7 +329,11 @@ type Aggregator struct {
 	// tables of the objects committed after are written to the open
 	// spill run as they are, without a merge that the partitions'
 	// reading does anyway.
-	direct   bool
+	direct bool
+	// freeMu guards free alone, so that an object begun takes a kept
+	// table without waiting on a commit's merge. Taken within mu, never
+	// the other way round.
+	freeMu   sync.Mutex
 	free     []*stemTable
 	runs     []int
 	inUse    atomic.Int64
@@ -416,12 +420,12 @@ func (a *Aggregator) Begin(ctx context.Context, ref ingest.ObjectRef) (ingest.Ob
 		role = r
 	}
 	o := &objectSink{a: a, ref: ref, objRole: role, part: newAgg(), w: -1, lastCell: bucketKey{window: -1}}
-	a.mu.Lock()
+	a.freeMu.Lock()
 	if n := len(a.free); n > 0 {
 		o.stems, a.free = a.free[n-1], a.free[:n-1]
 		o.held = o.stems.bytes()
 	}
-	a.mu.Unlock()
+	a.freeMu.Unlock()
 	if o.stems == nil {
 		o.stems = newStemTable()
 		o.held = o.stems.bytes()
@@ -463,7 +467,10 @@ func (a *Aggregator) Release() error {
 	defer a.mu.Unlock()
 	a.released = true
 	a.tallied = nil
-	a.merged, a.free, a.runs = newStemTable(), nil, nil
+	a.merged, a.runs = newStemTable(), nil
+	a.freeMu.Lock()
+	a.free = nil
+	a.freeMu.Unlock()
 	a.mergedHeld = 0
 	a.inUse.Store(0)
 	a.spillMu.Lock()
@@ -1192,7 +1199,9 @@ func (a *Aggregator) keep(t *stemTable, held int64) {
 		return
 	}
 	t.reset()
+	a.freeMu.Lock()
 	a.free = append(a.free, t)
+	a.freeMu.Unlock()
 }
 
 // spillMerged writes the merged table to a spill run and empties it, its
@@ -1210,10 +1219,12 @@ func (a *Aggregator) spillMerged() error {
 	a.inUse.Add(n - a.mergedHeld)
 	a.mergedHeld = n
 	if a.inUse.Load() > a.opts.MemoryBudget {
+		a.freeMu.Lock()
 		for _, t := range a.free {
 			a.inUse.Add(-t.bytes())
 		}
 		a.free = nil
+		a.freeMu.Unlock()
 	}
 	return nil
 }
