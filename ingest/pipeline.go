@@ -78,8 +78,14 @@ type Progress struct {
 	Listing                       bool // still listing
 }
 
-// retryable tells whether reading an object again may succeed.
-func retryable(err error) bool {
+// retryable tells whether reading an object of src again may succeed.
+// A local file reads the same bytes every time, so one cut short (a
+// truncated .gz) is cut short on every read; a body fetched over the
+// network may have been cut by the connection.
+func retryable(src Source, err error) bool {
+	if l, ok := src.(Local); ok && l.Local() && errors.Is(err, io.ErrUnexpectedEOF) {
+		return false
+	}
 	return !errors.Is(err, logparse.ErrTooLarge) &&
 		!errors.Is(err, logparse.ErrCorrupt) &&
 		!errors.Is(err, fs.ErrNotExist) &&
@@ -87,17 +93,6 @@ func retryable(err error) bool {
 		!errors.Is(err, ErrChanged) &&
 		!errors.Is(err, context.Canceled) &&
 		!errors.As(err, new(sinkError))
-}
-
-// retryableFrom tells whether reading an object of src again may
-// succeed. A local file reads the same bytes every time, so one cut
-// short (a truncated .gz) is cut short on every read; a body fetched over
-// the network may have been cut by the connection.
-func retryableFrom(src Source, err error) bool {
-	if l, ok := src.(Local); ok && l.Local() && errors.Is(err, io.ErrUnexpectedEOF) {
-		return false
-	}
-	return retryable(err)
 }
 
 // sinkError marks an error of the sink's Begin or Commit: the sink cannot
@@ -419,7 +414,7 @@ func readObject(ctx context.Context, opts Options, src Source, ref ObjectRef, co
 			prog.add(&prog.rows, st.Rows)
 			return objectResult{ref: ref, stats: st, tries: try}
 		}
-		if try >= opts.Attempts || !retryableFrom(src, err) || ctx.Err() != nil {
+		if try >= opts.Attempts || !retryable(src, err) || ctx.Err() != nil {
 			prog.add(&prog.failed, 1)
 			return objectResult{ref: ref, err: err, tries: try}
 		}
